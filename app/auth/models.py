@@ -1,0 +1,54 @@
+"""Accounts as stored in the master database."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bson import ObjectId
+
+from app.db.store import Document
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    BILLING_ADMIN = "billing_admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+def email_key(email: str) -> str:
+    """Emails are unique regardless of case: `Admin@Example.com` and `admin@example.com` clash."""
+    return email.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: ObjectId
+    email: str
+    password_hash: str
+    organization_id: ObjectId
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def from_document(cls, document: Document) -> "Account":
+        return cls(
+            id=document["_id"],
+            email=document["email"],
+            password_hash=document["password_hash"],
+            organization_id=document["organization_id"],
+            role=Role(document.get("role", Role.OWNER)),
+            created_at=document["created_at"],
+        )
+
+    def to_document(self) -> Document:
+        return {
+            "_id": self.id,
+            "email": self.email,
+            "email_key": email_key(self.email),
+            "password_hash": self.password_hash,
+            "organization_id": self.organization_id,
+            "role": self.role.value,
+            "created_at": self.created_at,
+        }

@@ -1,0 +1,62 @@
+"""Password hashing with bcrypt, off the event loop.
+
+bcrypt is deliberately slow (about 0.25 s at cost 12), so every hash and check runs in a worker
+thread, at most `workers` at once; requests beyond that wait their turn without blocking the
+loop. Checking against a missing account still costs one full bcrypt comparison, so response
+time does not tell which emails have accounts.
+"""
+
+import secrets
+from collections.abc import Callable
+from typing import TypeVar, TypeVarTuple
+
+import anyio
+import bcrypt
+
+_Result = TypeVar("_Result")
+_Args = TypeVarTuple("_Args")
+
+MIN_PASSWORD_BYTES = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything past 72 bytes
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` is not acceptable, or None when it is."""
+    size = len(password.encode())
+    if size < MIN_PASSWORD_BYTES:
+        return f"must be at least {MIN_PASSWORD_BYTES} bytes long"
+    if size > MAX_PASSWORD_BYTES:
+        return f"must be at most {MAX_PASSWORD_BYTES} bytes long in UTF-8 (bcrypt's limit)"
+    return None
+
+
+class PasswordHasher:
+    def __init__(self, rounds: int, workers: int) -> None:
+        self._rounds = rounds
+        self._limiter = anyio.CapacityLimiter(workers)
+        self._dummy_hash: bytes | None = None
+
+    async def hash(self, password: str) -> str:
+        hashed = await self._run(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self._rounds))
+        return hashed.decode()
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        """Check `password`; with no hash (unknown account) spend the same time and say no."""
+        if password_hash is None:
+            await self._run(bcrypt.checkpw, password.encode(), await self._dummy())
+            return False
+        try:
+            return await self._run(bcrypt.checkpw, password.encode(), password_hash.encode())
+        except ValueError:  # a malformed stored hash matches nothing
+            return False
+
+    async def _dummy(self) -> bytes:
+        if self._dummy_hash is None:
+            random_password = secrets.token_urlsafe(16).encode()
+            self._dummy_hash = await self._run(
+                bcrypt.hashpw, random_password, bcrypt.gensalt(self._rounds)
+            )
+        return self._dummy_hash
+
+    async def _run(self, function: Callable[[*_Args], _Result], *args: *_Args) -> _Result:
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)

@@ -1,0 +1,38 @@
+"""Every query on the accounts collection."""
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from app.auth.models import Account, email_key
+from app.db.schema import ACCOUNTS
+from app.db.store import Store
+
+
+class EmailTaken(Exception):
+    pass
+
+
+class AccountRepository:
+    def __init__(self, store: Store) -> None:
+        self._accounts = store.master[ACCOUNTS]
+
+    async def get(self, account_id: ObjectId) -> Account | None:
+        document = await self._accounts.find_one({"_id": account_id})
+        return Account.from_document(document) if document else None
+
+    async def find_by_email(self, email: str) -> Account | None:
+        document = await self._accounts.find_one({"email_key": email_key(email)})
+        return Account.from_document(document) if document else None
+
+    async def insert(self, account: Account) -> None:
+        try:
+            await self._accounts.insert_one(account.to_document())
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+
+    async def delete(self, account_id: ObjectId) -> None:
+        await self._accounts.delete_one({"_id": account_id})
+
+    async def delete_for_organization(self, organization_id: ObjectId) -> int:
+        result = await self._accounts.delete_many({"organization_id": organization_id})
+        return result.deleted_count

@@ -1,0 +1,49 @@
+"""Request and response bodies of the authentication endpoints."""
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from app.auth.passwords import password_problem
+
+
+def _check_password(value: str) -> str:
+    problem = password_problem(value)
+    if problem:
+        raise ValueError(f"password {problem}")
+    return value
+
+
+Password = Annotated[
+    str,
+    Field(max_length=1024, description="8 to 72 bytes in UTF-8.", examples=["SecurePassword123"]),
+    AfterValidator(_check_password),
+]
+Email = Annotated[EmailStr, Field(examples=["admin@techcorp.com"])]
+
+
+class LoginRequest(BaseModel):
+    email: Email
+    password: Password
+
+
+class TokenResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
+                    "token_type": "bearer",
+                    "admin_id": "6650c0d2f1a4b8e9c3d2a1b0",
+                    "org_id": "6650c0d2f1a4b8e9c3d2a1af",
+                    "expires_in": 3600,
+                }
+            ]
+        }
+    )
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    admin_id: str
+    org_id: str
+    expires_in: int = Field(description="Seconds until the token expires.")

@@ -1,0 +1,147 @@
+"""Service settings, read from the environment and an optional `.env` file."""
+
+import os
+import re
+import secrets
+from typing import Literal, Self
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MEMORY_URI = "memory://"
+
+# Secrets that appear in tutorials and templates; a deployment using one is misconfigured.
+_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "changethis",
+        "change-this",
+        "secret",
+        "secret-key",
+        "secretkey",
+        "your-secret-key",
+        "your_secret_key",
+        "supersecret",
+        "super-secret-key",
+        "replace-me",
+        "replace-with-a-long-random-string",
+        "please-change-this-secret-key-in-production",
+    }
+)
+MIN_SECRET_BYTES = 32
+
+# MongoDB refuses these characters in database names; 63 bytes keeps every namespace
+# (database + "." + tenant collection) well under the 255-byte limit.
+_DB_NAME_FORBIDDEN = re.compile(r'[/\\. "$*<>:|?\x00]')
+MAX_DB_NAME_BYTES = 63
+
+
+def _is_weak_secret(value: str) -> bool:
+    return (
+        len(value.encode()) < MIN_SECRET_BYTES
+        or value.strip().lower() in _PLACEHOLDER_SECRETS
+        or len(set(value)) < 8
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    environment: Literal["development", "production"] = "production"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+
+    mongo_uri: str = MEMORY_URI
+    primary_db: str = "tenantry"
+    tenant_db: str = ""
+    mongo_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
+    mongo_max_pool_size: int = Field(default=100, ge=1, le=10_000)
+
+    secret_key: SecretStr = SecretStr("")
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    token_lifetime: int = Field(default=60, ge=1, le=60 * 24 * 30, description="minutes")
+    token_issuer: str = Field(default="tenantry", min_length=1)
+    token_audience: str = Field(default="tenantry-api", min_length=1)
+
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
+
+    _secret_key_generated: bool = PrivateAttr(default=False)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("mongo_uri", mode="before")
+    @classmethod
+    def _empty_uri_means_memory(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return MEMORY_URI
+        return value
+
+    @field_validator("primary_db", "tenant_db")
+    @classmethod
+    def _valid_database_name(cls, value: str) -> str:
+        if value and (_DB_NAME_FORBIDDEN.search(value) or len(value.encode()) > MAX_DB_NAME_BYTES):
+            raise ValueError(
+                f'must be at most {MAX_DB_NAME_BYTES} bytes without / \\ . space " $ * < > : | ?'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Self:
+        if not self.primary_db:
+            raise ValueError("PRIMARY_DB must not be empty")
+        if not self.tenant_db:
+            suffix = "_tenants"
+            self.tenant_db = self.primary_db[: MAX_DB_NAME_BYTES - len(suffix)] + suffix
+        if self.tenant_db == self.primary_db:
+            raise ValueError("TENANT_DB must differ from PRIMARY_DB")
+        if _is_weak_secret(self.secret_key.get_secret_value()):
+            if not (self.in_memory or self.environment == "development"):
+                raise ValueError(
+                    f"SECRET_KEY must be a random string of at least {MIN_SECRET_BYTES} bytes "
+                    "(not a placeholder) when ENVIRONMENT=production and a MongoDB server is used"
+                )
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+            self._secret_key_generated = True
+        return self
+
+    @property
+    def in_memory(self) -> bool:
+        return self.mongo_uri.strip().lower() == MEMORY_URI
+
+    @property
+    def secret_key_generated(self) -> bool:
+        """True when SECRET_KEY was missing or weak and a per-process key replaced it."""
+        return self._secret_key_generated
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a service that can start; the message says why."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,1 @@
+"""MongoDB access: the client (a real server or the in-memory store), names, and indexes."""

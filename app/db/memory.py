@@ -1,0 +1,84 @@
+"""The embedded in-memory store: mongomock behind PyMongo's asynchronous API.
+
+It lets the service start on a machine with no database server. Nothing survives a restart.
+The differences from `AsyncMongoClient` that repository code would notice are bridged here.
+"""
+
+import logging
+from typing import Any, cast
+
+from mongomock_motor import AsyncMongoMockClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.config import Settings
+from app.db.store import Document, Store
+
+logger = logging.getLogger(__name__)
+
+
+class _MemoryClient:
+    def __init__(self) -> None:
+        self._client: Any = AsyncMongoMockClient(tz_aware=True)
+
+    def get_database(self, name: str) -> AsyncDatabase[Document]:
+        return cast(AsyncDatabase[Document], _MemoryDatabase(self._client.get_database(name)))
+
+    async def close(self) -> None:
+        # AsyncMongoClient.close() is a coroutine; mongomock's is a plain method.
+        self._client.close()
+
+
+class _MemoryDatabase:
+    """mongomock-motor's database with PyMongo's async signatures where they differ."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._database, name)
+
+    def __getitem__(self, name: str) -> "_MemoryCollection":
+        return _MemoryCollection(self._database[name])
+
+    def get_collection(self, name: str) -> "_MemoryCollection":
+        return self[name]
+
+    async def create_collection(self, name: str, **kwargs: Any) -> "_MemoryCollection":
+        await self._database.create_collection(name, **kwargs)
+        return self[name]
+
+    async def list_collections(self, *args: Any, **kwargs: Any) -> Any:
+        return self._database.list_collections(*args, **kwargs)
+
+    async def aggregate(self, *args: Any, **kwargs: Any) -> Any:
+        return self._database.aggregate(*args, **kwargs)
+
+
+class _MemoryCollection:
+    """mongomock-motor's collection; PyMongo awaits `list_indexes` and `aggregate`."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    async def list_indexes(self, *args: Any, **kwargs: Any) -> Any:
+        return self._collection.list_indexes(*args, **kwargs)
+
+    async def aggregate(self, *args: Any, **kwargs: Any) -> Any:
+        return self._collection.aggregate(*args, **kwargs)
+
+
+def open_memory_store(settings: Settings) -> Store:
+    logger.warning(
+        "MONGO_URI is not set: using the in-memory store. NOTHING IS PERSISTED; every "
+        "organization and account is lost when the process stops. Set MONGO_URI for real use."
+    )
+    client = _MemoryClient()
+    return Store(
+        master=client.get_database(settings.primary_db),
+        tenants=client.get_database(settings.tenant_db),
+        persistent=False,
+        client=client,
+    )

@@ -1,0 +1,57 @@
+"""How organization names become identifiers and MongoDB collection names.
+
+`organization_identifier` is the slug of the name: lower-case ASCII (accents and other scripts
+transliterated), every run of anything else turned into one `-`, trimmed. The tenant collection
+is `tenant_` + the slug with `_` for `-`. Because the slug alphabet is `[a-z0-9-]`, a collection
+name can never hold `$`, NUL or a `system.` prefix; bounding the slug's length keeps the
+namespace (`<tenant db>.<collection>`) far below MongoDB's 255-byte limit.
+"""
+
+import unicodedata
+
+from slugify import slugify
+
+MAX_NAME_LENGTH = 100
+MAX_IDENTIFIER_LENGTH = 120
+TENANT_COLLECTION_PREFIX = "tenant_"
+
+
+class InvalidName(ValueError):
+    """The name cannot name an organization; the message says why."""
+
+
+def normalize_display_name(name: str) -> str:
+    """The name as stored and shown: Unicode NFC, surrounding and repeated whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def name_key(name: str) -> str:
+    """The key two names are compared by: case-insensitive, whitespace-normalized."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def identifier_for(name: str) -> str:
+    return slugify(name, entities=False, decimal=False, hexadecimal=False, lowercase=True)
+
+
+def tenant_collection_for(identifier: str) -> str:
+    return TENANT_COLLECTION_PREFIX + identifier.replace("-", "_")
+
+
+def validate_name(name: str) -> str:
+    """Return the normalized display name, or raise `InvalidName` saying what is wrong."""
+    display = normalize_display_name(name)
+    if not display:
+        raise InvalidName("must not be empty")
+    if len(display) > MAX_NAME_LENGTH:
+        raise InvalidName(f"must be at most {MAX_NAME_LENGTH} characters")
+    if any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in display):
+        raise InvalidName("must not contain control, format or unassigned characters")
+    identifier = identifier_for(display)
+    if not identifier:
+        raise InvalidName("must contain at least one letter or digit")
+    if len(identifier) > MAX_IDENTIFIER_LENGTH:
+        raise InvalidName(
+            f"is too long once transliterated (identifier over {MAX_IDENTIFIER_LENGTH} characters)"
+        )
+    return display

@@ -1,0 +1,51 @@
+"""The master database as operators see it: collection names and the indexes behind them.
+
+Every index the service's queries rely on is declared here and ensured at start-up.
+"""
+
+from dataclasses import dataclass, field
+
+from pymongo import ASCENDING, IndexModel
+
+from app.db.store import Store
+
+ORGANIZATIONS = "organizations"
+ACCOUNTS = "accounts"
+# One document per organization identifier in use, `_id` = the identifier. Holding a claim is
+# what entitles an organization to the tenant collection derived from it, including while a
+# rename or delete is still moving or dropping that collection.
+IDENTIFIER_CLAIMS = "identifier_claims"
+
+
+@dataclass(frozen=True)
+class CollectionIndexes:
+    collection: str
+    indexes: list[IndexModel] = field(default_factory=list)
+
+
+MASTER_INDEXES = (
+    CollectionIndexes(
+        ORGANIZATIONS,
+        [
+            IndexModel([("identifier", ASCENDING)], unique=True, name="identifier_unique"),
+            IndexModel([("name_key", ASCENDING)], unique=True, name="name_key_unique"),
+            IndexModel([("state", ASCENDING)], name="state"),
+        ],
+    ),
+    CollectionIndexes(
+        ACCOUNTS,
+        [
+            IndexModel([("email_key", ASCENDING)], unique=True, name="email_key_unique"),
+            IndexModel([("organization_id", ASCENDING)], name="organization_id"),
+        ],
+    ),
+    CollectionIndexes(
+        IDENTIFIER_CLAIMS,
+        [IndexModel([("organization_id", ASCENDING)], name="organization_id")],
+    ),
+)
+
+
+async def ensure_indexes(store: Store) -> None:
+    for spec in MASTER_INDEXES:
+        await store.master[spec.collection].create_indexes(spec.indexes)

@@ -1,0 +1,95 @@
+"""`create_app()`: the FastAPI application, its lifespan and its routes."""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from pymongo.errors import PyMongoError
+
+from app import health
+from app.auth import router as auth_router
+from app.auth.passwords import PasswordHasher
+from app.auth.tokens import TokenCodec
+from app.config import ConfigurationError, Settings, load_settings
+from app.context import AppContext
+from app.db.schema import ensure_indexes
+from app.db.store import Store, open_store
+from app.errors import register_error_handlers
+from app.logs import configure_logging
+from app.openapi import install_openapi
+from app.organizations import router as organizations_router
+from app.request_context import RequestContextMiddleware
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Organizations, their admin accounts, and one MongoDB collection per organization.
+
+Validation failures answer **400** with `{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`.
+Every response carries an `X-Request-ID` header (yours, if you send a sane one).
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store_opener: Callable[[Settings], Store] = open_store,
+) -> FastAPI:
+    """Build the application. `store_opener` lets tests hand in a store they can inspect."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppContext]]:
+        if settings.secret_key_generated:
+            logger.warning(
+                "SECRET_KEY is missing or weak: signing tokens with a random per-process key. "
+                "Tokens stop working when the process restarts."
+            )
+        store = store_opener(settings)
+        try:
+            try:
+                await ensure_indexes(store)
+            except PyMongoError as exc:
+                raise ConfigurationError(
+                    f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
+                    "the server is reachable"
+                ) from None
+            context = AppContext(
+                settings=settings,
+                store=store,
+                hasher=PasswordHasher(settings.bcrypt_rounds, settings.password_hash_workers),
+                tokens=TokenCodec(
+                    key=settings.secret_key.get_secret_value(),
+                    algorithm=settings.algorithm,
+                    lifetime=timedelta(minutes=settings.token_lifetime),
+                    issuer=settings.token_issuer,
+                    audience=settings.token_audience,
+                ),
+            )
+            logger.info(
+                "ready: master database %r, tenant database %r (%s)",
+                settings.primary_db,
+                settings.tenant_db,
+                "MongoDB server" if store.persistent else "in memory",
+            )
+            yield {"context": context}
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="Tenantry",
+        summary="Organization Management API",
+        description=DESCRIPTION,
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    register_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(organizations_router.router)
+    app.include_router(auth_router.router)
+    install_openapi(app)
+    return app

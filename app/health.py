@@ -1,0 +1,17 @@
+"""`GET /health`: the process is up and serving."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str = "operational"
+    service: str = "Organization Management API"
+
+
+@router.get("/health", summary="Liveness")
+async def health() -> Health:
+    """Public. Answers without touching the database, so it reflects the process alone."""
+    return Health()

@@ -1,0 +1,81 @@
+"""Organizations as recorded in the registry (the master database's `organizations`)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bson import ObjectId
+
+from app.db.store import Document
+
+
+class LifecycleState(StrEnum):
+    """Where an organization is in its life; anything but ACTIVE means an operation is under way.
+
+    The registry records the state before each multi-step operation begins, so an interrupted
+    operation is visible to operators and can be completed or rolled back.
+    """
+
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    RENAMING = "renaming"
+    DELETING = "deleting"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRename:
+    name: str
+    name_key: str
+    identifier: str
+    tenant_collection: str
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: ObjectId
+    name: str
+    name_key: str
+    identifier: str
+    tenant_collection: str
+    admin_id: ObjectId
+    state: LifecycleState
+    created_at: datetime
+    modified_at: datetime
+    pending_rename: PendingRename | None = None
+
+    @classmethod
+    def from_document(cls, document: Document) -> "Organization":
+        pending = document.get("pending_rename")
+        return cls(
+            id=document["_id"],
+            name=document["name"],
+            name_key=document["name_key"],
+            identifier=document["identifier"],
+            tenant_collection=document["tenant_collection"],
+            admin_id=document["admin_id"],
+            state=LifecycleState(document["state"]),
+            created_at=document["created_at"],
+            modified_at=document["modified_at"],
+            pending_rename=PendingRename(**pending) if pending else None,
+        )
+
+    def to_document(self) -> Document:
+        document: Document = {
+            "_id": self.id,
+            "name": self.name,
+            "name_key": self.name_key,
+            "identifier": self.identifier,
+            "tenant_collection": self.tenant_collection,
+            "admin_id": self.admin_id,
+            "state": self.state.value,
+            "created_at": self.created_at,
+            "modified_at": self.modified_at,
+        }
+        if self.pending_rename:
+            document["pending_rename"] = {
+                "name": self.pending_rename.name,
+                "name_key": self.pending_rename.name_key,
+                "identifier": self.pending_rename.identifier,
+                "tenant_collection": self.pending_rename.tenant_collection,
+            }
+        return document

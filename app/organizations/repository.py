@@ -1,0 +1,149 @@
+"""Every query on the organization registry and on identifier claims."""
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
+from app.db.store import Store
+from app.organizations.models import LifecycleState, Organization, PendingRename
+
+# States in which an organization is visible to clients; PROVISIONING and DELETING are not.
+VISIBLE_STATES = [LifecycleState.ACTIVE.value, LifecycleState.RENAMING.value]
+
+
+class DuplicateOrganization(Exception):
+    pass
+
+
+class OrganizationRepository:
+    def __init__(self, store: Store) -> None:
+        self._organizations = store.master[ORGANIZATIONS]
+
+    async def get(self, organization_id: ObjectId) -> Organization | None:
+        document = await self._organizations.find_one({"_id": organization_id})
+        return Organization.from_document(document) if document else None
+
+    async def get_visible(self, organization_id: ObjectId) -> Organization | None:
+        document = await self._organizations.find_one(
+            {"_id": organization_id, "state": {"$in": VISIBLE_STATES}}
+        )
+        return Organization.from_document(document) if document else None
+
+    async def find_visible_by_name_key(self, key: str) -> Organization | None:
+        # An exact match on the stored key: user input never becomes a pattern.
+        document = await self._organizations.find_one(
+            {"name_key": key, "state": {"$in": VISIBLE_STATES}}
+        )
+        return Organization.from_document(document) if document else None
+
+    async def insert(self, organization: Organization) -> None:
+        try:
+            await self._organizations.insert_one(organization.to_document())
+        except DuplicateKeyError:
+            raise DuplicateOrganization() from None
+
+    async def set_state(
+        self, organization_id: ObjectId, expected: LifecycleState, new: LifecycleState
+    ) -> bool:
+        result = await self._organizations.update_one(
+            {"_id": organization_id, "state": expected.value},
+            {"$set": {"state": new.value, "modified_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
+
+    async def begin_rename(self, current: Organization, target: PendingRename) -> bool:
+        """Record the rename about to happen.
+
+        False unless the organization is ACTIVE and still where `current` says: a caller that
+        read it before another rename finished must not move a collection that has moved.
+        """
+        result = await self._organizations.update_one(
+            {
+                "_id": current.id,
+                "state": LifecycleState.ACTIVE.value,
+                "tenant_collection": current.tenant_collection,
+            },
+            {
+                "$set": {
+                    "state": LifecycleState.RENAMING.value,
+                    "pending_rename": asdict(target),
+                    "modified_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    async def complete_rename(self, organization_id: ObjectId, target: PendingRename) -> None:
+        try:
+            await self._organizations.update_one(
+                {"_id": organization_id, "state": LifecycleState.RENAMING.value},
+                {
+                    "$set": {
+                        "name": target.name,
+                        "name_key": target.name_key,
+                        "identifier": target.identifier,
+                        "tenant_collection": target.tenant_collection,
+                        "state": LifecycleState.ACTIVE.value,
+                        "modified_at": datetime.now(UTC),
+                    },
+                    "$unset": {"pending_rename": ""},
+                },
+            )
+        except DuplicateKeyError:
+            raise DuplicateOrganization() from None
+
+    async def abandon_rename(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.RENAMING.value},
+            {
+                "$set": {"state": LifecycleState.ACTIVE.value},
+                "$unset": {"pending_rename": ""},
+            },
+        )
+
+    async def rewrite_name(self, current: Organization, name: str, key: str) -> bool:
+        """Change how the name is written when its identifier stays; False if it changed since."""
+        result = await self._organizations.update_one(
+            {
+                "_id": current.id,
+                "state": LifecycleState.ACTIVE.value,
+                "identifier": current.identifier,
+            },
+            {"$set": {"name": name, "name_key": key, "modified_at": datetime.now(UTC)}},
+        )
+        return result.matched_count == 1
+
+    async def delete(self, organization_id: ObjectId) -> None:
+        await self._organizations.delete_one({"_id": organization_id})
+
+
+class IdentifierClaims:
+    """Who owns which identifier, and therefore which tenant collection name.
+
+    A claim is taken before a collection name is used and released only after the collection
+    under it is gone or moved, so two organizations can never share a collection, even while
+    a rename or delete is half done.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._claims = store.master[IDENTIFIER_CLAIMS]
+
+    async def claim(self, identifier: str, organization_id: ObjectId) -> bool:
+        """Take `identifier` for the organization; False if anyone, even it, holds it already."""
+        try:
+            await self._claims.insert_one(
+                {
+                    "_id": identifier,
+                    "organization_id": organization_id,
+                    "claimed_at": datetime.now(UTC),
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def release(self, identifier: str, organization_id: ObjectId) -> None:
+        await self._claims.delete_one({"_id": identifier, "organization_id": organization_id})

@@ -1,0 +1,23 @@
+"""Entry point: `python main.py` serves Tenantry; `uvicorn main:app` works as well."""
+
+import uvicorn
+
+from app.config import ConfigurationError, load_settings
+from app.factory import create_app
+
+try:
+    settings = load_settings()
+except ConfigurationError as exc:
+    raise SystemExit(f"tenantry: {exc}") from None
+
+app = create_app(settings)
+
+
+if __name__ == "__main__":
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=30,
+    )

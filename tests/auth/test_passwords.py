@@ -1,0 +1,56 @@
+import asyncio
+
+import pytest
+
+from app.auth.passwords import PasswordHasher, password_problem
+
+
+@pytest.mark.parametrize(
+    ("password", "acceptable"),
+    [
+        ("1234567", False),
+        ("12345678", True),
+        ("a" * 72, True),
+        ("a" * 73, False),
+        ("é" * 36, True),
+        ("é" * 37, False),
+    ],
+)
+def test_passwords_are_bounded_in_utf8_bytes(password: str, acceptable: bool) -> None:
+    assert (password_problem(password) is None) is acceptable
+
+
+async def test_hash_and_verify() -> None:
+    hasher = PasswordHasher(rounds=4, workers=2)
+
+    hashed = await hasher.hash("SecurePassword123")
+
+    assert hashed.startswith("$2b$04$")
+    assert await hasher.verify("SecurePassword123", hashed)
+    assert not await hasher.verify("securepassword123", hashed)
+
+
+async def test_an_unknown_account_is_checked_against_a_dummy_and_fails() -> None:
+    hasher = PasswordHasher(rounds=4, workers=2)
+
+    assert not await hasher.verify("SecurePassword123", None)
+
+
+async def test_a_corrupt_stored_hash_matches_nothing() -> None:
+    hasher = PasswordHasher(rounds=4, workers=2)
+
+    assert not await hasher.verify("SecurePassword123", "not-a-bcrypt-hash")
+
+
+async def test_hashing_leaves_the_event_loop_free() -> None:
+    hasher = PasswordHasher(rounds=12, workers=1)
+    ticks = 0
+    hashing = asyncio.create_task(hasher.hash("SecurePassword123"))
+
+    while not hashing.done():
+        ticks += 1
+        await asyncio.sleep(0)
+
+    await hashing
+    # Had bcrypt run on the loop, the task would have finished within its first step.
+    assert ticks > 1

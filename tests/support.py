@@ -1,0 +1,86 @@
+"""Calls the tests make over and over, spelled the way a curl script would make them."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import bcrypt
+from bson import ObjectId
+from httpx import AsyncClient, Response
+
+from app.auth.models import Account, Role
+from app.auth.repository import AccountRepository
+from app.db.store import Store
+
+NAME = "Tech Innovations Corp"
+EMAIL = "admin@techcorp.com"
+PASSWORD = "SecurePassword123"
+
+
+async def create_org(
+    client: AsyncClient, name: str = NAME, email: str = EMAIL, password: str = PASSWORD
+) -> Response:
+    return await client.post(
+        "/org/create", json={"organization_name": name, "email": email, "password": password}
+    )
+
+
+async def created_org(
+    client: AsyncClient, name: str = NAME, email: str = EMAIL, password: str = PASSWORD
+) -> dict[str, Any]:
+    response = await create_org(client, name, email, password)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def login(client: AsyncClient, email: str = EMAIL, password: str = PASSWORD) -> str:
+    response = await client.post("/admin/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def rename(
+    client: AsyncClient,
+    token: str,
+    new_name: str,
+    email: str = EMAIL,
+    password: str = PASSWORD,
+) -> Response:
+    return await client.put(
+        "/org/update",
+        json={"organization_name": new_name, "email": email, "password": password},
+        headers=bearer(token),
+    )
+
+
+async def delete(client: AsyncClient, token: str, name: str = NAME) -> Response:
+    return await client.request(
+        "DELETE", "/org/delete", json={"organization_name": name}, headers=bearer(token)
+    )
+
+
+def field_errors(response: Response) -> list[str]:
+    """The field named by each validation error of a 400 body."""
+    assert response.status_code == 400, response.text
+    return [str(item["loc"][-1]) for item in response.json()["detail"]]
+
+
+async def add_account(
+    store: Store, organization_id: str, email: str, role: Role, password: str = PASSWORD
+) -> None:
+    """Give an organization a further account, as the member features will."""
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+    account = Account(
+        id=ObjectId(),
+        email=email,
+        password_hash=hashed,
+        organization_id=ObjectId(organization_id),
+        role=role,
+        created_at=datetime.now(UTC),
+    )
+    await AccountRepository(store).insert(account)
