@@ -1,0 +1,93 @@
+"""Whatever a client sends, the answer is deliberate: never a 500, never a stack trace."""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.support import bearer, created_org, login
+
+ODD_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    1.5,
+    True,
+    [],
+    ["Tech Innovations Corp"],
+    {},
+    {"$ne": None},
+    {"$regex": ".*"},
+    "",
+    " ",
+    "\x00",
+    "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    "A" * 100_000,
+    "💥" * 80,
+    "<script>alert(1)</script>",
+    "'; db.dropDatabase(); '",
+]
+BODIES: list[Any] = [
+    *[{"organization_name": v, "email": v, "password": v} for v in ODD_VALUES],
+    *[
+        {"organization_name": v, "email": "a@example.com", "password": "SecurePassword123"}
+        for v in ODD_VALUES
+    ],
+    [],
+    "just a string",
+    42,
+    None,
+]
+ENDPOINTS = [
+    ("POST", "/org/create"),
+    ("PUT", "/org/update"),
+    ("DELETE", "/org/delete"),
+    ("POST", "/admin/login"),
+]
+
+
+@pytest.fixture
+async def token(client: AsyncClient) -> str:
+    await created_org(client)
+    return await login(client)
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+async def test_odd_json_bodies_never_cause_a_server_error(
+    client: AsyncClient, token: str, method: str, path: str
+) -> None:
+    for body in BODIES:
+        response = await client.request(method, path, json=body, headers=bearer(token))
+
+        assert response.status_code < 500, (body, response.text)
+        assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"", "application/json"),
+        (b"{", "application/json"),
+        (b"\xff\xfe\x00", "application/json"),
+        (b"organization_name=x", "application/x-www-form-urlencoded"),
+        (b'{"organization_name": "x"}', "text/plain"),
+    ],
+)
+async def test_malformed_payloads_are_400(
+    client: AsyncClient, token: str, method: str, path: str, content: bytes, content_type: str
+) -> None:
+    response = await client.request(
+        method, path, content=content, headers={**bearer(token), "content-type": content_type}
+    )
+
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("value", [v[:2000] for v in ODD_VALUES if isinstance(v, str)])
+async def test_odd_lookup_parameters_never_cause_a_server_error(
+    client: AsyncClient, value: str
+) -> None:
+    response = await client.get("/org/get", params={"organization_name": value})
+
+    assert response.status_code in {400, 404}
