@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     token_issuer: str = Field(default="tenantry", min_length=1)
     token_audience: str = Field(default="tenantry-api", min_length=1)
 
+    # How tenant collections move on rename: "rename" (renameCollection only), "copy" (batched,
+    # resumable copy), or "auto" (renameCollection, falling back to the copy when refused).
+    tenant_move_strategy: Literal["auto", "rename", "copy"] = "auto"
+    tenant_copy_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # Interrupted operations older than this are completed or rolled back at start-up; younger
+    # ones may still be running in another instance.
+    recovery_grace_seconds: int = Field(default=120, ge=0, le=86_400)
+
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
 

@@ -9,6 +9,7 @@ from app.auth.passwords import PasswordHasher
 from app.auth.tokens import TokenCodec
 from app.config import Settings
 from app.db.store import Store
+from app.organizations.lifecycle import Checkpoint, no_checkpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,7 @@ class AppContext:
     store: Store
     hasher: PasswordHasher
     tokens: TokenCodec
+    checkpoint: Checkpoint = no_checkpoint
 
 
 def get_context(request: Request) -> AppContext:

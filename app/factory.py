@@ -20,6 +20,8 @@ from app.errors import register_error_handlers
 from app.logs import configure_logging
 from app.openapi import install_openapi
 from app.organizations import router as organizations_router
+from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
+from app.organizations.recovery import LifecycleRecovery
 from app.request_context import RequestContextMiddleware
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,13 @@ def create_app(
     settings: Settings | None = None,
     *,
     store_opener: Callable[[Settings], Store] = open_store,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> FastAPI:
-    """Build the application. `store_opener` lets tests hand in a store they can inspect."""
+    """Build the application.
+
+    `store_opener` lets tests hand in a store they can inspect, `checkpoint` lets them stop
+    lifecycle operations between steps.
+    """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
 
@@ -57,6 +64,8 @@ def create_app(
                     f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
                     "the server is reachable"
                 ) from None
+            recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
+            await recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
             context = AppContext(
                 settings=settings,
                 store=store,
@@ -68,6 +77,7 @@ def create_app(
                     issuer=settings.token_issuer,
                     audience=settings.token_audience,
                 ),
+                checkpoint=checkpoint,
             )
             logger.info(
                 "ready: master database %r, tenant database %r (%s)",

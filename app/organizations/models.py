@@ -1,6 +1,6 @@
 """Organizations as recorded in the registry (the master database's `organizations`)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -28,6 +28,9 @@ class PendingRename:
     name_key: str
     identifier: str
     tenant_collection: str
+    # Set once documents start being copied (rather than renamed) into the target, so that a
+    # resumed rename knows a non-empty target is its own partial copy.
+    copying: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +75,5 @@ class Organization:
             "modified_at": self.modified_at,
         }
         if self.pending_rename:
-            document["pending_rename"] = {
-                "name": self.pending_rename.name,
-                "name_key": self.pending_rename.name_key,
-                "identifier": self.pending_rename.identifier,
-                "tenant_collection": self.pending_rename.tenant_collection,
-            }
+            document["pending_rename"] = asdict(self.pending_rename)
         return document

@@ -95,6 +95,28 @@ class OrganizationRepository:
         except DuplicateKeyError:
             raise DuplicateOrganization() from None
 
+    async def mark_copying(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.RENAMING.value},
+            {"$set": {"pending_rename.copying": True, "modified_at": datetime.now(UTC)}},
+        )
+
+    async def touch(self, organization_id: ObjectId) -> None:
+        """Show that a long operation is still making progress (see `list_unsettled`)."""
+        await self._organizations.update_one(
+            {"_id": organization_id}, {"$set": {"modified_at": datetime.now(UTC)}}
+        )
+
+    async def list_unsettled(self, untouched_since: datetime) -> list[Organization]:
+        """Organizations in the middle of an operation that has made no progress lately."""
+        cursor = self._organizations.find(
+            {
+                "state": {"$ne": LifecycleState.ACTIVE.value},
+                "modified_at": {"$lte": untouched_since},
+            }
+        )
+        return [Organization.from_document(document) async for document in cursor]
+
     async def abandon_rename(self, organization_id: ObjectId) -> None:
         await self._organizations.update_one(
             {"_id": organization_id, "state": LifecycleState.RENAMING.value},
@@ -144,6 +166,10 @@ class IdentifierClaims:
         except DuplicateKeyError:
             return False
         return True
+
+    async def list_claimed_before(self, cutoff: datetime) -> list[tuple[str, ObjectId]]:
+        cursor = self._claims.find({"claimed_at": {"$lte": cutoff}})
+        return [(claim["_id"], claim["organization_id"]) async for claim in cursor]
 
     async def release(self, identifier: str, organization_id: ObjectId) -> None:
         await self._claims.delete_one({"_id": identifier, "organization_id": organization_id})

@@ -17,9 +17,10 @@ from app.auth.models import Account, Role
 from app.auth.passwords import PasswordHasher
 from app.auth.permissions import Action, require
 from app.auth.principal import Principal
-from app.auth.repository import AccountRepository, EmailTaken
+from app.auth.repository import EmailTaken
 from app.auth.service import AuthService
 from app.db.naming import identifier_for, name_key, tenant_collection_for
+from app.errors import ServiceUnavailable
 from app.organizations.errors import (
     EmailAlreadyRegistered,
     NotYourOrganization,
@@ -27,13 +28,9 @@ from app.organizations.errors import (
     OrganizationNameTaken,
     OrganizationNotFound,
 )
+from app.organizations.lifecycle import Lifecycle
 from app.organizations.models import LifecycleState, Organization, PendingRename
-from app.organizations.repository import (
-    DuplicateOrganization,
-    IdentifierClaims,
-    OrganizationRepository,
-)
-from app.organizations.tenants import TenantCollections
+from app.organizations.repository import DuplicateOrganization
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +49,13 @@ class RenameOutcome:
 
 
 class OrganizationService:
-    def __init__(
-        self,
-        organizations: OrganizationRepository,
-        claims: IdentifierClaims,
-        accounts: AccountRepository,
-        tenants: TenantCollections,
-        hasher: PasswordHasher,
-        auth: AuthService,
-    ) -> None:
-        self._organizations = organizations
-        self._claims = claims
-        self._accounts = accounts
-        self._tenants = tenants
+    def __init__(self, lifecycle: Lifecycle, hasher: PasswordHasher, auth: AuthService) -> None:
+        self._lifecycle = lifecycle
+        self._organizations = lifecycle.organizations
+        self._claims = lifecycle.claims
+        self._accounts = lifecycle.accounts
+        self._tenants = lifecycle.tenants
+        self._checkpoint = lifecycle.checkpoint
         self._hasher = hasher
         self._auth = auth
 
@@ -92,14 +83,15 @@ class OrganizationService:
         if not await self._claims.claim(identifier, organization.id):
             raise OrganizationNameTaken()
 
-        registered = collection_created = False
+        owns_collection = False
         try:
+            await self._checkpoint("create.claimed")
             password_hash = await self._hasher.hash(password)
             try:
                 await self._organizations.insert(organization)
             except DuplicateOrganization:
                 raise OrganizationNameTaken() from None
-            registered = True
+            await self._checkpoint("create.registered")
             owner = Account(
                 id=organization.admin_id,
                 email=email,
@@ -112,15 +104,27 @@ class OrganizationService:
                 await self._accounts.insert(owner)
             except EmailTaken:
                 raise EmailAlreadyRegistered() from None
-            collection_created = await self._tenants.create(organization.tenant_collection)
-            await self._organizations.set_state(
+            await self._checkpoint("create.owner_added")
+            await self._tenants.create(organization.tenant_collection)
+            owns_collection = True
+            await self._checkpoint("create.collection_created")
+            if not await self._organizations.set_state(
                 organization.id, LifecycleState.PROVISIONING, LifecycleState.ACTIVE
-            )
+            ):
+                # Recovery judged this create abandoned and rolled it back.
+                raise ServiceUnavailable("The request took too long and was undone; try again")
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._undo_create(organization, registered, collection_created)
+                try:
+                    await self._lifecycle.undo_create(organization, owns_collection=owns_collection)
+                except Exception:
+                    logger.exception(
+                        "could not undo the failed creation of organization %s; "
+                        "recovery will finish it",
+                        organization.id,
+                    )
             raise
-        return OrganizationView(_activated(organization), email)
+        return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), email)
 
     async def get_by_name(self, name: str) -> OrganizationView:
         organization = await self._organizations.find_visible_by_name_key(name_key(name))
@@ -145,11 +149,12 @@ class OrganizationService:
         if current.state is not LifecycleState.ACTIVE:
             raise OperationInProgress()
 
+        identifier = identifier_for(new_name)
         target = PendingRename(
             name=new_name,
             name_key=name_key(new_name),
-            identifier=identifier_for(new_name),
-            tenant_collection=tenant_collection_for(identifier_for(new_name)),
+            identifier=identifier,
+            tenant_collection=tenant_collection_for(identifier),
         )
         if target.identifier == current.identifier:
             # Same slug (a change of case or punctuation): nothing moves.
@@ -159,19 +164,27 @@ class OrganizationService:
 
         if not await self._claims.claim(target.identifier, current.id):
             raise OrganizationNameTaken()
-        if not await self._organizations.begin_rename(current, target):
-            await self._claims.release(target.identifier, current.id)
-            raise OperationInProgress()
         try:
-            await self._tenants.rename(current.tenant_collection, target.tenant_collection)
+            await self._checkpoint("rename.claimed")
+            if not await self._organizations.begin_rename(current, target):
+                raise OperationInProgress()
+            await self._checkpoint("rename.recorded")
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._organizations.abandon_rename(current.id)
                 await self._claims.release(target.identifier, current.id)
             raise
-        await self._organizations.complete_rename(current.id, target)
-        await self._claims.release(current.identifier, current.id)
-        migrated = await self._tenants.count(target.tenant_collection)
+        try:
+            migrated = await self._lifecycle.finish_rename(current, target)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self._lifecycle.roll_back_rename(current)
+                except Exception:
+                    logger.exception(
+                        "could not roll back the rename of organization %s; recovery will",
+                        current.id,
+                    )
+            raise
         logger.info(
             "organization %s renamed: %s -> %s (%d documents)",
             current.id,
@@ -193,38 +206,14 @@ class OrganizationService:
             organization.id, LifecycleState.ACTIVE, LifecycleState.DELETING
         ):
             raise OperationInProgress()
-        # From here the organization is invisible and its tokens are refused; each step below
-        # is idempotent, so an interrupted delete can be finished by running them again.
+        # From here the organization is invisible and its tokens are refused; if a step below
+        # fails, recovery finishes the delete.
+        await self._checkpoint("delete.marked")
         with anyio.CancelScope(shield=True):
-            await self._tenants.drop(organization.tenant_collection)
-            await self._accounts.delete_for_organization(organization.id)
-            await self._organizations.delete(organization.id)
-            await self._claims.release(organization.identifier, organization.id)
+            await self._lifecycle.finish_delete(organization)
         logger.info(
             "organization %s deleted with %s", organization.id, organization.tenant_collection
         )
-
-    async def _undo_create(
-        self, organization: Organization, registered: bool, collection_created: bool
-    ) -> None:
-        try:
-            if collection_created:
-                await self._tenants.drop(organization.tenant_collection)
-            if registered:
-                await self._accounts.delete(organization.admin_id)
-                await self._organizations.delete(organization.id)
-            await self._claims.release(organization.identifier, organization.id)
-        except Exception:
-            logger.exception(
-                "could not undo the failed creation of organization %s; "
-                "its registry entry is left in state %s for repair",
-                organization.id,
-                LifecycleState.PROVISIONING.value,
-            )
-
-
-def _activated(organization: Organization) -> Organization:
-    return replace(organization, state=LifecycleState.ACTIVE)
 
 
 def _renamed(organization: Organization, target: PendingRename) -> Organization:

@@ -1,26 +1,58 @@
 """The tenant collections themselves, in the tenant database."""
 
 import logging
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
 
-from pymongo.errors import CollectionInvalid, OperationFailure
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
 
-from app.db.store import Store
+from app.db.store import Document, Store
+from app.errors import AppError
 from app.organizations.errors import TenantCollectionOccupied
 
 logger = logging.getLogger(__name__)
 
 _NAMESPACE_EXISTS = 48
+_DUPLICATE_KEY = 11000
+# Index options that describe an index rather than configure it; never passed to create_index.
+_INDEX_METADATA = frozenset({"key", "v", "ns"})
+
+Progress = Callable[[int], Awaitable[None]]
+
+
+class MoveStrategy(StrEnum):
+    RENAME = "rename"
+    COPY = "copy"
+    AUTO = "auto"
+
+
+class RenameResult(StrEnum):
+    MOVED = "moved"
+    REFUSED = "refused"
+
+
+class TenantCopyMismatch(AppError):
+    """The copy does not hold as many documents as the source: the switch must not happen."""
+
+    detail = "The tenant data could not be verified after copying; nothing was switched"
 
 
 class TenantCollections:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, copy_batch_size: int = 1000) -> None:
         self._database = store.tenants
+        self._batch_size = copy_batch_size
 
     async def exists(self, name: str) -> bool:
+        # The filter spares a real server listing every collection; the membership test keeps
+        # the answer right on servers that ignore it.
         return name in await self._database.list_collection_names(filter={"name": name})
 
     async def count(self, name: str) -> int:
         return await self._database[name].count_documents({})
+
+    async def is_empty(self, name: str) -> bool:
+        return not await self._database[name].count_documents({}, limit=1)
 
     async def create(self, name: str) -> bool:
         """Create the collection so that it is listed at once; False if it already existed.
@@ -40,26 +72,78 @@ class TenantCollections:
             return False
         return True
 
-    async def rename(self, source: str, target: str) -> None:
-        """Move `source` to `target` in place: a metadata change keeping `_id`s and indexes.
+    async def try_rename(self, source: str, target: str) -> RenameResult:
+        """Move `source` to `target` with renameCollection: metadata only, `_id`s and indexes kept.
 
-        Safe to repeat: a move that already happened is left as it is.
+        REFUSED when the server declines, or acknowledges without moving; the caller then
+        copies. An empty `target` (left by an earlier attempt) is replaced.
         """
-        if not await self.exists(source):
-            if not await self.exists(target):
-                # Nothing to move: the collection was dropped outside the service.
-                logger.error("tenant collection %s is missing; creating %s empty", source, target)
-                await self.create(target)
-            return
         if await self.exists(target):
             await self._require_empty(target)
             await self._database.drop_collection(target)
-        await self._database[source].rename(target)
+        try:
+            await self._database[source].rename(target)
+        except OperationFailure as exc:
+            logger.warning("renameCollection %s -> %s refused (code %s)", source, target, exc.code)
+            return RenameResult.REFUSED
+        if await self.exists(source) or not await self.exists(target):
+            logger.warning("renameCollection %s -> %s acknowledged but not done", source, target)
+            return RenameResult.REFUSED
+        return RenameResult.MOVED
+
+    async def copy(self, source: str, target: str, progress: Progress | None = None) -> int:
+        """Copy every document and index of `source` into `target`; return the count copied.
+
+        Resumable: documents already in `target` (same `_id`) are skipped, so running it again
+        after an interruption finishes the job. Documents are written as read, so `_id`s and
+        BSON types are kept. The counts are verified at the end; `source` is left in place.
+        """
+        if not await self.exists(target):
+            await self.create(target)
+        await self._copy_indexes(source, target)
+        copied = 0
+        batch: list[Document] = []
+        async for document in self._database[source].find({}).sort("_id", 1):
+            batch.append(document)
+            if len(batch) >= self._batch_size:
+                copied += await self._insert_missing(target, batch)
+                batch = []
+                if progress:
+                    await progress(copied)
+        if batch:
+            copied += await self._insert_missing(target, batch)
+            if progress:
+                await progress(copied)
+        expected, actual = await self.count(source), await self.count(target)
+        if expected != actual:
+            logger.error(
+                "copy %s -> %s: %d documents, copy holds %d", source, target, expected, actual
+            )
+            raise TenantCopyMismatch()
+        return actual
 
     async def drop(self, name: str) -> None:
         await self._database.drop_collection(name)
 
+    async def _copy_indexes(self, source: str, target: str) -> None:
+        existing = await self._database[target].index_information()
+        for name, info in (await self._database[source].index_information()).items():
+            if name == "_id_" or name in existing:
+                continue
+            options: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_METADATA}
+            await self._database[target].create_index(list(info["key"]), name=name, **options)
+
+    async def _insert_missing(self, target: str, batch: list[Document]) -> int:
+        try:
+            result = await self._database[target].insert_many(batch, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                raise
+            return len(batch) - len(errors)
+        return len(result.inserted_ids)
+
     async def _require_empty(self, name: str) -> None:
-        if await self._database[name].count_documents({}, limit=1):
+        if not await self.is_empty(name):
             logger.error("tenant collection %s exists, holds documents and has no owner", name)
             raise TenantCollectionOccupied()

@@ -279,7 +279,7 @@ async def test_a_failed_move_leaves_the_organization_as_it_was(
     async def refuse(self: TenantCollections, source: str, target: str) -> None:
         raise RuntimeError("server refused")
 
-    monkeypatch.setattr(TenantCollections, "rename", refuse)
+    monkeypatch.setattr(TenantCollections, "try_rename", refuse)
     response = await rename(client, token, "Elsewhere")
 
     assert response.status_code == 500

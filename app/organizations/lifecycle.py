@@ -1,0 +1,154 @@
+"""The steps that finish or undo a create, rename or delete.
+
+Each step is idempotent, so the same code serves the request that starts an operation and the
+recovery that completes it after a crash. Between steps the lifecycle passes a named
+checkpoint; production ignores them, tests use them to stop an operation at every boundary.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from app.auth.repository import AccountRepository
+from app.config import Settings
+from app.db.store import Store
+from app.errors import AppError
+from app.organizations.models import LifecycleState, Organization, PendingRename
+from app.organizations.repository import IdentifierClaims, OrganizationRepository
+from app.organizations.tenants import MoveStrategy, RenameResult, TenantCollections
+
+logger = logging.getLogger(__name__)
+
+Checkpoint = Callable[[str], Awaitable[None]]
+
+
+class RenameRefused(AppError):
+    """The server refused renameCollection and the configured strategy forbids copying."""
+
+    detail = "The database refused to move the tenant collection; nothing was changed"
+
+
+async def no_checkpoint(_: str) -> None:
+    return None
+
+
+def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) -> "Lifecycle":
+    return Lifecycle(
+        OrganizationRepository(store),
+        IdentifierClaims(store),
+        AccountRepository(store),
+        TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
+        move_strategy=MoveStrategy(settings.tenant_move_strategy),
+        checkpoint=checkpoint,
+    )
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        organizations: OrganizationRepository,
+        claims: IdentifierClaims,
+        accounts: AccountRepository,
+        tenants: TenantCollections,
+        *,
+        move_strategy: MoveStrategy = MoveStrategy.AUTO,
+        checkpoint: Checkpoint = no_checkpoint,
+    ) -> None:
+        self.organizations = organizations
+        self.claims = claims
+        self.accounts = accounts
+        self.tenants = tenants
+        self._move_strategy = move_strategy
+        self.checkpoint = checkpoint
+
+    async def undo_create(
+        self, organization: Organization, *, owns_collection: bool = True
+    ) -> None:
+        """Remove whatever an unfinished create left: collection, owner, registry entry, claim.
+
+        `owns_collection` is False when the create failed before it made (or adopted) the
+        collection: one by that name then belongs to someone else and stays.
+        """
+        if owns_collection and await self.tenants.exists(organization.tenant_collection):
+            if await self.tenants.is_empty(organization.tenant_collection):
+                await self.tenants.drop(organization.tenant_collection)
+            else:  # cannot happen through the API; never destroy documents to tidy up
+                logger.error(
+                    "unfinished organization %s: %s holds documents, left in place",
+                    organization.id,
+                    organization.tenant_collection,
+                )
+        await self.accounts.delete(organization.admin_id)
+        await self.organizations.delete(organization.id)
+        await self.claims.release(organization.identifier, organization.id)
+
+    async def finish_rename(self, organization: Organization, target: PendingRename) -> int:
+        """Move the collection, point the registry at it, release the old identifier.
+
+        Returns the number of documents in the new collection.
+        """
+        source = organization.tenant_collection
+        if await self.tenants.exists(source):
+            await self._move(organization, target)
+            await self.checkpoint("rename.moved")
+        await self.organizations.complete_rename(organization.id, target)
+        await self.checkpoint("rename.switched")
+        # Only the copy leaves a source behind; it goes once nothing points at it any more.
+        await self.tenants.drop(source)
+        await self.checkpoint("rename.source_dropped")
+        await self.claims.release(organization.identifier, organization.id)
+        return await self.tenants.count(target.tenant_collection)
+
+    async def roll_back_rename(self, organization: Organization) -> None:
+        """Return to the old name while the old collection is intact; otherwise finish.
+
+        Does nothing once the registry has switched to the new collection: what is left then
+        (a copied source, the old claim) is tidied by recovery.
+        """
+        current = await self.organizations.get(organization.id)
+        if current is None or current.state is not LifecycleState.RENAMING:
+            return
+        target = current.pending_rename
+        if target is None:
+            await self.organizations.abandon_rename(organization.id)
+            return
+        if not await self.tenants.exists(current.tenant_collection):
+            await self.finish_rename(current, target)
+            return
+        if target.copying:
+            await self.tenants.drop(target.tenant_collection)
+        await self.organizations.abandon_rename(organization.id)
+        await self.claims.release(target.identifier, organization.id)
+
+    async def finish_delete(self, organization: Organization) -> None:
+        await self.tenants.drop(organization.tenant_collection)
+        await self.checkpoint("delete.collection_dropped")
+        await self.accounts.delete_for_organization(organization.id)
+        await self.checkpoint("delete.accounts_deleted")
+        await self.organizations.delete(organization.id)
+        await self.checkpoint("delete.registry_deleted")
+        await self.claims.release(organization.identifier, organization.id)
+
+    async def _move(self, organization: Organization, target: PendingRename) -> None:
+        source = organization.tenant_collection
+        if not target.copying and self._move_strategy is not MoveStrategy.COPY:
+            if (
+                await self.tenants.try_rename(source, target.tenant_collection)
+                is RenameResult.MOVED
+            ):
+                return
+            if self._move_strategy is MoveStrategy.RENAME:
+                raise RenameRefused()
+        if not target.copying:
+            await self.organizations.mark_copying(organization.id)
+
+        async def progress(copied: int) -> None:
+            await self.organizations.touch(organization.id)
+            await self.checkpoint("rename.copy_batch")
+
+        copied = await self.tenants.copy(source, target.tenant_collection, progress)
+        logger.info(
+            "organization %s: copied %d documents into %s",
+            organization.id,
+            copied,
+            target.tenant_collection,
+        )

@@ -1,0 +1,110 @@
+"""Completing or rolling back operations that a crash interrupted.
+
+Run at start-up (and by operators). Only operations that have made no progress for the grace
+period are touched, so an operation still running in another instance is left alone.
+
+- PROVISIONING: the creator never got its 201, so the organization is rolled back.
+- RENAMING: the new identifier is claimed and recorded, so the rename is finished.
+- DELETING: the caller asked for it and tokens are already refused, so the delete is finished.
+- A claim no organization accounts for is released, after its leftover collection (the source
+  of a copied rename) is dropped when that is provably safe.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+
+from app.db.naming import tenant_collection_for
+from app.organizations.lifecycle import Lifecycle
+from app.organizations.models import LifecycleState, Organization
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryReport:
+    rolled_back_creates: list[str] = field(default_factory=list)
+    finished_renames: list[str] = field(default_factory=list)
+    finished_deletes: list[str] = field(default_factory=list)
+    released_claims: list[str] = field(default_factory=list)
+    needs_operator: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(
+            (
+                self.rolled_back_creates,
+                self.finished_renames,
+                self.finished_deletes,
+                self.released_claims,
+            )
+        )
+
+
+class LifecycleRecovery:
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self._lifecycle = lifecycle
+
+    async def run(self, grace: timedelta) -> RecoveryReport:
+        report = RecoveryReport()
+        cutoff = datetime.now(UTC) - grace
+        for organization in await self._lifecycle.organizations.list_unsettled(cutoff):
+            await self._settle(organization, report)
+        for identifier, organization_id in await self._lifecycle.claims.list_claimed_before(cutoff):
+            await self._check_claim(identifier, organization_id, report)
+        if report.changed_anything or report.needs_operator:
+            logger.warning("recovery: %s", report)
+        return report
+
+    async def _settle(self, organization: Organization, report: RecoveryReport) -> None:
+        lifecycle = self._lifecycle
+        label = f"{organization.id} ({organization.name})"
+        if organization.state is LifecycleState.PROVISIONING:
+            await lifecycle.undo_create(organization)
+            report.rolled_back_creates.append(label)
+        elif organization.state is LifecycleState.RENAMING and organization.pending_rename:
+            await lifecycle.finish_rename(organization, organization.pending_rename)
+            report.finished_renames.append(label)
+        elif organization.state is LifecycleState.RENAMING:
+            await lifecycle.organizations.abandon_rename(organization.id)
+            report.finished_renames.append(label)
+        elif organization.state is LifecycleState.DELETING:
+            await lifecycle.finish_delete(organization)
+            report.finished_deletes.append(label)
+
+    async def _check_claim(
+        self, identifier: str, organization_id: ObjectId, report: RecoveryReport
+    ) -> None:
+        lifecycle = self._lifecycle
+        organization = await lifecycle.organizations.get(organization_id)
+        if organization is not None and identifier in _identifiers_of(organization):
+            return
+        leftover = tenant_collection_for(identifier)
+        if await self._holds_documents(leftover) and not await self._is_copied_source(
+            leftover, organization
+        ):
+            report.needs_operator.append(f"{leftover} (claim {identifier})")
+            return
+        await lifecycle.tenants.drop(leftover)
+        await lifecycle.claims.release(identifier, organization_id)
+        report.released_claims.append(identifier)
+
+    async def _holds_documents(self, collection: str) -> bool:
+        tenants = self._lifecycle.tenants
+        return await tenants.exists(collection) and not await tenants.is_empty(collection)
+
+    async def _is_copied_source(self, collection: str, holder: Organization | None) -> bool:
+        """True when the claim holder has moved on to a collection at least as full."""
+        if holder is None or holder.state is not LifecycleState.ACTIVE:
+            return False
+        tenants = self._lifecycle.tenants
+        return await tenants.count(holder.tenant_collection) >= await tenants.count(collection)
+
+
+def _identifiers_of(organization: Organization) -> set[str]:
+    identifiers = {organization.identifier}
+    if organization.pending_rename:
+        identifiers.add(organization.pending_rename.identifier)
+    return identifiers
