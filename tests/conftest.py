@@ -1,6 +1,8 @@
 """Each test gets its own app on its own in-memory store, driven over ASGI like a real client."""
 
+import os
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +14,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from app.config import Settings
 from app.db.memory import open_memory_store
-from app.db.store import Store
+from app.db.store import Store, open_store
 from app.factory import create_app
 
 
@@ -41,14 +43,49 @@ def settings() -> Settings:
     )
 
 
+class _Unclosable:
+    async def close(self) -> None:
+        return None
+
+
+def borrowed(store: Store) -> Store:
+    """The same databases for an app that must not close the test's client when it stops."""
+    return Store(
+        master=store.master,
+        tenants=store.tenants,
+        persistent=store.persistent,
+        client=_Unclosable(),
+    )
+
+
 @pytest.fixture
-def store(settings: Settings) -> Store:
-    return open_memory_store(settings)
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    """A fresh in-memory store; with MONGODB_TEST_URI, fresh databases on that server."""
+    uri = os.environ.get("MONGODB_TEST_URI")
+    if not uri:
+        yield open_memory_store(settings)
+        return
+    suffix = uuid.uuid4().hex[:12]
+    real = open_store(
+        settings.model_copy(
+            update={
+                "mongo_uri": uri,
+                "primary_db": f"tenantry_test_{suffix}",
+                "tenant_db": f"tenantry_test_{suffix}_tenants",
+            }
+        )
+    )
+    try:
+        yield real
+    finally:
+        await real.master.client.drop_database(real.master.name)
+        await real.tenants.client.drop_database(real.tenants.name)
+        await real.close()
 
 
 @pytest.fixture
 def app(settings: Settings, store: Store) -> FastAPI:
-    return create_app(settings, store_opener=lambda _: store)
+    return create_app(settings, store_opener=lambda _: borrowed(store))
 
 
 @pytest.fixture

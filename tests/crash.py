@@ -48,15 +48,10 @@ class _Dying:
         return call
 
 
-class _Unclosable:
-    async def close(self) -> None:
-        return None
-
-
 def dying_store(store: Store, crash: Crash) -> Store:
     return Store(
         master=cast(AsyncDatabase[Document], _Dying(store.master, crash)),
         tenants=cast(AsyncDatabase[Document], _Dying(store.tenants, crash)),
-        persistent=False,
-        client=_Unclosable(),
+        persistent=store.persistent,
+        client=store.client,
     )

@@ -20,6 +20,7 @@ from app.db.store import Store
 from app.factory import create_app
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery
+from tests.conftest import borrowed
 from tests.crash import Crash, dying_store
 from tests.support import NAME, bearer, create_org, created_org, delete, login, rename
 
@@ -38,7 +39,7 @@ def recovering(settings: Settings) -> Settings:
 async def running(
     settings: Settings, store: Store, checkpoint: Checkpoint = no_checkpoint
 ) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: store, checkpoint=checkpoint)
+    app = create_app(settings, store_opener=lambda _: borrowed(store), checkpoint=checkpoint)
     async with (
         LifespanManager(app) as manager,
         AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
