@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     mongo_max_pool_size: int = Field(default=100, ge=1, le=10_000)
 
     secret_key: SecretStr = SecretStr("")
+    # Keys retired from signing, still accepted until the tokens they signed expire.
+    previous_secret_keys: SecretStr = Field(default=SecretStr(""), description="comma-separated")
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     token_lifetime: int = Field(default=60, ge=1, le=60 * 24 * 30, description="minutes")
     token_issuer: str = Field(default="tenantry", min_length=1)
@@ -84,6 +86,19 @@ class Settings(BaseSettings):
     # Interrupted operations older than this are completed or rolled back at start-up; younger
     # ones may still be running in another instance.
     recovery_grace_seconds: int = Field(default=120, ge=0, le=86_400)
+    # How often a running service sweeps for interrupted operations; 0 = only at start-up.
+    recovery_interval_seconds: int = Field(default=60, ge=0, le=86_400)
+
+    # Failed logins (and failed step-up checks) allowed per window before answering 429: per
+    # account from addresses it has not logged in from lately, and per client address.
+    login_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=10_000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_trusted_address_days: int = Field(default=30, ge=0, le=365)
+
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    cors_origins: str = Field(default="", description="comma-separated; empty disables CORS")
+    forwarded_allow_ips: str = "127.0.0.1"
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
@@ -128,7 +143,22 @@ class Settings(BaseSettings):
                 )
             self.secret_key = SecretStr(secrets.token_urlsafe(48))
             self._secret_key_generated = True
+        if any(_is_weak_secret(key) for key in self.retired_keys()):
+            raise ValueError(
+                f"each PREVIOUS_SECRET_KEYS entry must be at least {MIN_SECRET_BYTES} random bytes"
+            )
         return self
+
+    def retired_keys(self) -> list[str]:
+        raw = self.previous_secret_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    def signing_keys(self) -> list[str]:
+        """The current key first, then the retired ones still accepted."""
+        return [self.secret_key.get_secret_value(), *self.retired_keys()]
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def in_memory(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from app.auth.passwords import PasswordHasher
+from app.auth.throttle import ThrottlePolicy
 from app.auth.tokens import TokenCodec
 from app.config import Settings
 from app.db.store import Store
@@ -18,6 +19,7 @@ class AppContext:
     store: Store
     hasher: PasswordHasher
     tokens: TokenCodec
+    throttle_policy: ThrottlePolicy
     checkpoint: Checkpoint = no_checkpoint
 
 

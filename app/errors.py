@@ -28,6 +28,7 @@ class AppError(Exception):
 
     def __init__(self, detail: str | None = None) -> None:
         self.message = detail or self.detail
+        self.response_headers: dict[str, str] = dict(self.headers)
         super().__init__(self.message)
 
 
@@ -69,6 +70,15 @@ class Conflict(AppError):
     detail = "Conflict"
 
 
+class TooManyAttempts(AppError):
+    status_code = 429
+    detail = "Too many failed attempts; try again later"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__()
+        self.response_headers["Retry-After"] = str(max(1, retry_after_seconds))
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
     detail = "The database is unavailable; try again shortly"
@@ -96,7 +106,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
         body: Any = [{"loc": list(exc.location), "msg": exc.message, "type": "value_error"}]
     else:
         body = exc.message
-    return JSONResponse({"detail": body}, status_code=exc.status_code, headers=dict(exc.headers))
+    return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.response_headers)
 
 
 async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -115,7 +125,7 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     body: dict[str, Any] = {"detail": error.message}
     if error.status_code == 500:
         body["request_id"] = current_request_id()
-    return JSONResponse(body, status_code=error.status_code, headers=dict(error.headers))
+    return JSONResponse(body, status_code=error.status_code, headers=error.response_headers)
 
 
 def register_error_handlers(app: FastAPI) -> None:

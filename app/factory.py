@@ -1,27 +1,32 @@
 """`create_app()`: the FastAPI application, its lifespan and its routes."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from pymongo.errors import PyMongoError
 
 from app import health
 from app.auth import router as auth_router
 from app.auth.passwords import PasswordHasher
+from app.auth.throttle import ThrottlePolicy
 from app.auth.tokens import TokenCodec
 from app.config import ConfigurationError, Settings, load_settings
 from app.context import AppContext
 from app.db.schema import ensure_indexes
 from app.db.store import Store, open_store
 from app.errors import register_error_handlers
+from app.http_guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from app.logs import configure_logging
 from app.openapi import install_openapi
 from app.organizations import router as organizations_router
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
-from app.organizations.recovery import LifecycleRecovery
+from app.organizations.recovery import LifecycleRecovery, recover_periodically
 from app.request_context import RequestContextMiddleware
 
 logger = logging.getLogger(__name__)
@@ -65,17 +70,26 @@ def create_app(
                     "the server is reachable"
                 ) from None
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
-            await recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
+            grace = timedelta(seconds=settings.recovery_grace_seconds)
+            await recovery.run(grace)
+            hasher = PasswordHasher(settings.bcrypt_rounds, settings.password_hash_workers)
+            await hasher.warm_up()
             context = AppContext(
                 settings=settings,
                 store=store,
-                hasher=PasswordHasher(settings.bcrypt_rounds, settings.password_hash_workers),
+                hasher=hasher,
                 tokens=TokenCodec(
-                    key=settings.secret_key.get_secret_value(),
+                    keys=settings.signing_keys(),
                     algorithm=settings.algorithm,
                     lifetime=timedelta(minutes=settings.token_lifetime),
                     issuer=settings.token_issuer,
                     audience=settings.token_audience,
+                ),
+                throttle_policy=ThrottlePolicy(
+                    window=timedelta(seconds=settings.login_window_seconds),
+                    max_per_account=settings.login_max_failures_per_account,
+                    max_per_address=settings.login_max_failures_per_address,
+                    trust_for=timedelta(days=settings.login_trusted_address_days),
                 ),
                 checkpoint=checkpoint,
             )
@@ -85,7 +99,17 @@ def create_app(
                 settings.tenant_db,
                 "MongoDB server" if store.persistent else "in memory",
             )
-            yield {"context": context}
+            sweeper = None
+            if settings.recovery_interval_seconds:
+                interval = timedelta(seconds=settings.recovery_interval_seconds)
+                sweeper = asyncio.create_task(recover_periodically(recovery, grace, interval))
+            try:
+                yield {"context": context}
+            finally:
+                if sweeper:
+                    sweeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeper
         finally:
             await store.close()
 
@@ -96,6 +120,19 @@ def create_app(
         version="1.0.0",
         lifespan=lifespan,
     )
+    # Added innermost first: request ids wrap everything, so even a 413 or CORS answer has one.
+    cors_origins = settings.cors_origin_list()
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
     app.include_router(health.router)

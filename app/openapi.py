@@ -11,6 +11,10 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class Message(BaseModel):
+    message: str
+
+
 class ValidationErrorItem(BaseModel):
     loc: list[str | int]
     msg: str

@@ -40,6 +40,7 @@ def settings() -> Settings:
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=4,
         password_hash_workers=4,
+        recovery_interval_seconds=0,
     )
 
 

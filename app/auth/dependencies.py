@@ -2,12 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.principal import Principal
 from app.auth.repository import AccountRepository
+from app.auth.revocation import RevokedTokens
 from app.auth.service import AuthService
+from app.auth.throttle import LoginThrottle
 from app.context import ContextDep
 from app.errors import NotAuthenticated
 from app.organizations.repository import OrganizationRepository
@@ -16,15 +18,26 @@ _bearer = HTTPBearer(auto_error=False, description="The `access_token` from `POS
 
 
 def get_auth_service(context: ContextDep) -> AuthService:
+    store = context.store
     return AuthService(
-        AccountRepository(context.store),
-        OrganizationRepository(context.store),
+        AccountRepository(store),
+        OrganizationRepository(store),
         context.hasher,
         context.tokens,
+        LoginThrottle(store, context.throttle_policy),
+        RevokedTokens(store),
     )
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (as uvicorn resolved it, honouring trusted proxies only)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
 
 
 async def current_principal(

@@ -30,6 +30,8 @@ class Account:
     organization_id: ObjectId
     role: Role
     created_at: datetime
+    # Raised to invalidate every token issued to the account before ("log out everywhere").
+    token_version: int = 0
 
     @classmethod
     def from_document(cls, document: Document) -> "Account":
@@ -40,6 +42,7 @@ class Account:
             organization_id=document["organization_id"],
             role=Role(document.get("role", Role.OWNER)),
             created_at=document["created_at"],
+            token_version=document.get("token_version", 0),
         )
 
     def to_document(self) -> Document:
@@ -51,4 +54,5 @@ class Account:
             "organization_id": self.organization_id,
             "role": self.role.value,
             "created_at": self.created_at,
+            "token_version": self.token_version,
         }

@@ -36,6 +36,10 @@ class PasswordHasher:
         self._limiter = anyio.CapacityLimiter(workers)
         self._dummy_hash: bytes | None = None
 
+    async def warm_up(self) -> None:
+        """Prepare the dummy hash now, so the first unknown-email login costs what the rest do."""
+        await self._dummy()
+
     async def hash(self, password: str) -> str:
         hashed = await self._run(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self._rounds))
         return hashed.decode()

@@ -1,6 +1,7 @@
 """The authenticated caller of a request."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bson import ObjectId
 
@@ -14,3 +15,4 @@ class Principal:
     email: str
     role: Role
     token_id: str
+    token_expires_at: datetime

@@ -30,6 +30,9 @@ class AccountRepository:
         except DuplicateKeyError:
             raise EmailTaken() from None
 
+    async def bump_token_version(self, account_id: ObjectId) -> None:
+        await self._accounts.update_one({"_id": account_id}, {"$inc": {"token_version": 1}})
+
     async def delete(self, account_id: ObjectId) -> None:
         await self._accounts.delete_one({"_id": account_id})
 

@@ -1,12 +1,16 @@
-"""`POST /admin/login`."""
+"""`POST /admin/login`, and logging out."""
 
 from fastapi import APIRouter
 
-from app.auth.dependencies import AuthServiceDep
+from app.auth.dependencies import AuthServiceDep, ClientAddress, CurrentPrincipal
 from app.auth.schemas import LoginRequest, TokenResponse
-from app.openapi import INVALID_INPUT, error
+from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
 
 router = APIRouter(tags=["authentication"])
+
+TOO_MANY = error(
+    "Too many failed attempts from this address or for this account; see `Retry-After`."
+)
 
 
 @router.post(
@@ -15,14 +19,35 @@ router = APIRouter(tags=["authentication"])
     responses={
         **INVALID_INPUT,
         401: error("Invalid credentials: the same answer whether or not the email exists."),
+        429: TOO_MANY,
     },
 )
-async def login(body: LoginRequest, auth: AuthServiceDep) -> TokenResponse:
+async def login(body: LoginRequest, auth: AuthServiceDep, address: ClientAddress) -> TokenResponse:
     """Public. Exchange an account's email and password for a bearer token."""
-    result = await auth.login(body.email, body.password)
+    result = await auth.login(body.email, body.password, address)
     return TokenResponse(
         access_token=result.token.token,
         admin_id=str(result.account_id),
         org_id=str(result.organization_id),
         expires_in=result.token.lifetime_seconds,
     )
+
+
+@router.post(
+    "/admin/logout", summary="Revoke the token used for this call", responses=UNAUTHENTICATED
+)
+async def logout(caller: CurrentPrincipal, auth: AuthServiceDep) -> Message:
+    """Any signed-in caller. The token is refused from now on; others stay valid."""
+    await auth.logout(caller)
+    return Message(message="Logged out")
+
+
+@router.post(
+    "/admin/logout-all",
+    summary="Revoke every token of the caller's account",
+    responses=UNAUTHENTICATED,
+)
+async def logout_everywhere(caller: CurrentPrincipal, auth: AuthServiceDep) -> Message:
+    """Any signed-in caller. Every token issued to the account so far is refused from now on."""
+    await auth.logout_everywhere(caller)
+    return Message(message="Logged out everywhere")

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.passwords import password_problem
+from app.request_body import RequestBody
 
 
 def _check_password(value: str) -> str:
@@ -22,7 +23,7 @@ Password = Annotated[
 Email = Annotated[EmailStr, Field(examples=["admin@techcorp.com"])]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     email: Email
     password: Password
 

@@ -1,5 +1,6 @@
 """Access tokens: signed JWTs that name an account and the organization it acts for, by id."""
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,25 +30,37 @@ class TokenClaims:
     email: str
     token_id: str
     expires_at: datetime
+    version: int
+
+
+def key_id(key: str) -> str:
+    """A public name for a signing key (`kid`), derived from it without revealing it."""
+    return hashlib.sha256(b"tenantry-kid:" + key.encode()).hexdigest()[:16]
 
 
 class TokenCodec:
+    """Signs with the first key; verifies with whichever key the token's `kid` names."""
+
     def __init__(
         self,
         *,
-        key: str,
+        keys: list[str],
         algorithm: str,
         lifetime: timedelta,
         issuer: str,
         audience: str,
     ) -> None:
-        self._key = key
+        self._key = keys[0]
+        self._kid = key_id(keys[0])
+        self._keys = {key_id(key): key for key in keys}
         self._algorithm = algorithm
         self._lifetime = lifetime
         self._issuer = issuer
         self._audience = audience
 
-    def issue(self, account_id: ObjectId, organization_id: ObjectId, email: str) -> IssuedToken:
+    def issue(
+        self, account_id: ObjectId, organization_id: ObjectId, email: str, version: int = 0
+    ) -> IssuedToken:
         now = datetime.now(UTC).replace(microsecond=0)
         expires_at = now + self._lifetime
         claims = {
@@ -60,8 +73,9 @@ class TokenCodec:
             "jti": uuid.uuid4().hex,
             "iss": self._issuer,
             "aud": self._audience,
+            "ver": version,
         }
-        token = jwt.encode(claims, self._key, algorithm=self._algorithm)
+        token = jwt.encode(claims, self._key, algorithm=self._algorithm, headers={"kid": self._kid})
         return IssuedToken(token, expires_at, int(self._lifetime.total_seconds()))
 
     def decode(self, token: str) -> TokenClaims:
@@ -69,9 +83,13 @@ class TokenCodec:
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotAuthenticated()
         try:
+            kid = jwt.get_unverified_header(token).get("kid", self._kid)
+            key = self._keys.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise NotAuthenticated()
             claims = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[self._algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -90,6 +108,7 @@ class TokenCodec:
             or claims["sub"] != claims["admin_id"]
             or not isinstance(claims["email"], str)
             or not isinstance(claims["jti"], str)
+            or not isinstance(claims.get("ver", 0), int)
         ):
             raise NotAuthenticated()
         return TokenClaims(
@@ -98,4 +117,5 @@ class TokenCodec:
             email=claims["email"],
             token_id=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            version=claims.get("ver", 0),
         )

@@ -7,9 +7,12 @@ name can never hold `$`, NUL or a `system.` prefix; bounding the slug's length k
 namespace (`<tenant db>.<collection>`) far below MongoDB's 255-byte limit.
 """
 
+import re
 import unicodedata
 
-from slugify import slugify
+from text_unidecode import unidecode
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 MAX_NAME_LENGTH = 100
 MAX_IDENTIFIER_LENGTH = 120
@@ -31,7 +34,9 @@ def name_key(name: str) -> str:
 
 
 def identifier_for(name: str) -> str:
-    return slugify(name, entities=False, decimal=False, hexadecimal=False, lowercase=True)
+    """The slug of the name's key, so that names equal as keys always share an identifier
+    (transliterating before folding case would not: `Ξ` becomes `KS` but `ξ` becomes `x`)."""
+    return _NOT_SLUG.sub("-", unidecode(name_key(name)).lower()).strip("-")
 
 
 def tenant_collection_for(identifier: str) -> str:

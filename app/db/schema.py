@@ -15,6 +15,11 @@ ACCOUNTS = "accounts"
 # what entitles an organization to the tenant collection derived from it, including while a
 # rename or delete is still moving or dropping that collection.
 IDENTIFIER_CLAIMS = "identifier_claims"
+# Logged-out tokens by `jti`, kept until they would have expired anyway.
+REVOKED_TOKENS = "revoked_tokens"
+# Failed-login counters per window, and addresses an account recently logged in from.
+LOGIN_FAILURES = "login_failures"
+TRUSTED_ADDRESSES = "login_trusted_addresses"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,13 @@ MASTER_INDEXES = (
     CollectionIndexes(
         IDENTIFIER_CLAIMS,
         [IndexModel([("organization_id", ASCENDING)], name="organization_id")],
+    ),
+    *(
+        CollectionIndexes(
+            expiring,
+            [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry")],
+        )
+        for expiring in (REVOKED_TOKENS, LOGIN_FAILURES, TRUSTED_ADDRESSES)
     ),
 )
 

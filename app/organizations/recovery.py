@@ -1,7 +1,8 @@
 """Completing or rolling back operations that a crash interrupted.
 
-Run at start-up (and by operators). Only operations that have made no progress for the grace
-period are touched, so an operation still running in another instance is left alone.
+Run at start-up and then periodically (`RECOVERY_INTERVAL_SECONDS`). Only operations that
+have made no progress for the grace period are touched, so an operation still running in
+another instance is left alone.
 
 - PROVISIONING: the creator never got its 201, so the organization is rolled back.
 - RENAMING: the new identifier is claimed and recorded, so the rename is finished.
@@ -10,6 +11,7 @@ period are touched, so an operation still running in another instance is left al
   of a copied rename) is dropped when that is provably safe.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,10 +52,24 @@ class LifecycleRecovery:
     async def run(self, grace: timedelta) -> RecoveryReport:
         report = RecoveryReport()
         cutoff = datetime.now(UTC) - grace
-        for organization in await self._lifecycle.organizations.list_unsettled(cutoff):
-            await self._settle(organization, report)
-        for identifier, organization_id in await self._lifecycle.claims.list_claimed_before(cutoff):
-            await self._check_claim(identifier, organization_id, report)
+        unsettled = await self._lifecycle.organizations.list_unsettled(cutoff)
+        for organization_id, organization in unsettled:
+            try:
+                if organization is None:
+                    raise ValueError("unreadable registry entry")
+                await self._settle(organization, report)
+            except Exception:
+                # One organization that cannot be settled must not keep the others (or the
+                # service's start) waiting; an operator has to look at it.
+                logger.exception("recovery: cannot settle organization %s", organization_id)
+                report.needs_operator.append(f"organization {organization_id}")
+        claims = await self._lifecycle.claims.list_claimed_before(cutoff)
+        for identifier, organization_id in claims:
+            try:
+                await self._check_claim(identifier, organization_id, report)
+            except Exception:
+                logger.exception("recovery: cannot check claim %s", identifier)
+                report.needs_operator.append(f"claim {identifier}")
         if report.changed_anything or report.needs_operator:
             logger.warning("recovery: %s", report)
         return report
@@ -101,6 +117,18 @@ class LifecycleRecovery:
             return False
         tenants = self._lifecycle.tenants
         return await tenants.count(holder.tenant_collection) >= await tenants.count(collection)
+
+
+async def recover_periodically(
+    recovery: LifecycleRecovery, grace: timedelta, interval: timedelta
+) -> None:
+    """Sweep for interrupted operations every `interval`, for as long as the service runs."""
+    while True:
+        await asyncio.sleep(interval.total_seconds())
+        try:
+            await recovery.run(grace)
+        except Exception:
+            logger.exception("recovery sweep failed; retrying in %s", interval)
 
 
 def _identifiers_of(organization: Organization) -> set[str]:

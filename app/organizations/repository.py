@@ -107,15 +107,26 @@ class OrganizationRepository:
             {"_id": organization_id}, {"$set": {"modified_at": datetime.now(UTC)}}
         )
 
-    async def list_unsettled(self, untouched_since: datetime) -> list[Organization]:
-        """Organizations in the middle of an operation that has made no progress lately."""
+    async def list_unsettled(
+        self, untouched_since: datetime
+    ) -> list[tuple[ObjectId, Organization | None]]:
+        """Organizations in the middle of an operation that has made no progress lately.
+
+        An entry too damaged to read comes back as None beside its id.
+        """
         cursor = self._organizations.find(
             {
                 "state": {"$ne": LifecycleState.ACTIVE.value},
                 "modified_at": {"$lte": untouched_since},
             }
         )
-        return [Organization.from_document(document) async for document in cursor]
+        found: list[tuple[ObjectId, Organization | None]] = []
+        async for document in cursor:
+            try:
+                found.append((document["_id"], Organization.from_document(document)))
+            except (KeyError, TypeError, ValueError):
+                found.append((document["_id"], None))
+        return found
 
     async def abandon_rename(self, organization_id: ObjectId) -> None:
         await self._organizations.update_one(
@@ -128,14 +139,17 @@ class OrganizationRepository:
 
     async def rewrite_name(self, current: Organization, name: str, key: str) -> bool:
         """Change how the name is written when its identifier stays; False if it changed since."""
-        result = await self._organizations.update_one(
-            {
-                "_id": current.id,
-                "state": LifecycleState.ACTIVE.value,
-                "identifier": current.identifier,
-            },
-            {"$set": {"name": name, "name_key": key, "modified_at": datetime.now(UTC)}},
-        )
+        try:
+            result = await self._organizations.update_one(
+                {
+                    "_id": current.id,
+                    "state": LifecycleState.ACTIVE.value,
+                    "identifier": current.identifier,
+                },
+                {"$set": {"name": name, "name_key": key, "modified_at": datetime.now(UTC)}},
+            )
+        except DuplicateKeyError:
+            raise DuplicateOrganization() from None
         return result.matched_count == 1
 
     async def delete(self, organization_id: ObjectId) -> None:

@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.auth.dependencies import CurrentPrincipal
-from app.openapi import INVALID_INPUT, UNAUTHENTICATED, error
+from app.auth.dependencies import ClientAddress, CurrentPrincipal
+from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
 from app.organizations.dependencies import OrganizationServiceDep
 from app.organizations.schemas import (
-    Message,
     NameLookup,
     OrganizationCreate,
     OrganizationDelete,
@@ -58,17 +57,23 @@ async def get_organization(
         403: error("The caller's role may not rename the organization."),
         404: error("The organization no longer exists."),
         409: error("The new name is in use, or another change is in progress."),
+        429: error("Too many failed confirmations; see `Retry-After`."),
     },
 )
 async def rename_organization(
-    body: OrganizationUpdate, caller: CurrentPrincipal, organizations: OrganizationServiceDep
+    body: OrganizationUpdate,
+    caller: CurrentPrincipal,
+    organizations: OrganizationServiceDep,
+    address: ClientAddress,
 ) -> OrganizationRenamed:
     """Owner or admin. `email` and `password` must be the caller's own (step-up check).
 
     The tenant collection moves to the name derived from the new identifier, keeping every
     document, `_id` and index.
     """
-    outcome = await organizations.rename(caller, body.organization_name, body.email, body.password)
+    outcome = await organizations.rename(
+        caller, body.organization_name, body.email, body.password, address
+    )
     return OrganizationRenamed.of(outcome)
 
 

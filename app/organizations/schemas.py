@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from app.auth.schemas import Email, Password
 from app.db.naming import MAX_NAME_LENGTH, InvalidName, validate_name
 from app.organizations.service import OrganizationView, RenameOutcome
+from app.request_body import RequestBody
 
 # Raw input may carry surrounding whitespace; the normalized name is bounded separately.
 MAX_RAW_NAME_LENGTH = 1000
@@ -38,7 +39,7 @@ NameLookup = Annotated[
 ]
 
 
-class OrganizationCreate(BaseModel):
+class OrganizationCreate(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -56,7 +57,7 @@ class OrganizationCreate(BaseModel):
     password: Password
 
 
-class OrganizationUpdate(BaseModel):
+class OrganizationUpdate(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -74,7 +75,7 @@ class OrganizationUpdate(BaseModel):
     password: Password = Field(description="The caller's own password, to confirm the change.")
 
 
-class OrganizationDelete(BaseModel):
+class OrganizationDelete(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"organization_name": "Tech Innovations Corp"}]}
     )
@@ -136,7 +137,7 @@ class OrganizationRenamed(BaseModel):
     previous_collection: str
     current_collection: str
     documents_migrated: int = Field(
-        description="Documents moved to the new collection; 0 when the collection did not move."
+        description="Documents in the organization's collection after the rename."
     )
     organization_identifier: str
     organization_name: str
@@ -153,7 +154,3 @@ class OrganizationRenamed(BaseModel):
             organization_name=organization.name,
             id=str(organization.id),
         )
-
-
-class Message(BaseModel):
-    message: str

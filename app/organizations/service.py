@@ -134,14 +134,14 @@ class OrganizationService:
         return OrganizationView(organization, admin.email if admin else "")
 
     async def rename(
-        self, principal: Principal, new_name: str, email: str, password: str
+        self, principal: Principal, new_name: str, email: str, password: str, address: str
     ) -> RenameOutcome:
         """Rename the caller's organization, moving its tenant collection when the slug changes.
 
         `new_name` must already be normalized.
         """
+        await self._auth.reauthenticate(principal, email, password, address)
         require(principal.role, Action.EDIT_ORGANIZATION)
-        await self._auth.reauthenticate(principal, email, password)
 
         current = await self._organizations.get_visible(principal.organization_id)
         if current is None:
@@ -157,10 +157,17 @@ class OrganizationService:
             tenant_collection=tenant_collection_for(identifier),
         )
         if target.identifier == current.identifier:
-            # Same slug (a change of case or punctuation): nothing moves.
-            if not await self._organizations.rewrite_name(current, target.name, target.name_key):
+            # Same slug (a change of case or punctuation): the collection stays where it is.
+            try:
+                rewritten = await self._organizations.rewrite_name(
+                    current, target.name, target.name_key
+                )
+            except DuplicateOrganization:
+                raise OrganizationNameTaken() from None
+            if not rewritten:
                 raise OperationInProgress()
-            return RenameOutcome(_renamed(current, target), current.tenant_collection, 0)
+            documents = await self._tenants.count(current.tenant_collection)
+            return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 
         if not await self._claims.claim(target.identifier, current.id):
             raise OrganizationNameTaken()

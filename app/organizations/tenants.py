@@ -131,7 +131,7 @@ class TenantCollections:
             if name == "_id_" or name in existing:
                 continue
             options: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_METADATA}
-            await self._database[target].create_index(list(info["key"]), name=name, **options)
+            await self._database[target].create_index(_creatable_keys(info), name=name, **options)
 
     async def _insert_missing(self, target: str, batch: list[Document]) -> int:
         try:
@@ -147,3 +147,16 @@ class TenantCollections:
         if not await self.is_empty(name):
             logger.error("tenant collection %s exists, holds documents and has no owner", name)
             raise TenantCollectionOccupied()
+
+
+def _creatable_keys(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The key spec that re-creates an index as `index_information()` describes it.
+
+    A text index is reported by its internal keys (`_fts`, `_ftsx`); it is created by naming
+    its fields, which `weights` lists.
+    """
+    keys = [(field, direction) for field, direction in info["key"]]
+    if not any(field == "_fts" for field, _ in keys):
+        return keys
+    plain = [(field, direction) for field, direction in keys if field not in {"_fts", "_ftsx"}]
+    return plain + [(field, "text") for field in info.get("weights", {})]

@@ -1,5 +1,6 @@
 import asyncio
 
+import bcrypt
 import jwt
 import pytest
 from httpx import AsyncClient
@@ -87,3 +88,24 @@ async def test_invalid_input_is_400(client: AsyncClient, body: dict[str, str], f
     response = await client.post("/admin/login", json=body)
 
     assert field_errors(response) == [field]
+
+
+async def test_an_unknown_email_costs_a_full_bcrypt_check(
+    client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[bytes] = []
+    real_checkpw = bcrypt.checkpw
+
+    def spy(password: bytes, hashed: bytes) -> bool:
+        checked.append(hashed)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+
+    response = await client.post(
+        "/admin/login", json={"email": "nobody@example.com", "password": PASSWORD}
+    )
+
+    assert response.status_code == 401
+    assert len(checked) == 1
+    assert checked[0].startswith(b"$2b$04$")

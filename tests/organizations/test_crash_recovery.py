@@ -5,6 +5,7 @@ fresh app on the same database and checks that recovery left a consistent state:
 lost, no collection shared or orphaned, no organization pointing at a missing collection.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
-from app.organizations.recovery import LifecycleRecovery
+from app.organizations.recovery import LifecycleRecovery, RecoveryReport
 from tests.conftest import borrowed
 from tests.crash import Crash, dying_store
 from tests.support import NAME, bearer, create_org, created_org, delete, login, rename
@@ -238,3 +239,60 @@ async def test_an_unowned_collection_with_documents_is_reported_not_dropped(
     assert report.needs_operator == ["tenant_stray (claim stray)"]
     assert await store.tenants["tenant_stray"].count_documents({}) == 1
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 1
+
+
+async def test_one_organization_recovery_cannot_settle_does_not_stop_the_service(
+    recovering: Settings, store: Store
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=1)
+    await store.master[ORGANIZATIONS].insert_one(
+        {
+            "_id": ObjectId(),
+            "name": "Broken",
+            "name_key": "broken",
+            "identifier": "broken",
+            "tenant_collection": "tenant_broken",
+            "admin_id": ObjectId(),
+            "state": "renaming",
+            "pending_rename": {"unexpected": "shape"},
+            "created_at": long_ago,
+            "modified_at": long_ago,
+        }
+    )
+
+    async with running(recovering, store) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert (await create_org(client)).status_code == 201
+    report = await LifecycleRecovery(build_lifecycle(store, recovering, no_checkpoint)).run(
+        timedelta(0)
+    )
+    assert len(report.needs_operator) == 1
+
+
+async def test_a_running_service_sweeps_for_interrupted_operations(
+    recovering: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, _ = await seeded(recovering, store)
+    swept = asyncio.Event()
+    real_run = LifecycleRecovery.run
+
+    async def observed(self: LifecycleRecovery, grace: timedelta) -> RecoveryReport:
+        report = await real_run(self, grace)
+        if report.finished_deletes:
+            swept.set()
+        return report
+
+    monkeypatch.setattr(LifecycleRecovery, "run", observed)
+    sweeping = recovering.model_copy(update={"recovery_interval_seconds": 1})
+    async with running(sweeping, store):
+        # Another instance dies in the middle of a delete while this one keeps running.
+        crash = Crash("delete.collection_dropped")
+        async with running(recovering, dying_store(store, crash), crash.checkpoint) as client:
+            await delete(client, token)
+        assert crash.happened
+        assert await store.master[ORGANIZATIONS].count_documents({}) == 1
+
+        await asyncio.wait_for(swept.wait(), timeout=30)
+
+    await assert_consistent(store)
+    assert await store.master[ORGANIZATIONS].count_documents({}) == 0

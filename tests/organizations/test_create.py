@@ -270,3 +270,25 @@ async def test_a_leftover_collection_holding_data_is_never_shared(
     assert await store.tenants["tenant_tech_innovations_corp"].count_documents({}) == 1
     assert await store.master[ORGANIZATIONS].count_documents({}) == 0
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 0
+
+
+@pytest.mark.parametrize(("first", "second"), [("Ξ Corp", "ξ Corp"), ("STRASSE", "straße")])
+async def test_names_equal_but_for_case_share_one_identifier(
+    client: AsyncClient, first: str, second: str
+) -> None:
+    created = await created_org(client, name=first)
+
+    response = await create_org(client, name=second, email="second@example.com")
+
+    assert response.status_code == 409
+    assert created["organization_identifier"] == created["organization_identifier"].lower()
+
+
+async def test_a_lone_surrogate_is_a_400(client: AsyncClient) -> None:
+    body = b'{"organization_name": "Bad \\ud800 Name", "email": "a@b.co", "password": "12345678"}'
+
+    response = await client.post(
+        "/org/create", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert field_errors(response) == ["organization_name"]

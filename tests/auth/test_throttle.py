@@ -1,0 +1,177 @@
+"""Failed logins are throttled per account and per address, in MongoDB, never for good."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
+from starlette.types import ASGIApp
+
+from app.auth.dependencies import get_auth_service
+from app.auth.repository import AccountRepository
+from app.auth.revocation import RevokedTokens
+from app.auth.service import AuthService
+from app.auth.throttle import LoginThrottle
+from app.config import Settings
+from app.context import ContextDep
+from app.db.schema import LOGIN_FAILURES
+from app.db.store import Store
+from app.factory import create_app
+from app.organizations.repository import OrganizationRepository
+from tests.conftest import borrowed
+from tests.support import EMAIL, PASSWORD, created_org, rename
+
+HOME = "198.51.100.7"
+ATTACKER = "203.0.113.66"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 12, 0, 5, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
+    """An app whose login throttle reads the test's clock."""
+    app = create_app(settings, store_opener=lambda _: borrowed(store))
+
+    def service_on_test_clock(context: ContextDep) -> AuthService:
+        return AuthService(
+            AccountRepository(context.store),
+            OrganizationRepository(context.store),
+            context.hasher,
+            context.tokens,
+            LoginThrottle(context.store, context.throttle_policy, clock),
+            RevokedTokens(context.store),
+        )
+
+    app.dependency_overrides[get_auth_service] = service_on_test_clock
+    return app
+
+
+@pytest.fixture
+async def started(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[ASGIApp]:
+    async with LifespanManager(throttled(settings, store, clock)) as manager:
+        yield manager.app
+
+
+def from_address(app: ASGIApp, address: str) -> AsyncClient:
+    return AsyncClient(
+        transport=ASGITransport(app=app, client=(address, 4321)), base_url="http://t"
+    )
+
+
+async def attempt(
+    client: AsyncClient, email: str = EMAIL, password: str = "WrongPassword"
+) -> Response:
+    return await client.post("/admin/login", json={"email": email, "password": password})
+
+
+async def test_an_account_is_throttled_after_its_failures(
+    started: ASGIApp, settings: Settings
+) -> None:
+    async with from_address(started, ATTACKER) as client:
+        await created_org(client)
+        for _ in range(settings.login_max_failures_per_account):
+            assert (await attempt(client)).status_code == 401
+
+        blocked = await attempt(client, password=PASSWORD)
+
+    assert blocked.status_code == 429
+    assert 0 < int(blocked.headers["retry-after"]) <= settings.login_window_seconds
+    assert blocked.json() == {"detail": "Too many failed attempts; try again later"}
+
+
+async def test_unknown_emails_are_throttled_alike(started: ASGIApp, settings: Settings) -> None:
+    async with from_address(started, ATTACKER) as client:
+        for _ in range(settings.login_max_failures_per_account):
+            assert (await attempt(client, email="ghost@example.com")).status_code == 401
+
+        assert (await attempt(client, email="ghost@example.com")).status_code == 429
+
+
+async def test_the_throttle_lifts_when_the_window_ends(
+    started: ASGIApp, settings: Settings, clock: Clock
+) -> None:
+    async with from_address(started, ATTACKER) as client:
+        await created_org(client)
+        for _ in range(settings.login_max_failures_per_account):
+            await attempt(client)
+        assert (await attempt(client, password=PASSWORD)).status_code == 429
+
+        clock.now += timedelta(seconds=settings.login_window_seconds)
+
+        assert (await attempt(client, password=PASSWORD)).status_code == 200
+
+
+async def test_an_attacker_cannot_lock_the_owner_out_of_their_usual_address(
+    started: ASGIApp, settings: Settings
+) -> None:
+    async with from_address(started, HOME) as home, from_address(started, ATTACKER) as attacker:
+        await created_org(home)
+        assert (await attempt(home, password=PASSWORD)).status_code == 200
+        for _ in range(settings.login_max_failures_per_account):
+            await attempt(attacker)
+
+        assert (await attempt(attacker, password=PASSWORD)).status_code == 429
+        assert (await attempt(home, password=PASSWORD)).status_code == 200
+
+
+async def test_an_address_is_throttled_across_accounts(
+    started: ASGIApp, settings: Settings
+) -> None:
+    async with from_address(started, ATTACKER) as attacker, from_address(started, HOME) as home:
+        for i in range(settings.login_max_failures_per_address):
+            await attempt(attacker, email=f"victim{i}@example.com")
+
+        assert (await attempt(attacker, email="fresh@example.com")).status_code == 429
+        assert (await attempt(home, email="fresh@example.com")).status_code == 401
+
+
+async def test_a_stolen_token_is_no_way_around_the_throttle(
+    started: ASGIApp, settings: Settings
+) -> None:
+    async with from_address(started, HOME) as home, from_address(started, ATTACKER) as thief:
+        await created_org(home)
+        token = (await attempt(home, password=PASSWORD)).json()["access_token"]
+        for _ in range(settings.login_max_failures_per_account):
+            assert (await rename(thief, token, "Stolen", password="Guess1234")).status_code == 401
+
+        assert (await rename(thief, token, "Stolen", password=PASSWORD)).status_code == 429
+
+
+async def test_counters_live_in_mongodb_with_an_expiry(
+    started: ASGIApp, store: Store, settings: Settings, clock: Clock
+) -> None:
+    async with from_address(started, ATTACKER) as client:
+        await attempt(client, email="someone@example.com")
+
+    counters = await store.master[LOGIN_FAILURES].find({}).to_list()
+    assert len(counters) == 2  # the address and the account
+    assert all(c["failures"] == 1 for c in counters)
+    assert all(c["expires_at"].replace(tzinfo=UTC) > clock.now for c in counters)
+    assert not any("someone@example.com" in c["_id"] for c in counters)
+    indexes = await store.master[LOGIN_FAILURES].index_information()
+    assert indexes["expiry"]["expireAfterSeconds"] == 0
+
+
+async def test_a_second_instance_sees_the_same_counters(
+    started: ASGIApp, settings: Settings, store: Store, clock: Clock
+) -> None:
+    async with from_address(started, ATTACKER) as client:
+        await created_org(client)
+        for _ in range(settings.login_max_failures_per_account):
+            await attempt(client)
+
+    other = throttled(settings, store, clock)
+    async with LifespanManager(other) as manager, from_address(manager.app, ATTACKER) as client:
+        assert (await attempt(client, password=PASSWORD)).status_code == 429
