@@ -10,9 +10,11 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.request_context import current_request_id
 
@@ -114,6 +116,15 @@ async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": validation_error_items(exc.errors())}, status_code=400)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Framework errors keep their status; a 400 (an unreadable body) gets the validation shape."""
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if exc.status_code == 400:
+        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
+        return JSONResponse({"detail": detail}, status_code=400, headers=exc.headers)
+    return await http_exception_handler(request, exc)
+
+
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ConnectionFailure | AutoReconnect):
         logger.warning("database unreachable: %s", type(exc).__name__)
@@ -131,4 +142,5 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(PyMongoError, _database_error)

@@ -9,6 +9,7 @@ from httpx import AsyncClient, Response
 
 from app.auth.models import Account, Role
 from app.auth.repository import AccountRepository
+from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 
 NAME = "Tech Innovations Corp"
@@ -84,3 +85,16 @@ async def add_account(
         created_at=datetime.now(UTC),
     )
     await AccountRepository(store).insert(account)
+
+
+async def assert_consistent(store: Store) -> None:
+    """Every claim, registry entry and tenant collection accounts for the others."""
+    organizations = await store.master[ORGANIZATIONS].find({}).to_list()
+    claims = sorted(await store.master[IDENTIFIER_CLAIMS].distinct("_id"))
+    collections = sorted(await store.tenants.list_collection_names())
+    assert all(org["state"] == "active" for org in organizations)
+    assert all("pending_rename" not in org for org in organizations)
+    assert claims == sorted(org["identifier"] for org in organizations)
+    assert collections == sorted(org["tenant_collection"] for org in organizations)
+    owners = await store.master[ACCOUNTS].distinct("organization_id")
+    assert sorted(owners) == sorted(org["_id"] for org in organizations)

@@ -82,6 +82,7 @@ async def test_malformed_payloads_are_400(
     )
 
     assert response.status_code == 400, response.text
+    assert isinstance(response.json()["detail"], list)
 
 
 @pytest.mark.parametrize("value", [v[:2000] for v in ODD_VALUES if isinstance(v, str)])

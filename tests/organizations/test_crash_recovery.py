@@ -16,14 +16,23 @@ from bson import ObjectId
 from httpx import ASGITransport, AsyncClient
 
 from app.config import Settings
-from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
+from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, RecoveryReport
 from tests.conftest import borrowed
 from tests.crash import Crash, dying_store
-from tests.support import NAME, bearer, create_org, created_org, delete, login, rename
+from tests.support import (
+    NAME,
+    assert_consistent,
+    bearer,
+    create_org,
+    created_org,
+    delete,
+    login,
+    rename,
+)
 
 DOCUMENTS = 25
 OLD = "tenant_tech_innovations_corp"
@@ -57,19 +66,6 @@ async def seeded(settings: Settings, store: Store) -> tuple[str, list[ObjectId]]
     result = await collection.insert_many([{"n": i} for i in range(DOCUMENTS)])
     await collection.create_index("n", name="by_n")
     return token, list(result.inserted_ids)
-
-
-async def assert_consistent(store: Store) -> None:
-    """Every claim, registry entry and tenant collection accounts for the others."""
-    organizations = await store.master[ORGANIZATIONS].find({}).to_list()
-    claims = sorted(await store.master[IDENTIFIER_CLAIMS].distinct("_id"))
-    collections = sorted(await store.tenants.list_collection_names())
-    assert all(org["state"] == "active" for org in organizations)
-    assert all("pending_rename" not in org for org in organizations)
-    assert claims == sorted(org["identifier"] for org in organizations)
-    assert collections == sorted(org["tenant_collection"] for org in organizations)
-    owners = await store.master[ACCOUNTS].distinct("organization_id")
-    assert sorted(owners) == sorted(org["_id"] for org in organizations)
 
 
 CREATE_STEPS = [

@@ -41,7 +41,7 @@ class Server:
     uri: str
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -66,7 +66,7 @@ def nx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     executable = shutil.which("nx-27017") or str(Path(sys.executable).with_name("nx-27017"))
     workdir = tmp_path_factory.mktemp("nx-27017")
     pid_file = workdir / "nx-27017.pid"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own test dependency, fixed arguments
         [
             executable,
