@@ -6,12 +6,12 @@ exception nothing else handled is logged with that id and answered with a generi
 quotes it, so an operator can find the stack trace without the client ever seeing it.
 """
 
-import json
 import logging
 import re
 import uuid
 from contextvars import ContextVar
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -61,21 +61,7 @@ class RequestContextMiddleware:
         except Exception:
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not response_started:
-                await _send_internal_error(send_with_id, request_id)
+                body = {"detail": "Internal server error", "request_id": request_id}
+                await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
         finally:
             _request_id.reset(token)
-
-
-async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = json.dumps({"detail": "Internal server error", "request_id": request_id}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

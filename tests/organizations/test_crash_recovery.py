@@ -6,14 +6,14 @@ lost, no collection shared or orphaned, no organization pointing at a missing co
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from asgi_lifespan import LifespanManager
 from bson import ObjectId
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 
 from app.config import Settings
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
@@ -68,6 +68,20 @@ async def seeded(settings: Settings, store: Store) -> tuple[str, list[ObjectId]]
     return token, list(result.inserted_ids)
 
 
+async def interrupt(
+    settings: Settings,
+    store: Store,
+    step: str,
+    request: Callable[[AsyncClient], Awaitable[Response]],
+) -> None:
+    """Make `request` in an instance that dies at `step`; the client sees a 503."""
+    crash = Crash(step)
+    async with running(settings, dying_store(store, crash), crash.checkpoint) as client:
+        response = await request(client)
+    assert crash.happened
+    assert response.status_code == 503
+
+
 CREATE_STEPS = [
     "create.claimed",
     "create.registered",
@@ -80,11 +94,7 @@ CREATE_STEPS = [
 async def test_a_create_interrupted_at_any_step_is_rolled_back(
     recovering: Settings, store: Store, step: str
 ) -> None:
-    crash = Crash(step)
-    async with running(recovering, dying_store(store, crash), crash.checkpoint) as client:
-        response = await create_org(client)
-    assert crash.happened
-    assert response.status_code == 503
+    await interrupt(recovering, store, step, create_org)
 
     async with running(recovering, store) as client:
         await assert_consistent(store)
@@ -122,11 +132,7 @@ async def test_a_rename_interrupted_at_any_step_keeps_every_document(
 ) -> None:
     settings = recovering.model_copy(update={"tenant_move_strategy": strategy})
     token, ids = await seeded(settings, store)
-    crash = Crash(step)
-    async with running(settings, dying_store(store, crash), crash.checkpoint) as client:
-        response = await rename(client, token, NEW_NAME)
-    assert crash.happened
-    assert response.status_code == 503
+    await interrupt(settings, store, step, lambda client: rename(client, token, NEW_NAME))
 
     async with running(settings, store) as client:
         await assert_consistent(store)
@@ -159,11 +165,7 @@ async def test_a_delete_interrupted_at_any_step_is_finished(
     recovering: Settings, store: Store, step: str
 ) -> None:
     token, _ = await seeded(recovering, store)
-    crash = Crash(step)
-    async with running(recovering, dying_store(store, crash), crash.checkpoint) as client:
-        response = await delete(client, token)
-    assert crash.happened
-    assert response.status_code == 503
+    await interrupt(recovering, store, step, lambda client: delete(client, token))
 
     async with running(recovering, store) as client:
         await assert_consistent(store)
