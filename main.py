@@ -20,6 +20,10 @@ if __name__ == "__main__":
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # The service logs every request itself (app.access) and formats uvicorn's own
+        # records like the rest, JSON included.
+        access_log=False,
+        log_config=None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=30,
     )

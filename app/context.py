@@ -10,6 +10,7 @@ from app.auth.throttle import ThrottlePolicy
 from app.auth.tokens import TokenCodec
 from app.config import Settings
 from app.db.store import Store
+from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint, no_checkpoint
 
 
@@ -20,6 +21,7 @@ class AppContext:
     hasher: PasswordHasher
     tokens: TokenCodec
     throttle_policy: ThrottlePolicy
+    metrics: Metrics
     checkpoint: Checkpoint = no_checkpoint
 
 

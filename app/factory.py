@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,7 +23,10 @@ from app.db.schema import ensure_indexes
 from app.db.store import Store, open_store
 from app.errors import register_error_handlers
 from app.http_guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from app.logs import configure_logging
+from app.observability import router as observability_router
+from app.observability.logs import configure_logging
+from app.observability.metrics import Metrics
+from app.observability.telemetry import RequestTelemetryMiddleware
 from app.openapi import install_openapi
 from app.organizations import router as organizations_router
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
@@ -42,7 +46,7 @@ Every response carries an `X-Request-ID` header (yours, if you send a sane one).
 def create_app(
     settings: Settings | None = None,
     *,
-    store_opener: Callable[[Settings], Store] = open_store,
+    store_opener: Callable[[Settings], Store] | None = None,
     checkpoint: Checkpoint = no_checkpoint,
 ) -> FastAPI:
     """Build the application.
@@ -51,7 +55,9 @@ def create_app(
     lifecycle operations between steps.
     """
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    metrics = Metrics()
+    opener = store_opener or partial(open_store, pool_listener=metrics.pool_listener())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppContext]]:
@@ -60,7 +66,7 @@ def create_app(
                 "SECRET_KEY is missing or weak: signing tokens with a random per-process key. "
                 "Tokens stop working when the process restarts."
             )
-        store = store_opener(settings)
+        store = opener(settings)
         try:
             try:
                 await ensure_indexes(store)
@@ -91,6 +97,7 @@ def create_app(
                     max_per_address=settings.login_max_failures_per_address,
                     trust_for=timedelta(days=settings.login_trusted_address_days),
                 ),
+                metrics=metrics,
                 checkpoint=checkpoint,
             )
             logger.info(
@@ -133,9 +140,11 @@ def create_app(
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(observability_router.router)
     app.include_router(organizations_router.router)
     app.include_router(auth_router.router)
     install_openapi(app)

@@ -5,19 +5,16 @@ match the schema the documentation promises."""
 import secrets
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from app.factory import create_app
 from tests.conftest import IsolatedSettings
-from tests.wire.conftest import free_port
+from tests.live import serving
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +26,8 @@ def live_server() -> Iterator[str]:
             recovery_interval_seconds=0,
         )
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

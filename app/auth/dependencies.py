@@ -26,6 +26,7 @@ def get_auth_service(context: ContextDep) -> AuthService:
         context.tokens,
         LoginThrottle(store, context.throttle_policy),
         RevokedTokens(store),
+        context.metrics,
     )
 
 
@@ -41,12 +42,15 @@ ClientAddress = Annotated[str, Depends(client_address)]
 
 
 async def current_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     auth: AuthServiceDep,
 ) -> Principal:
     if credentials is None:
         raise NotAuthenticated("Not authenticated")
-    return await auth.authenticate(credentials.credentials)
+    principal = await auth.authenticate(credentials.credentials)
+    request.state.organization_id = str(principal.organization_id)  # for the access log
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

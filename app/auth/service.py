@@ -1,6 +1,7 @@
 """Logging in and out, and turning a bearer token back into a caller."""
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from bson import ObjectId
 
@@ -11,7 +12,8 @@ from app.auth.repository import AccountRepository
 from app.auth.revocation import RevokedTokens
 from app.auth.throttle import LoginThrottle
 from app.auth.tokens import IssuedToken, TokenCodec
-from app.errors import InvalidCredentials, NotAuthenticated
+from app.errors import InvalidCredentials, NotAuthenticated, TooManyAttempts
+from app.observability.metrics import Metrics
 from app.organizations.repository import OrganizationRepository
 
 
@@ -31,6 +33,7 @@ class AuthService:
         tokens: TokenCodec,
         throttle: LoginThrottle,
         revoked: RevokedTokens,
+        metrics: Metrics,
     ) -> None:
         self._accounts = accounts
         self._organizations = organizations
@@ -38,15 +41,15 @@ class AuthService:
         self._tokens = tokens
         self._throttle = throttle
         self._revoked = revoked
+        self._metrics = metrics
 
     async def login(self, email: str, password: str, address: str) -> LoginResult:
-        await self._throttle.check(email, address)
+        await self._check_throttle(email, address)
         account = await self._accounts.find_by_email(email)
         # An unknown email costs one bcrypt check too, and fails with the same error.
         valid = await self._hasher.verify(password, account.password_hash if account else None)
         if account is None or not valid:
-            await self._throttle.record_failure(email, address)
-            raise InvalidCredentials()
+            await self._failed(email, address)
         if await self._organizations.get_visible(account.organization_id) is None:
             raise InvalidCredentials()
         await self._throttle.record_success(email, address)
@@ -86,15 +89,26 @@ class AuthService:
 
         Failures count towards the same throttle as logins: a stolen token is no way around it.
         """
-        await self._throttle.check(principal.email, address)
+        await self._check_throttle(principal.email, address)
         account = await self._accounts.get(principal.account_id)
         valid = await self._hasher.verify(password, account.password_hash if account else None)
         if account is None or not valid or email_key(email) != email_key(account.email):
-            await self._throttle.record_failure(principal.email, address)
-            raise InvalidCredentials()
+            await self._failed(principal.email, address)
 
     async def logout(self, principal: Principal) -> None:
         await self._revoked.revoke(principal.token_id, principal.token_expires_at)
 
     async def logout_everywhere(self, principal: Principal) -> None:
         await self._accounts.bump_token_version(principal.account_id)
+
+    async def _check_throttle(self, email: str, address: str) -> None:
+        try:
+            await self._throttle.check(email, address)
+        except TooManyAttempts:
+            self._metrics.login_failures.labels("throttled").inc()
+            raise
+
+    async def _failed(self, email: str, address: str) -> NoReturn:
+        self._metrics.login_failures.labels("invalid_credentials").inc()
+        await self._throttle.record_failure(email, address)
+        raise InvalidCredentials()

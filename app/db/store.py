@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.config import Settings
@@ -38,7 +38,9 @@ class Store:
         await self.client.close()
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(
+    settings: Settings, pool_listener: monitoring.ConnectionPoolListener | None = None
+) -> Store:
     """Create the client for the configured backend. Connecting happens lazily, on first use."""
     if settings.in_memory:
         from app.db.memory import open_memory_store
@@ -52,6 +54,7 @@ def open_store(settings: Settings) -> Store:
         uuidRepresentation="standard",
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         maxPoolSize=settings.mongo_max_pool_size,
+        event_listeners=[pool_listener] if pool_listener else [],
     )
     return Store(
         master=client.get_database(settings.primary_db),

@@ -12,7 +12,7 @@ from app.organizations.service import OrganizationService
 
 def get_organization_service(context: ContextDep, auth: AuthServiceDep) -> OrganizationService:
     lifecycle = build_lifecycle(context.store, context.settings, context.checkpoint)
-    return OrganizationService(lifecycle, context.hasher, auth)
+    return OrganizationService(lifecycle, context.hasher, auth, context.metrics)
 
 
 OrganizationServiceDep = Annotated[OrganizationService, Depends(get_organization_service)]

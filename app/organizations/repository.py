@@ -39,6 +39,16 @@ class OrganizationRepository:
         )
         return Organization.from_document(document) if document else None
 
+    async def count_by_state(self) -> dict[str, int]:
+        """Every lifecycle state with its count, zeros included."""
+        counts = {state.value: 0 for state in LifecycleState}
+        cursor = await self._organizations.aggregate(
+            [{"$group": {"_id": "$state", "count": {"$sum": 1}}}]
+        )
+        async for row in cursor:
+            counts[str(row["_id"])] = int(row["count"])
+        return counts
+
     async def insert(self, organization: Organization) -> None:
         try:
             await self._organizations.insert_one(organization.to_document())

@@ -7,6 +7,7 @@ that fails undoes the steps before it.
 """
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from app.auth.repository import EmailTaken
 from app.auth.service import AuthService
 from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.errors import ServiceUnavailable
+from app.observability.metrics import Metrics
 from app.organizations.errors import (
     EmailAlreadyRegistered,
     NotYourOrganization,
@@ -49,7 +51,9 @@ class RenameOutcome:
 
 
 class OrganizationService:
-    def __init__(self, lifecycle: Lifecycle, hasher: PasswordHasher, auth: AuthService) -> None:
+    def __init__(
+        self, lifecycle: Lifecycle, hasher: PasswordHasher, auth: AuthService, metrics: Metrics
+    ) -> None:
         self._lifecycle = lifecycle
         self._organizations = lifecycle.organizations
         self._claims = lifecycle.claims
@@ -58,6 +62,7 @@ class OrganizationService:
         self._checkpoint = lifecycle.checkpoint
         self._hasher = hasher
         self._auth = auth
+        self._metrics = metrics
 
     async def create(self, name: str, email: str, password: str) -> OrganizationView:
         """Register an organization, its owner account and its (empty) tenant collection.
@@ -180,6 +185,7 @@ class OrganizationService:
             with anyio.CancelScope(shield=True):
                 await self._claims.release(target.identifier, current.id)
             raise
+        started = time.perf_counter()
         try:
             migrated = await self._lifecycle.finish_rename(current, target)
         except BaseException:
@@ -192,6 +198,7 @@ class OrganizationService:
                         current.id,
                     )
             raise
+        self._metrics.rename_duration.observe(time.perf_counter() - started)
         logger.info(
             "organization %s renamed: %s -> %s (%d documents)",
             current.id,

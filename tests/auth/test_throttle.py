@@ -52,6 +52,7 @@ def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
             context.tokens,
             LoginThrottle(context.store, context.throttle_policy, clock),
             RevokedTokens(context.store),
+            context.metrics,
         )
 
     app.dependency_overrides[get_auth_service] = service_on_test_clock

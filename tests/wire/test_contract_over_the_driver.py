@@ -87,3 +87,17 @@ async def test_rename_moves_documents_ids_and_indexes(
     assert [("n", 1)] in [list(index["key"]) for index in indexes.values()]
     if server.kind == "mongodb":  # nx-27017 names every index itself
         assert "by_n" in indexes
+
+
+async def test_the_connection_pool_is_measured(wire_client: AsyncClient) -> None:
+    await wire_client.get("/org/get", params={"organization_name": "Anyone"})
+
+    text = (await wire_client.get("/metrics")).text
+
+    open_line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("tenantry_mongo_pool_connections_open ")
+    )
+    assert float(open_line.split()[1]) >= 1
+    assert (await wire_client.get("/ready")).json() == {"status": "ready", "database": "ok"}

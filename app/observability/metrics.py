@@ -1,0 +1,106 @@
+"""Prometheus metrics, one registry per application instance.
+
+Exposed at `/metrics`: request counts and latency by route template and status, login
+failures, organizations by lifecycle state (counted when scraped), rename durations, and
+MongoDB connection pool usage.
+"""
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pymongo import monitoring
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_RENAME_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "tenantry_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tenantry_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.login_failures = Counter(
+            "tenantry_login_failures",
+            "Refused logins and step-up confirmations, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.organizations = Gauge(
+            "tenantry_organizations",
+            "Organizations in the registry, by lifecycle state.",
+            ["state"],
+            registry=self.registry,
+        )
+        self.rename_duration = Histogram(
+            "tenantry_rename_duration_seconds",
+            "Time to move a tenant collection on rename, by how it moved.",
+            buckets=_RENAME_BUCKETS,
+            registry=self.registry,
+        )
+        self.pool_checked_out = Gauge(
+            "tenantry_mongo_pool_connections_in_use",
+            "MongoDB connections currently checked out of the pool.",
+            registry=self.registry,
+        )
+        self.pool_open = Gauge(
+            "tenantry_mongo_pool_connections_open",
+            "MongoDB connections currently open in the pool.",
+            registry=self.registry,
+        )
+
+    def pool_listener(self) -> "PoolListener":
+        return PoolListener(self)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class PoolListener(monitoring.ConnectionPoolListener):
+    """Follows the driver's pool events; the gauges are the pool's state right now."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def connection_created(self, event: Any) -> None:
+        self._metrics.pool_open.inc()
+
+    def connection_closed(self, event: Any) -> None:
+        self._metrics.pool_open.dec()
+
+    def connection_checked_out(self, event: Any) -> None:
+        self._metrics.pool_checked_out.inc()
+
+    def connection_checked_in(self, event: Any) -> None:
+        self._metrics.pool_checked_out.dec()
+
+    def pool_created(self, event: Any) -> None:
+        return None
+
+    def pool_ready(self, event: Any) -> None:
+        return None
+
+    def pool_cleared(self, event: Any) -> None:
+        return None
+
+    def pool_closed(self, event: Any) -> None:
+        return None
+
+    def connection_ready(self, event: Any) -> None:
+        return None
+
+    def connection_check_out_started(self, event: Any) -> None:
+        return None
+
+    def connection_check_out_failed(self, event: Any) -> None:
+        return None
