@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from app.auth.dependencies import AuthServiceDep, ClientAddress, CurrentPrincipal
-from app.auth.schemas import LoginRequest, TokenResponse
+from app.auth.schemas import CallerRead, LoginRequest, TokenResponse
 from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
 
 router = APIRouter(tags=["authentication"])
@@ -51,3 +51,14 @@ async def logout_everywhere(caller: CurrentPrincipal, auth: AuthServiceDep) -> M
     """Any signed-in caller. Every token issued to the account so far is refused from now on."""
     await auth.logout_everywhere(caller)
     return Message(message="Logged out everywhere")
+
+
+@router.get("/admin/me", summary="Who the token belongs to", responses=UNAUTHENTICATED)
+async def me(caller: CurrentPrincipal) -> CallerRead:
+    """Any signed-in caller. The account and organization the token acts for, and the role."""
+    return CallerRead(
+        admin_id=str(caller.account_id),
+        org_id=str(caller.organization_id),
+        email=caller.email,
+        role=caller.role.value,
+    )

@@ -48,3 +48,10 @@ class TokenResponse(BaseModel):
     admin_id: str
     org_id: str
     expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class CallerRead(BaseModel):
+    admin_id: str
+    org_id: str
+    email: str
+    role: str = Field(examples=["owner"])

@@ -50,3 +50,16 @@ def test_previous_keys_must_be_strong() -> None:
 
     with pytest.raises(ValidationError, match="PREVIOUS_SECRET_KEYS"):
         IsolatedSettings(previous_secret_keys=SecretStr("short"))
+
+
+async def test_me_describes_the_caller(client: AsyncClient) -> None:
+    created = await created_org(client)
+
+    response = await client.get("/admin/me", headers=bearer(await login(client)))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["org_id"] == created["id"]
+    assert body["email"] == created["admin_email"]
+    assert body["role"] == "owner"
+    assert (await client.get("/admin/me")).status_code == 401
