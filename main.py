@@ -19,6 +19,8 @@ if __name__ == "__main__":
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        loop="uvloop",
+        http="httptools",
         proxy_headers=True,
         # The service logs every request itself (app.access) and formats uvicorn's own
         # records like the rest, JSON included.

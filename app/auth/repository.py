@@ -20,6 +20,10 @@ class AccountRepository:
         document = await self._accounts.find_one({"_id": account_id})
         return Account.from_document(document) if document else None
 
+    async def email_of(self, account_id: ObjectId) -> str | None:
+        document = await self._accounts.find_one({"_id": account_id}, {"email": 1})
+        return document["email"] if document else None
+
     async def find_by_email(self, email: str) -> Account | None:
         document = await self._accounts.find_one({"email_key": email_key(email)})
         return Account.from_document(document) if document else None

@@ -50,7 +50,7 @@ class AuthService:
         valid = await self._hasher.verify(password, account.password_hash if account else None)
         if account is None or not valid:
             await self._failed(email, address)
-        if await self._organizations.get_visible(account.organization_id) is None:
+        if not await self._organizations.is_visible(account.organization_id):
             raise InvalidCredentials()
         await self._throttle.record_success(email, address)
         token = self._tokens.issue(
@@ -71,7 +71,7 @@ class AuthService:
             raise NotAuthenticated()
         if await self._revoked.is_revoked(claims.token_id):
             raise NotAuthenticated("Token has been revoked")
-        if await self._organizations.get_visible(claims.organization_id) is None:
+        if not await self._organizations.is_visible(claims.organization_id):
             raise NotAuthenticated()
         return Principal(
             account_id=account.id,

@@ -51,7 +51,7 @@ class LoginThrottle:
             keys.append((_account_key(email), self._policy.max_per_account))
         for key, limit in keys:
             counter = await self._failures.find_one(
-                {"_id": f"{key}:{int(window_start.timestamp())}"}
+                {"_id": f"{key}:{int(window_start.timestamp())}"}, {"failures": 1}
             )
             if counter is not None and counter["failures"] >= limit:
                 raise TooManyAttempts(int((window_end - self._clock()).total_seconds()) + 1)
@@ -75,7 +75,9 @@ class LoginThrottle:
         )
 
     async def _is_trusted(self, email: str, address: str) -> bool:
-        trusted = await self._trusted.find_one({"_id": _trust_key(email, address)})
+        trusted = await self._trusted.find_one(
+            {"_id": _trust_key(email, address)}, {"expires_at": 1}
+        )
         return trusted is not None and _aware(trusted["expires_at"]) > self._clock()
 
     def _window(self) -> tuple[datetime, datetime]:

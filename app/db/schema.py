@@ -34,7 +34,8 @@ MASTER_INDEXES = (
         [
             IndexModel([("identifier", ASCENDING)], unique=True, name="identifier_unique"),
             IndexModel([("name_key", ASCENDING)], unique=True, name="name_key_unique"),
-            IndexModel([("state", ASCENDING)], name="state"),
+            # State counts (/metrics) and recovery's search for stale operations.
+            IndexModel([("state", ASCENDING), ("modified_at", ASCENDING)], name="state_modified"),
         ],
     ),
     CollectionIndexes(
@@ -46,7 +47,10 @@ MASTER_INDEXES = (
     ),
     CollectionIndexes(
         IDENTIFIER_CLAIMS,
-        [IndexModel([("organization_id", ASCENDING)], name="organization_id")],
+        [
+            IndexModel([("organization_id", ASCENDING)], name="organization_id"),
+            IndexModel([("claimed_at", ASCENDING)], name="claimed_at"),
+        ],
     ),
     *(
         CollectionIndexes(

@@ -32,6 +32,12 @@ class OrganizationRepository:
         )
         return Organization.from_document(document) if document else None
 
+    async def is_visible(self, organization_id: ObjectId) -> bool:
+        document = await self._organizations.find_one(
+            {"_id": organization_id, "state": {"$in": VISIBLE_STATES}}, {"_id": 1}
+        )
+        return document is not None
+
     async def find_visible_by_name_key(self, key: str) -> Organization | None:
         # An exact match on the stored key: user input never becomes a pattern.
         document = await self._organizations.find_one(
@@ -41,13 +47,11 @@ class OrganizationRepository:
 
     async def count_by_state(self) -> dict[str, int]:
         """Every lifecycle state with its count, zeros included."""
-        counts = {state.value: 0 for state in LifecycleState}
-        cursor = await self._organizations.aggregate(
-            [{"$group": {"_id": "$state", "count": {"$sum": 1}}}]
-        )
-        async for row in cursor:
-            counts[str(row["_id"])] = int(row["count"])
-        return counts
+        # One indexed count per state rather than a $group over the whole registry.
+        return {
+            state.value: await self._organizations.count_documents({"state": state.value})
+            for state in LifecycleState
+        }
 
     async def insert(self, organization: Organization) -> None:
         try:

@@ -135,8 +135,8 @@ class OrganizationService:
         organization = await self._organizations.find_visible_by_name_key(name_key(name))
         if organization is None:
             raise OrganizationNotFound()
-        admin = await self._accounts.get(organization.admin_id)
-        return OrganizationView(organization, admin.email if admin else "")
+        admin_email = await self._accounts.email_of(organization.admin_id)
+        return OrganizationView(organization, admin_email or "")
 
     async def rename(
         self, principal: Principal, new_name: str, email: str, password: str, address: str
