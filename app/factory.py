@@ -23,6 +23,7 @@ from app.db.schema import ensure_indexes
 from app.db.store import Store, open_store
 from app.errors import register_error_handlers
 from app.http_guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.members.migration import migrate_to_memberships
 from app.observability import router as observability_router
 from app.observability.logs import configure_logging
 from app.observability.metrics import Metrics
@@ -75,6 +76,7 @@ def create_app(
                     f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
                     "the server is reachable"
                 ) from None
+            await migrate_to_memberships(store)
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
             grace = timedelta(seconds=settings.recovery_grace_seconds)
             await recovery.run(grace)

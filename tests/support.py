@@ -11,6 +11,7 @@ from app.auth.models import Account, Role
 from app.auth.repository import AccountRepository
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
+from app.members.repository import MembershipRepository
 
 NAME = "Tech Innovations Corp"
 EMAIL = "admin@techcorp.com"
@@ -73,18 +74,19 @@ def field_errors(response: Response) -> list[str]:
 
 async def add_account(
     store: Store, organization_id: str, email: str, role: Role, password: str = PASSWORD
-) -> None:
-    """Give an organization a further account, as the member features will."""
+) -> ObjectId:
+    """Give an organization a further member with a new account of its own."""
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
     account = Account(
         id=ObjectId(),
         email=email,
         password_hash=hashed,
         organization_id=ObjectId(organization_id),
-        role=role,
         created_at=datetime.now(UTC),
     )
     await AccountRepository(store).insert(account)
+    await MembershipRepository(store).add(account.id, ObjectId(organization_id), role)
+    return account.id
 
 
 async def assert_consistent(store: Store) -> None:

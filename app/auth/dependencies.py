@@ -12,6 +12,7 @@ from app.auth.service import AuthService
 from app.auth.throttle import LoginThrottle
 from app.context import ContextDep
 from app.errors import NotAuthenticated
+from app.members.repository import MembershipRepository
 from app.organizations.repository import OrganizationRepository
 
 _bearer = HTTPBearer(auto_error=False, description="The `access_token` from `POST /admin/login`.")
@@ -21,6 +22,7 @@ def get_auth_service(context: ContextDep) -> AuthService:
     store = context.store
     return AuthService(
         AccountRepository(store),
+        MembershipRepository(store),
         OrganizationRepository(store),
         context.hasher,
         context.tokens,

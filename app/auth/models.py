@@ -24,11 +24,16 @@ def email_key(email: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Account:
+    """A person who can log in. Their roles live in memberships, one per organization.
+
+    `organization_id` is the account's home organization (the one it was created for, or
+    its earliest remaining membership): where a login without a choice lands.
+    """
+
     id: ObjectId
     email: str
     password_hash: str
     organization_id: ObjectId
-    role: Role
     created_at: datetime
     # Raised to invalidate every token issued to the account before ("log out everywhere").
     token_version: int = 0
@@ -40,7 +45,6 @@ class Account:
             email=document["email"],
             password_hash=document["password_hash"],
             organization_id=document["organization_id"],
-            role=Role(document.get("role", Role.OWNER)),
             created_at=document["created_at"],
             token_version=document.get("token_version", 0),
         )
@@ -52,7 +56,6 @@ class Account:
             "email_key": email_key(self.email),
             "password_hash": self.password_hash,
             "organization_id": self.organization_id,
-            "role": self.role.value,
             "created_at": self.created_at,
             "token_version": self.token_version,
         }

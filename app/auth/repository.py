@@ -37,9 +37,30 @@ class AccountRepository:
     async def bump_token_version(self, account_id: ObjectId) -> None:
         await self._accounts.update_one({"_id": account_id}, {"$inc": {"token_version": 1}})
 
+    async def set_password(self, account_id: ObjectId, password_hash: str) -> None:
+        """Store a new password hash; every token issued before stops working."""
+        await self._accounts.update_one(
+            {"_id": account_id},
+            {"$set": {"password_hash": password_hash}, "$inc": {"token_version": 1}},
+        )
+
+    async def set_home(self, account_id: ObjectId, organization_id: ObjectId) -> None:
+        await self._accounts.update_one(
+            {"_id": account_id}, {"$set": {"organization_id": organization_id}}
+        )
+
     async def delete(self, account_id: ObjectId) -> None:
         await self._accounts.delete_one({"_id": account_id})
 
-    async def delete_for_organization(self, organization_id: ObjectId) -> int:
-        result = await self._accounts.delete_many({"organization_id": organization_id})
-        return result.deleted_count
+    async def homed_in(self, organization_id: ObjectId) -> list[ObjectId]:
+        """Accounts whose home is the organization."""
+        cursor = self._accounts.find({"organization_id": organization_id}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
+
+    async def legacy_roles(self) -> list[tuple[ObjectId, ObjectId, str]]:
+        """(account, organization, role) of accounts from before memberships existed."""
+        cursor = self._accounts.find({"role": {"$exists": True}}, {"organization_id": 1, "role": 1})
+        return [(d["_id"], d["organization_id"], d["role"]) async for d in cursor]
+
+    async def forget_legacy_role(self, account_id: ObjectId) -> None:
+        await self._accounts.update_one({"_id": account_id}, {"$unset": {"role": ""}})

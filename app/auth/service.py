@@ -1,18 +1,26 @@
-"""Logging in and out, and turning a bearer token back into a caller."""
+"""Logging in and out, switching organization, and turning a bearer token back into a caller.
+
+A token acts for one account in one organization, with the role the account has there. It
+stops working when the account's token version moves (password change, log out everywhere),
+when the membership's version moves (role change) or disappears (removal), or when the
+organization goes.
+"""
 
 from dataclasses import dataclass
 from typing import NoReturn
 
 from bson import ObjectId
 
-from app.auth.models import email_key
+from app.auth.models import Account, email_key
 from app.auth.passwords import PasswordHasher
 from app.auth.principal import Principal
 from app.auth.repository import AccountRepository
 from app.auth.revocation import RevokedTokens
 from app.auth.throttle import LoginThrottle
 from app.auth.tokens import IssuedToken, TokenCodec
-from app.errors import InvalidCredentials, NotAuthenticated, TooManyAttempts
+from app.errors import Forbidden, InvalidCredentials, NotAuthenticated, TooManyAttempts
+from app.members.models import Membership
+from app.members.repository import MembershipRepository
 from app.observability.metrics import Metrics
 from app.organizations.repository import OrganizationRepository
 
@@ -22,12 +30,18 @@ class LoginResult:
     token: IssuedToken
     account_id: ObjectId
     organization_id: ObjectId
+    role: str
+
+
+class NotAMember(Forbidden):
+    detail = "Your account is not a member of that organization"
 
 
 class AuthService:
     def __init__(
         self,
         accounts: AccountRepository,
+        memberships: MembershipRepository,
         organizations: OrganizationRepository,
         hasher: PasswordHasher,
         tokens: TokenCodec,
@@ -36,6 +50,7 @@ class AuthService:
         metrics: Metrics,
     ) -> None:
         self._accounts = accounts
+        self._memberships = memberships
         self._organizations = organizations
         self._hasher = hasher
         self._tokens = tokens
@@ -43,31 +58,46 @@ class AuthService:
         self._revoked = revoked
         self._metrics = metrics
 
-    async def login(self, email: str, password: str, address: str) -> LoginResult:
+    async def login(
+        self,
+        email: str,
+        password: str,
+        address: str,
+        organization_id: ObjectId | None = None,
+    ) -> LoginResult:
+        """Check the password and issue a token for `organization_id`, or else the account's
+        home organization, or else its earliest membership."""
         await self._check_throttle(email, address)
         account = await self._accounts.find_by_email(email)
         # An unknown email costs one bcrypt check too, and fails with the same error.
         valid = await self._hasher.verify(password, account.password_hash if account else None)
         if account is None or not valid:
             await self._failed(email, address)
-        if not await self._organizations.is_visible(account.organization_id):
-            raise InvalidCredentials()
         await self._throttle.record_success(email, address)
-        token = self._tokens.issue(
-            account.id, account.organization_id, account.email, account.token_version
-        )
-        return LoginResult(token, account.id, account.organization_id)
+        membership = await self._membership_to_enter(account, organization_id)
+        if membership is None:
+            raise InvalidCredentials()
+        return self._issue(account, membership)
 
-    async def authenticate(self, token: str) -> Principal:
-        """The caller a token stands for, while the token is live and its account and
-        organization still exist."""
-        claims = self._tokens.decode(token)
-        account = await self._accounts.get(claims.account_id)
+    async def switch(self, principal: Principal, organization_id: ObjectId) -> LoginResult:
+        account = await self._accounts.get(principal.account_id)
+        membership = await self._memberships.get(principal.account_id, organization_id)
         if (
             account is None
-            or account.organization_id != claims.organization_id
-            or account.token_version != claims.version
+            or membership is None
+            or not await self._organizations.is_visible(organization_id)
         ):
+            raise NotAMember()
+        return self._issue(account, membership)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The caller a token stands for, while the token and everything it names is live."""
+        claims = self._tokens.decode(token)
+        account = await self._accounts.get(claims.account_id)
+        if account is None or account.token_version != claims.version:
+            raise NotAuthenticated()
+        membership = await self._memberships.get(account.id, claims.organization_id)
+        if membership is None or membership.version != claims.membership_version:
             raise NotAuthenticated()
         if await self._revoked.is_revoked(claims.token_id):
             raise NotAuthenticated("Token has been revoked")
@@ -75,9 +105,9 @@ class AuthService:
             raise NotAuthenticated()
         return Principal(
             account_id=account.id,
-            organization_id=account.organization_id,
+            organization_id=membership.organization_id,
             email=account.email,
-            role=account.role,
+            role=membership.role,
             token_id=claims.token_id,
             token_expires_at=claims.expires_at,
         )
@@ -95,11 +125,53 @@ class AuthService:
         if account is None or not valid or email_key(email) != email_key(account.email):
             await self._failed(principal.email, address)
 
+    async def verify_existing(self, account: Account, password: str, address: str) -> bool:
+        """Whether `password` is the account's, counting a wrong one against the throttle."""
+        await self._check_throttle(account.email, address)
+        if await self._hasher.verify(password, account.password_hash):
+            return True
+        self._metrics.login_failures.labels("invalid_credentials").inc()
+        await self._throttle.record_failure(account.email, address)
+        return False
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, address: str
+    ) -> None:
+        """Replace the password; every token of the account issued before stops working."""
+        await self.reauthenticate(principal, principal.email, current, address)
+        await self._accounts.set_password(principal.account_id, await self._hasher.hash(new))
+
     async def logout(self, principal: Principal) -> None:
         await self._revoked.revoke(principal.token_id, principal.token_expires_at)
 
     async def logout_everywhere(self, principal: Principal) -> None:
         await self._accounts.bump_token_version(principal.account_id)
+
+    async def _membership_to_enter(
+        self, account: Account, organization_id: ObjectId | None
+    ) -> Membership | None:
+        if organization_id is not None:
+            wanted = await self._memberships.get(account.id, organization_id)
+            if wanted is None or not await self._organizations.is_visible(organization_id):
+                raise NotAMember()
+            return wanted
+        memberships = await self._memberships.for_account(account.id)
+        memberships.sort(key=lambda m: m.organization_id != account.organization_id)
+        for membership in memberships:
+            if await self._organizations.is_visible(membership.organization_id):
+                return membership
+        return None
+
+    def _issue(self, account: Account, membership: Membership) -> LoginResult:
+        token = self._tokens.issue(
+            account.id,
+            membership.organization_id,
+            account.email,
+            role=membership.role.value,
+            version=account.token_version,
+            membership_version=membership.version,
+        )
+        return LoginResult(token, account.id, membership.organization_id, membership.role.value)
 
     async def _check_throttle(self, email: str, address: str) -> None:
         try:

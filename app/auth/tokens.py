@@ -31,6 +31,8 @@ class TokenClaims:
     token_id: str
     expires_at: datetime
     version: int
+    role: str
+    membership_version: int
 
 
 def key_id(key: str) -> str:
@@ -59,7 +61,14 @@ class TokenCodec:
         self._audience = audience
 
     def issue(
-        self, account_id: ObjectId, organization_id: ObjectId, email: str, version: int = 0
+        self,
+        account_id: ObjectId,
+        organization_id: ObjectId,
+        email: str,
+        *,
+        role: str,
+        version: int = 0,
+        membership_version: int = 0,
     ) -> IssuedToken:
         now = datetime.now(UTC).replace(microsecond=0)
         expires_at = now + self._lifetime
@@ -74,6 +83,8 @@ class TokenCodec:
             "iss": self._issuer,
             "aud": self._audience,
             "ver": version,
+            "role": role,
+            "mver": membership_version,
         }
         token = jwt.encode(claims, self._key, algorithm=self._algorithm, headers={"kid": self._kid})
         return IssuedToken(token, expires_at, int(self._lifetime.total_seconds()))
@@ -109,6 +120,8 @@ class TokenCodec:
             or not isinstance(claims["email"], str)
             or not isinstance(claims["jti"], str)
             or not isinstance(claims.get("ver", 0), int)
+            or not isinstance(claims.get("mver", 0), int)
+            or not isinstance(claims.get("role", ""), str)
         ):
             raise NotAuthenticated()
         return TokenClaims(
@@ -118,4 +131,6 @@ class TokenCodec:
             token_id=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             version=claims.get("ver", 0),
+            role=claims.get("role", ""),
+            membership_version=claims.get("mver", 0),
         )

@@ -11,6 +11,8 @@ from app.db.store import Store
 
 ORGANIZATIONS = "organizations"
 ACCOUNTS = "accounts"
+MEMBERSHIPS = "memberships"
+INVITATIONS = "invitations"
 # One document per organization identifier in use, `_id` = the identifier. Holding a claim is
 # what entitles an organization to the tenant collection derived from it, including while a
 # rename or delete is still moving or dropping that collection.
@@ -43,6 +45,19 @@ MASTER_INDEXES = (
         [
             IndexModel([("email_key", ASCENDING)], unique=True, name="email_key_unique"),
             IndexModel([("organization_id", ASCENDING)], name="organization_id"),
+        ],
+    ),
+    CollectionIndexes(
+        MEMBERSHIPS,
+        [
+            IndexModel(
+                [("organization_id", ASCENDING), ("created_at", ASCENDING)],
+                name="organization_created",
+            ),
+            IndexModel(
+                [("organization_id", ASCENDING), ("role", ASCENDING), ("created_at", ASCENDING)],
+                name="organization_role_created",
+            ),
         ],
     ),
     CollectionIndexes(

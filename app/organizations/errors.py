@@ -15,6 +15,13 @@ class EmailAlreadyRegistered(Conflict):
     detail = "An account with this email already exists"
 
 
+class ExistingAccountPasswordMismatch(Conflict):
+    detail = (
+        "An account with this email already exists; sign up with that account's password "
+        "to add an organization to it"
+    )
+
+
 class OperationInProgress(Conflict):
     detail = "Another change to this organization is in progress; try again shortly"
 

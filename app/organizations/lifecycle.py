@@ -12,6 +12,7 @@ from app.auth.repository import AccountRepository
 from app.config import Settings
 from app.db.store import Store
 from app.errors import AppError
+from app.members.repository import MembershipRepository
 from app.organizations.models import LifecycleState, Organization, PendingRename
 from app.organizations.repository import IdentifierClaims, OrganizationRepository
 from app.organizations.tenants import MoveStrategy, RenameResult, TenantCollections
@@ -36,6 +37,7 @@ def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) ->
         OrganizationRepository(store),
         IdentifierClaims(store),
         AccountRepository(store),
+        MembershipRepository(store),
         TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
         move_strategy=MoveStrategy(settings.tenant_move_strategy),
         checkpoint=checkpoint,
@@ -48,6 +50,7 @@ class Lifecycle:
         organizations: OrganizationRepository,
         claims: IdentifierClaims,
         accounts: AccountRepository,
+        memberships: MembershipRepository,
         tenants: TenantCollections,
         *,
         move_strategy: MoveStrategy = MoveStrategy.AUTO,
@@ -56,6 +59,7 @@ class Lifecycle:
         self.organizations = organizations
         self.claims = claims
         self.accounts = accounts
+        self.memberships = memberships
         self.tenants = tenants
         self._move_strategy = move_strategy
         self.checkpoint = checkpoint
@@ -77,7 +81,8 @@ class Lifecycle:
                     organization.id,
                     organization.tenant_collection,
                 )
-        await self.accounts.delete(organization.admin_id)
+        await self.memberships.remove_account_from(organization.admin_id, organization.id)
+        await self._settle_accounts_homed_in(organization)
         await self.organizations.delete(organization.id)
         await self.claims.release(organization.identifier, organization.id)
 
@@ -122,11 +127,23 @@ class Lifecycle:
     async def finish_delete(self, organization: Organization) -> None:
         await self.tenants.drop(organization.tenant_collection)
         await self.checkpoint("delete.collection_dropped")
-        await self.accounts.delete_for_organization(organization.id)
+        await self.memberships.remove_all_of_organization(organization.id)
+        await self._settle_accounts_homed_in(organization)
         await self.checkpoint("delete.accounts_deleted")
         await self.organizations.delete(organization.id)
         await self.checkpoint("delete.registry_deleted")
         await self.claims.release(organization.identifier, organization.id)
+
+    async def _settle_accounts_homed_in(self, organization: Organization) -> None:
+        """Accounts whose home was the organization: deleted when it was their only
+        membership, moved to their earliest remaining membership otherwise."""
+        for account_id in await self.accounts.homed_in(organization.id):
+            remaining = await self.memberships.for_account(account_id)
+            remaining = [m for m in remaining if m.organization_id != organization.id]
+            if remaining:
+                await self.accounts.set_home(account_id, remaining[0].organization_id)
+            else:
+                await self.accounts.delete(account_id)
 
     async def _move(self, organization: Organization, target: PendingRename) -> None:
         source = organization.tenant_collection

@@ -45,6 +45,8 @@ class Organization:
     created_at: datetime
     modified_at: datetime
     pending_rename: PendingRename | None = None
+    # Kept beside the memberships so that "never zero owners" is one conditional update.
+    owner_count: int = 1
 
     @classmethod
     def from_document(cls, document: Document) -> "Organization":
@@ -60,6 +62,7 @@ class Organization:
             created_at=document["created_at"],
             modified_at=document["modified_at"],
             pending_rename=PendingRename(**pending) if pending else None,
+            owner_count=document.get("owner_count", 1),
         )
 
     def to_document(self) -> Document:
@@ -73,6 +76,7 @@ class Organization:
             "state": self.state.value,
             "created_at": self.created_at,
             "modified_at": self.modified_at,
+            "owner_count": self.owner_count,
         }
         if self.pending_rename:
             document["pending_rename"] = asdict(self.pending_rename)

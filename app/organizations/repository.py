@@ -169,6 +169,32 @@ class OrganizationRepository:
     async def delete(self, organization_id: ObjectId) -> None:
         await self._organizations.delete_one({"_id": organization_id})
 
+    async def give_up_owner_seat(self, organization_id: ObjectId) -> bool:
+        """Take one owner off the count unless that would leave none; False if it would."""
+        result = await self._organizations.update_one(
+            {"_id": organization_id, "owner_count": {"$gt": 1}}, {"$inc": {"owner_count": -1}}
+        )
+        return result.modified_count == 1
+
+    async def add_owner_seat(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one({"_id": organization_id}, {"$inc": {"owner_count": 1}})
+
+    async def set_admin(self, organization_id: ObjectId, account_id: ObjectId) -> None:
+        """Point the organization's contract-level admin (`admin_email`) at another owner."""
+        await self._organizations.update_one(
+            {"_id": organization_id}, {"$set": {"admin_id": account_id}}
+        )
+
+    async def without_owner_count(self) -> list[ObjectId]:
+        cursor = self._organizations.find({"owner_count": {"$exists": False}}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
+
+    async def set_owner_count(self, organization_id: ObjectId, count: int) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "owner_count": {"$exists": False}},
+            {"$set": {"owner_count": count}},
+        )
+
 
 class IdentifierClaims:
     """Who owns which identifier, and therefore which tenant collection name.

@@ -25,14 +25,21 @@ router = APIRouter(prefix="/org", tags=["organizations"])
     summary="Create an organization (sign-up)",
     responses={
         **INVALID_INPUT,
-        409: error("An organization with that name (or identifier), or that email, exists."),
+        409: error(
+            "An organization with that name (or identifier) exists, or the email belongs to "
+            "an account whose password was not given."
+        ),
     },
 )
 async def create_organization(
-    body: OrganizationCreate, organizations: OrganizationServiceDep
+    body: OrganizationCreate, organizations: OrganizationServiceDep, address: ClientAddress
 ) -> OrganizationRead:
-    """Public. Creates the organization, its owner account, and its empty tenant collection."""
-    view = await organizations.create(body.organization_name, body.email, body.password)
+    """Public. Creates the organization, its owner, and its empty tenant collection.
+
+    With the email of an existing account, `password` must be that account's password: the
+    account becomes owner of the new organization as well.
+    """
+    view = await organizations.create(body.organization_name, body.email, body.password, address)
     return OrganizationRead.of(view)
 
 

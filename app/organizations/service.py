@@ -25,6 +25,7 @@ from app.errors import ServiceUnavailable
 from app.observability.metrics import Metrics
 from app.organizations.errors import (
     EmailAlreadyRegistered,
+    ExistingAccountPasswordMismatch,
     NotYourOrganization,
     OperationInProgress,
     OrganizationNameTaken,
@@ -64,13 +65,17 @@ class OrganizationService:
         self._auth = auth
         self._metrics = metrics
 
-    async def create(self, name: str, email: str, password: str) -> OrganizationView:
-        """Register an organization, its owner account and its (empty) tenant collection.
+    async def create(self, name: str, email: str, password: str, address: str) -> OrganizationView:
+        """Register an organization, its owner and its (empty) tenant collection.
 
-        `name` must already be normalized (see `app.db.naming.validate_name`).
+        The owner is a new account, or the existing account with that email when `password`
+        is its password. `name` must already be normalized (`app.db.naming.validate_name`).
         """
-        if await self._accounts.find_by_email(email) is not None:
-            raise EmailAlreadyRegistered()
+        existing = await self._accounts.find_by_email(email)
+        if existing is not None and not await self._auth.verify_existing(
+            existing, password, address
+        ):
+            raise ExistingAccountPasswordMismatch()
 
         now = datetime.now(UTC)
         identifier = identifier_for(name)
@@ -80,7 +85,7 @@ class OrganizationService:
             name_key=name_key(name),
             identifier=identifier,
             tenant_collection=tenant_collection_for(identifier),
-            admin_id=ObjectId(),
+            admin_id=existing.id if existing else ObjectId(),
             state=LifecycleState.PROVISIONING,
             created_at=now,
             modified_at=now,
@@ -91,24 +96,17 @@ class OrganizationService:
         owns_collection = False
         try:
             await self._checkpoint("create.claimed")
-            password_hash = await self._hasher.hash(password)
+            password_hash = None if existing else await self._hasher.hash(password)
             try:
                 await self._organizations.insert(organization)
             except DuplicateOrganization:
                 raise OrganizationNameTaken() from None
             await self._checkpoint("create.registered")
-            owner = Account(
-                id=organization.admin_id,
-                email=email,
-                password_hash=password_hash,
-                organization_id=organization.id,
-                role=Role.OWNER,
-                created_at=now,
+            if password_hash is not None:
+                await self._insert_owner_account(organization, email, password_hash, now)
+            await self._lifecycle.memberships.add(
+                organization.admin_id, organization.id, Role.OWNER
             )
-            try:
-                await self._accounts.insert(owner)
-            except EmailTaken:
-                raise EmailAlreadyRegistered() from None
             await self._checkpoint("create.owner_added")
             await self._tenants.create(organization.tenant_collection)
             owns_collection = True
@@ -129,7 +127,23 @@ class OrganizationService:
                         organization.id,
                     )
             raise
-        return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), email)
+        owner_email = existing.email if existing else email
+        return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), owner_email)
+
+    async def _insert_owner_account(
+        self, organization: Organization, email: str, password_hash: str, now: datetime
+    ) -> None:
+        owner = Account(
+            id=organization.admin_id,
+            email=email,
+            password_hash=password_hash,
+            organization_id=organization.id,
+            created_at=now,
+        )
+        try:
+            await self._accounts.insert(owner)
+        except EmailTaken:
+            raise EmailAlreadyRegistered() from None
 
     async def get_by_name(self, name: str) -> OrganizationView:
         organization = await self._organizations.find_visible_by_name_key(name_key(name))

@@ -19,6 +19,7 @@ from app.context import ContextDep
 from app.db.schema import LOGIN_FAILURES
 from app.db.store import Store
 from app.factory import create_app
+from app.members.repository import MembershipRepository
 from app.organizations.repository import OrganizationRepository
 from tests.conftest import borrowed
 from tests.support import EMAIL, PASSWORD, created_org, rename
@@ -47,6 +48,7 @@ def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
     def service_on_test_clock(context: ContextDep) -> AuthService:
         return AuthService(
             AccountRepository(context.store),
+            MembershipRepository(context.store),
             OrganizationRepository(context.store),
             context.hasher,
             context.tokens,

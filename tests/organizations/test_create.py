@@ -5,7 +5,7 @@ import bcrypt
 import pytest
 from httpx import AsyncClient
 
-from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
+from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, MEMBERSHIPS, ORGANIZATIONS
 from app.db.store import Store
 from app.organizations.tenants import TenantCollections
 from tests.support import EMAIL, NAME, PASSWORD, create_org, created_org, field_errors
@@ -56,7 +56,12 @@ async def test_create_stores_registry_and_owner_without_plain_secrets(
     assert {"created_at", "modified_at"} <= set(organization)
     assert account["email"] == EMAIL
     assert account["organization_id"] == organization["_id"]
-    assert account["role"] == "owner"
+    membership = await store.master[MEMBERSHIPS].find_one({})
+    assert membership is not None
+    assert membership["account_id"] == account["_id"]
+    assert membership["organization_id"] == organization["_id"]
+    assert membership["role"] == "owner"
+    assert organization["owner_count"] == 1
     assert "created_at" in account
     assert "password" not in account
     assert account["password_hash"] != PASSWORD
@@ -86,13 +91,29 @@ async def test_a_name_whose_slug_is_taken_is_a_conflict(
     assert len(await store.tenants.list_collection_names()) == 1
 
 
-async def test_an_email_already_registered_is_a_conflict(client: AsyncClient, store: Store) -> None:
+async def test_an_existing_account_with_its_password_becomes_owner_of_another_organization(
+    client: AsyncClient, store: Store
+) -> None:
+    first = await created_org(client)
+
+    second = await created_org(client, name="Another Org", email="ADMIN@techcorp.com")
+
+    assert second["admin_email"] == EMAIL
+    assert await store.master[ACCOUNTS].count_documents({}) == 1
+    roles = await store.master[MEMBERSHIPS].find({}).to_list()
+    assert sorted(str(m["organization_id"]) for m in roles) == sorted([first["id"], second["id"]])
+    assert {m["role"] for m in roles} == {"owner"}
+
+
+async def test_an_existing_email_with_a_wrong_password_is_a_conflict(
+    client: AsyncClient, store: Store
+) -> None:
     await created_org(client)
 
-    response = await create_org(client, name="Another Org", email="ADMIN@techcorp.com")
+    response = await create_org(client, name="Another Org", password="NotThePassword1")
 
     assert response.status_code == 409
-    assert "email" in response.json()["detail"]
+    assert "password" in response.json()["detail"]
     assert await store.master[ORGANIZATIONS].count_documents({}) == 1
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 1
     assert len(await store.tenants.list_collection_names()) == 1
@@ -219,17 +240,20 @@ async def test_simultaneous_creates_of_one_name_make_exactly_one(
     assert await store.tenants.list_collection_names() == ["tenant_race_corp"]
 
 
-async def test_simultaneous_creates_with_one_email_make_one_account(
+async def test_simultaneous_sign_ups_with_one_new_email_make_one_account(
     client: AsyncClient, store: Store
 ) -> None:
     responses = await asyncio.gather(
         *(create_org(client, name=f"Org {i}", email="same@example.com") for i in range(10))
     )
 
-    assert sorted(r.status_code for r in responses) == [201] + [409] * 9
+    created = [r for r in responses if r.status_code == 201]
+    assert created
+    assert all(r.status_code == 409 for r in responses if r.status_code != 201)
     assert await store.master[ACCOUNTS].count_documents({}) == 1
-    assert await store.master[ORGANIZATIONS].count_documents({}) == 1
-    assert len(await store.tenants.list_collection_names()) == 1
+    assert await store.master[ORGANIZATIONS].count_documents({}) == len(created)
+    assert await store.master[MEMBERSHIPS].count_documents({}) == len(created)
+    assert len(await store.tenants.list_collection_names()) == len(created)
 
 
 async def test_a_failed_step_undoes_the_earlier_ones(

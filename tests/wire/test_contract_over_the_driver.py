@@ -54,10 +54,12 @@ async def test_unique_indexes_hold_under_concurrent_creates(
     assert await wire_store.master[ACCOUNTS].count_documents({}) == 1
 
 
-async def test_a_duplicate_email_is_a_conflict(wire_client: AsyncClient) -> None:
+async def test_an_existing_email_needs_its_password(wire_client: AsyncClient) -> None:
     await created_org(wire_client)
 
-    response = await create_org(wire_client, name="Other", email="ADMIN@techcorp.com")
+    response = await create_org(
+        wire_client, name="Other", email="ADMIN@techcorp.com", password="WrongPassword1"
+    )
 
     assert response.status_code == 409
 

@@ -1,0 +1,1 @@
+"""Memberships: which accounts belong to which organizations, with which role."""
