@@ -101,6 +101,23 @@ class Settings(BaseSettings):
     cors_origins: str = Field(default="", description="comma-separated; empty disables CORS")
     forwarded_allow_ips: str = "127.0.0.1"
 
+    # Plans and the members (pending invitations included) each allows; 0 means no limit.
+    default_plan: Literal["free", "pro", "enterprise"] = "free"
+    plan_member_limits: str = "free=5,pro=50,enterprise=0"
+
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    # Where invitation links point: the page of your product that accepts them.
+    invitation_url_template: str = "http://127.0.0.1:8000/accept-invitation?token={token}"
+    # "log" writes invitation links to the service log (development); "smtp" sends email.
+    email_sender: Literal["log", "smtp"] = "log"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_from: str = "Tenantry <no-reply@localhost>"
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
+
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
 
@@ -144,6 +161,14 @@ class Settings(BaseSettings):
                 )
             self.secret_key = SecretStr(secrets.token_urlsafe(48))
             self._secret_key_generated = True
+        try:
+            {plan: self.member_limit(plan) for plan in ("free", "pro", "enterprise")}
+        except ValueError:
+            raise ValueError(
+                "PLAN_MEMBER_LIMITS must look like free=5,pro=50,enterprise=0"
+            ) from None
+        if "{token}" not in self.invitation_url_template:
+            raise ValueError("INVITATION_URL_TEMPLATE must contain {token}")
         if any(_is_weak_secret(key) for key in self.retired_keys()):
             raise ValueError(
                 f"each PREVIOUS_SECRET_KEYS entry must be at least {MIN_SECRET_BYTES} random bytes"
@@ -157,6 +182,14 @@ class Settings(BaseSettings):
     def signing_keys(self) -> list[str]:
         """The current key first, then the retired ones still accepted."""
         return [self.secret_key.get_secret_value(), *self.retired_keys()]
+
+    def member_limit(self, plan: str) -> int | None:
+        """Members (and pending invitations) a plan allows; None for no limit."""
+        limits = dict(
+            entry.strip().split("=", 1) for entry in self.plan_member_limits.split(",") if entry
+        )
+        limit = int(limits.get(plan, "0"))
+        return limit or None
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

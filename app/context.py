@@ -10,6 +10,7 @@ from app.auth.throttle import ThrottlePolicy
 from app.auth.tokens import TokenCodec
 from app.config import Settings
 from app.db.store import Store
+from app.invitations.delivery import EmailSender
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint, no_checkpoint
 
@@ -22,6 +23,7 @@ class AppContext:
     tokens: TokenCodec
     throttle_policy: ThrottlePolicy
     metrics: Metrics
+    email_sender: EmailSender
     checkpoint: Checkpoint = no_checkpoint
 
 

@@ -14,6 +14,7 @@ from pymongo.errors import PyMongoError
 
 from app import health
 from app.auth import router as auth_router
+from app.auth import v1_router as auth_v1_router
 from app.auth.passwords import PasswordHasher
 from app.auth.throttle import ThrottlePolicy
 from app.auth.tokens import TokenCodec
@@ -23,6 +24,9 @@ from app.db.schema import ensure_indexes
 from app.db.store import Store, open_store
 from app.errors import register_error_handlers
 from app.http_guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.invitations import router as invitations_router
+from app.invitations.delivery import build_sender
+from app.members import router as members_router
 from app.members.migration import migrate_to_memberships
 from app.observability import router as observability_router
 from app.observability.logs import configure_logging
@@ -30,6 +34,7 @@ from app.observability.metrics import Metrics
 from app.observability.telemetry import RequestTelemetryMiddleware
 from app.openapi import install_openapi
 from app.organizations import router as organizations_router
+from app.organizations import v1_router as organizations_v1_router
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, recover_periodically
 from app.request_context import RequestContextMiddleware
@@ -100,6 +105,7 @@ def create_app(
                     trust_for=timedelta(days=settings.login_trusted_address_days),
                 ),
                 metrics=metrics,
+                email_sender=build_sender(settings),
                 checkpoint=checkpoint,
             )
             logger.info(
@@ -149,5 +155,10 @@ def create_app(
     app.include_router(observability_router.router)
     app.include_router(organizations_router.router)
     app.include_router(auth_router.router)
+    app.include_router(auth_v1_router.router)
+    app.include_router(organizations_v1_router.router)
+    app.include_router(members_router.router)
+    app.include_router(invitations_router.organization_router)
+    app.include_router(invitations_router.router)
     install_openapi(app)
     return app

@@ -13,6 +13,7 @@ class Action(StrEnum):
     READ_ORGANIZATION = "read organization, list members"
     EDIT_ORGANIZATION = "rename / edit profile, domain, metadata"
     DELETE_ORGANIZATION = "delete organization, transfer ownership"
+    SUSPEND_ORGANIZATION = "suspend or reactivate the organization"
     READ_BILLING = "read billing"
     EDIT_BILLING = "edit billing, plan"
     MANAGE_MEMBERS = "invite / remove / change role of member, viewer, billing_admin"
@@ -27,6 +28,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_ORGANIZATION: _EVERYONE,
     Action.EDIT_ORGANIZATION: frozenset({Role.OWNER, Role.ADMIN}),
     Action.DELETE_ORGANIZATION: frozenset({Role.OWNER}),
+    Action.SUSPEND_ORGANIZATION: frozenset({Role.OWNER}),
     Action.READ_BILLING: frozenset({Role.OWNER, Role.ADMIN, Role.BILLING_ADMIN}),
     Action.EDIT_BILLING: frozenset({Role.OWNER, Role.BILLING_ADMIN}),
     Action.MANAGE_MEMBERS: frozenset({Role.OWNER, Role.ADMIN}),
@@ -44,3 +46,9 @@ def allows(role: Role, action: Action) -> bool:
 def require(role: Role, action: Action) -> None:
     if not allows(role, action):
         raise Forbidden(f"The {role.value} role does not allow this: {action.value}")
+
+
+def who_may(action: Action) -> str:
+    """For OpenAPI descriptions: which roles may call an endpoint."""
+    roles = ", ".join(role.value for role in Role if role in ALLOWED[action])
+    return f"**Who may call:** {roles} (in the organization the token acts for)."

@@ -24,6 +24,10 @@ class AccountRepository:
         document = await self._accounts.find_one({"_id": account_id}, {"email": 1})
         return document["email"] if document else None
 
+    async def emails_of(self, account_ids: list[ObjectId]) -> dict[ObjectId, str]:
+        cursor = self._accounts.find({"_id": {"$in": account_ids}}, {"email": 1})
+        return {document["_id"]: document["email"] async for document in cursor}
+
     async def find_by_email(self, email: str) -> Account | None:
         document = await self._accounts.find_one({"email_key": email_key(email)})
         return Account.from_document(document) if document else None

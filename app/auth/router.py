@@ -30,6 +30,7 @@ async def login(body: LoginRequest, auth: AuthServiceDep, address: ClientAddress
         admin_id=str(result.account_id),
         org_id=str(result.organization_id),
         expires_in=result.token.lifetime_seconds,
+        role=result.role,
     )
 
 

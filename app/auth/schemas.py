@@ -48,6 +48,9 @@ class TokenResponse(BaseModel):
     admin_id: str
     org_id: str
     expires_in: int = Field(description="Seconds until the token expires.")
+    role: str | None = Field(
+        default=None, description="The account's role in the organization the token acts for."
+    )
 
 
 class CallerRead(BaseModel):
@@ -55,3 +58,34 @@ class CallerRead(BaseModel):
     org_id: str
     email: str
     role: str = Field(examples=["owner"])
+
+
+class OrganizationLogin(LoginRequest):
+    organization_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{24}$",
+        description="The organization the token should act for; default: your home one.",
+    )
+
+
+class SwitchRequest(RequestBody):
+    organization_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+
+
+class PasswordChange(RequestBody):
+    current_password: Password
+    new_password: Password
+
+
+class MembershipRead(BaseModel):
+    organization_id: str
+    organization_name: str
+    role: str
+
+
+class AccountRead(BaseModel):
+    account_id: str
+    email: str
+    organization_id: str = Field(description="The organization this token acts for.")
+    role: str = Field(description="Your role there.")
+    memberships: list[MembershipRead]

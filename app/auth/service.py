@@ -22,6 +22,7 @@ from app.errors import Forbidden, InvalidCredentials, NotAuthenticated, TooManyA
 from app.members.models import Membership
 from app.members.repository import MembershipRepository
 from app.observability.metrics import Metrics
+from app.organizations.models import Organization
 from app.organizations.repository import OrganizationRepository
 
 
@@ -90,6 +91,14 @@ class AuthService:
             raise NotAMember()
         return self._issue(account, membership)
 
+    async def enter(self, account_id: ObjectId, organization_id: ObjectId) -> LoginResult:
+        """A token for an account that has just joined the organization."""
+        account = await self._accounts.get(account_id)
+        membership = await self._memberships.get(account_id, organization_id)
+        if account is None or membership is None:
+            raise NotAMember()
+        return self._issue(account, membership)
+
     async def authenticate(self, token: str) -> Principal:
         """The caller a token stands for, while the token and everything it names is live."""
         claims = self._tokens.decode(token)
@@ -140,6 +149,14 @@ class AuthService:
         """Replace the password; every token of the account issued before stops working."""
         await self.reauthenticate(principal, principal.email, current, address)
         await self._accounts.set_password(principal.account_id, await self._hasher.hash(new))
+
+    async def memberships_of(self, principal: Principal) -> list[tuple[Organization, str]]:
+        memberships = await self._memberships.for_account(principal.account_id)
+        roles = {m.organization_id: m.role.value for m in memberships}
+        organizations = await self._organizations.list_visible(list(roles))
+        order = [m.organization_id for m in memberships]
+        organizations.sort(key=lambda o: order.index(o.id))
+        return [(organization, roles[organization.id]) for organization in organizations]
 
     async def logout(self, principal: Principal) -> None:
         await self._revoked.revoke(principal.token_id, principal.token_expires_at)

@@ -61,6 +61,19 @@ MASTER_INDEXES = (
         ],
     ),
     CollectionIndexes(
+        INVITATIONS,
+        [
+            # One pending invitation per person and organization; answered ones drop the key.
+            IndexModel([("pending_key", ASCENDING)], unique=True, sparse=True, name="pending"),
+            IndexModel([("token_digest", ASCENDING)], sparse=True, name="token"),
+            IndexModel(
+                [("organization_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+                name="organization_status_created",
+            ),
+            IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
+        ],
+    ),
+    CollectionIndexes(
         IDENTIFIER_CLAIMS,
         [
             IndexModel([("organization_id", ASCENDING)], name="organization_id"),

@@ -108,6 +108,20 @@ class MembershipRepository:
     async def remove_all_of_organization(self, organization_id: ObjectId) -> None:
         await self._memberships.delete_many({"organization_id": organization_id})
 
+    async def another_owner(self, organization_id: ObjectId, besides: ObjectId) -> ObjectId | None:
+        cursor = self._memberships.find(
+            {
+                "organization_id": organization_id,
+                "role": Role.OWNER.value,
+                "account_id": {"$ne": besides},
+            },
+            {"account_id": 1},
+        ).limit(1)
+        async for document in cursor:
+            owner: ObjectId = document["account_id"]
+            return owner
+        return None
+
     async def has_any(self, account_id: ObjectId) -> bool:
         prefix = f"{account_id}:"
         found = await self._memberships.find_one(

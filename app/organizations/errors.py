@@ -1,6 +1,6 @@
 """What can go wrong with an organization, in the domain's words."""
 
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import AppError, Conflict, Forbidden, NotFound
 
 
 class OrganizationNotFound(NotFound):
@@ -35,3 +35,8 @@ class TenantCollectionOccupied(Conflict):
 
 class NotYourOrganization(Forbidden):
     detail = "This organization is not the one your token was issued for"
+
+
+class OrganizationSuspended(AppError):
+    status_code = 423
+    detail = "The organization is suspended; an owner must reactivate it before it can change"

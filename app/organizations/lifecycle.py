@@ -12,6 +12,7 @@ from app.auth.repository import AccountRepository
 from app.config import Settings
 from app.db.store import Store
 from app.errors import AppError
+from app.invitations.repository import InvitationRepository
 from app.members.repository import MembershipRepository
 from app.organizations.models import LifecycleState, Organization, PendingRename
 from app.organizations.repository import IdentifierClaims, OrganizationRepository
@@ -38,6 +39,7 @@ def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) ->
         IdentifierClaims(store),
         AccountRepository(store),
         MembershipRepository(store),
+        InvitationRepository(store),
         TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
         move_strategy=MoveStrategy(settings.tenant_move_strategy),
         checkpoint=checkpoint,
@@ -51,6 +53,7 @@ class Lifecycle:
         claims: IdentifierClaims,
         accounts: AccountRepository,
         memberships: MembershipRepository,
+        invitations: InvitationRepository,
         tenants: TenantCollections,
         *,
         move_strategy: MoveStrategy = MoveStrategy.AUTO,
@@ -60,6 +63,7 @@ class Lifecycle:
         self.claims = claims
         self.accounts = accounts
         self.memberships = memberships
+        self.invitations = invitations
         self.tenants = tenants
         self._move_strategy = move_strategy
         self.checkpoint = checkpoint
@@ -129,6 +133,7 @@ class Lifecycle:
         await self.checkpoint("delete.collection_dropped")
         await self.memberships.remove_all_of_organization(organization.id)
         await self._settle_accounts_homed_in(organization)
+        await self.invitations.delete_for_organization(organization.id)
         await self.checkpoint("delete.accounts_deleted")
         await self.organizations.delete(organization.id)
         await self.checkpoint("delete.registry_deleted")

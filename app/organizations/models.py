@@ -9,6 +9,14 @@ from bson import ObjectId
 from app.db.store import Document
 
 
+class Status(StrEnum):
+    """Business status, independent of the lifecycle: a suspended organization keeps its data
+    and can be read, but refuses changes until an owner reactivates it."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
 class LifecycleState(StrEnum):
     """Where an organization is in its life; anything but ACTIVE means an operation is under way.
 
@@ -47,6 +55,7 @@ class Organization:
     pending_rename: PendingRename | None = None
     # Kept beside the memberships so that "never zero owners" is one conditional update.
     owner_count: int = 1
+    status: Status = Status.ACTIVE
 
     @classmethod
     def from_document(cls, document: Document) -> "Organization":
@@ -63,6 +72,7 @@ class Organization:
             modified_at=document["modified_at"],
             pending_rename=PendingRename(**pending) if pending else None,
             owner_count=document.get("owner_count", 1),
+            status=Status(document.get("status", Status.ACTIVE)),
         )
 
     def to_document(self) -> Document:
@@ -77,6 +87,7 @@ class Organization:
             "created_at": self.created_at,
             "modified_at": self.modified_at,
             "owner_count": self.owner_count,
+            "status": self.status.value,
         }
         if self.pending_rename:
             document["pending_rename"] = asdict(self.pending_rename)

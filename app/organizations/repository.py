@@ -2,13 +2,15 @@
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
-from app.organizations.models import LifecycleState, Organization, PendingRename
+from app.organizations.errors import OrganizationSuspended
+from app.organizations.models import LifecycleState, Organization, PendingRename, Status
 
 # States in which an organization is visible to clients; PROVISIONING and DELETING are not.
 VISIBLE_STATES = [LifecycleState.ACTIVE.value, LifecycleState.RENAMING.value]
@@ -168,6 +170,50 @@ class OrganizationRepository:
 
     async def delete(self, organization_id: ObjectId) -> None:
         await self._organizations.delete_one({"_id": organization_id})
+
+    async def list_visible(self, organization_ids: list[ObjectId]) -> list[Organization]:
+        cursor = self._organizations.find(
+            {"_id": {"$in": organization_ids}, "state": {"$in": VISIBLE_STATES}}
+        )
+        return [Organization.from_document(document) async for document in cursor]
+
+    async def profile_of(self, organization_id: ObjectId) -> dict[str, Any]:
+        document = await self._organizations.find_one({"_id": organization_id}, {"profile": 1})
+        profile: dict[str, Any] = (document or {}).get("profile") or {}
+        return profile
+
+    async def update_profile(self, organization_id: ObjectId, changes: dict[str, Any]) -> None:
+        """Set the given profile fields; a None value removes the field."""
+        to_set = {f"profile.{k}": v for k, v in changes.items() if v is not None}
+        to_unset = {f"profile.{k}": "" for k, v in changes.items() if v is None}
+        update: dict[str, Any] = {"$set": {**to_set, "modified_at": datetime.now(UTC)}}
+        if to_unset:
+            update["$unset"] = to_unset
+        await self._organizations.update_one({"_id": organization_id}, update)
+
+    async def plan_of(self, organization_id: ObjectId) -> str | None:
+        """The organization's plan, or None when it has never chosen one (the default)."""
+        document = await self._organizations.find_one({"_id": organization_id}, {"plan": 1})
+        plan = (document or {}).get("plan")
+        return plan if isinstance(plan, str) else None
+
+    async def is_suspended(self, organization_id: ObjectId) -> bool:
+        document = await self._organizations.find_one(
+            {"_id": organization_id, "status": Status.SUSPENDED.value}, {"_id": 1}
+        )
+        return document is not None
+
+    async def require_writable(self, organization_id: ObjectId) -> None:
+        """Raise OrganizationSuspended while the organization is suspended."""
+        if await self.is_suspended(organization_id):
+            raise OrganizationSuspended()
+
+    async def set_status(self, organization_id: ObjectId, status: Status) -> bool:
+        result = await self._organizations.update_one(
+            {"_id": organization_id, "status": {"$ne": status.value}},
+            {"$set": {"status": status.value, "modified_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
 
     async def give_up_owner_seat(self, organization_id: ObjectId) -> bool:
         """Take one owner off the count unless that would leave none; False if it would."""

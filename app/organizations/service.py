@@ -160,8 +160,12 @@ class OrganizationService:
         `new_name` must already be normalized.
         """
         await self._auth.reauthenticate(principal, email, password, address)
-        require(principal.role, Action.EDIT_ORGANIZATION)
+        return await self.rename_as(principal, new_name)
 
+    async def rename_as(self, principal: Principal, new_name: str) -> RenameOutcome:
+        """The rename itself, for a caller already authenticated (no credential re-check)."""
+        require(principal.role, Action.EDIT_ORGANIZATION)
+        await self._organizations.require_writable(principal.organization_id)
         current = await self._organizations.get_visible(principal.organization_id)
         if current is None:
             raise OrganizationNotFound()
@@ -229,6 +233,16 @@ class OrganizationService:
             raise OrganizationNotFound()
         if organization.id != principal.organization_id:
             raise NotYourOrganization()
+        await self.delete_as(principal, organization)
+
+    async def delete_by_id(self, principal: Principal) -> None:
+        """Delete the organization the caller's token acts for."""
+        organization = await self._organizations.get_visible(principal.organization_id)
+        if organization is None:
+            raise OrganizationNotFound()
+        await self.delete_as(principal, organization)
+
+    async def delete_as(self, principal: Principal, organization: Organization) -> None:
         require(principal.role, Action.DELETE_ORGANIZATION)
         if not await self._organizations.set_state(
             organization.id, LifecycleState.ACTIVE, LifecycleState.DELETING

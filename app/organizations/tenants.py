@@ -51,6 +51,15 @@ class TenantCollections:
     async def count(self, name: str) -> int:
         return await self._database[name].count_documents({})
 
+    async def storage_bytes(self, name: str) -> int | None:
+        """Storage the server reports for the collection; None where it reports nothing."""
+        try:
+            stats = await self._database.command("collStats", name)
+        except Exception:  # the in-memory store and some servers do not implement collStats
+            return None
+        size = stats.get("storageSize") if isinstance(stats, dict) else None
+        return int(size) if isinstance(size, int | float) else None
+
     async def is_empty(self, name: str) -> bool:
         return not await self._database[name].count_documents({}, limit=1)
 

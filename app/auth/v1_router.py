@@ -1,0 +1,96 @@
+"""`/api/v1/auth`: logging in to a chosen organization, switching, who am I, password."""
+
+from bson import ObjectId
+from fastapi import APIRouter
+
+from app.auth.dependencies import AuthServiceDep, ClientAddress, CurrentPrincipal
+from app.auth.schemas import (
+    AccountRead,
+    MembershipRead,
+    OrganizationLogin,
+    PasswordChange,
+    SwitchRequest,
+    TokenResponse,
+)
+from app.auth.service import LoginResult
+from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
+
+router = APIRouter(prefix="/api/v1/auth", tags=["authentication"])
+
+
+def _token(result: LoginResult) -> TokenResponse:
+    return TokenResponse(
+        access_token=result.token.token,
+        admin_id=str(result.account_id),
+        org_id=str(result.organization_id),
+        expires_in=result.token.lifetime_seconds,
+        role=result.role,
+    )
+
+
+@router.post(
+    "/login",
+    summary="Log in, optionally to a given organization",
+    responses={
+        **INVALID_INPUT,
+        401: error("Invalid credentials."),
+        403: error("The account is not a member of that organization."),
+        429: error("Too many failed attempts; see `Retry-After`."),
+    },
+)
+async def login(
+    body: OrganizationLogin, auth: AuthServiceDep, address: ClientAddress
+) -> TokenResponse:
+    """Public. Like `POST /admin/login`, with a choice of organization."""
+    organization = ObjectId(body.organization_id) if body.organization_id else None
+    return _token(await auth.login(body.email, body.password, address, organization))
+
+
+@router.post(
+    "/switch",
+    summary="Get a token for another of your organizations",
+    responses={
+        **INVALID_INPUT,
+        **UNAUTHENTICATED,
+        403: error("Not a member of that organization."),
+    },
+)
+async def switch(
+    body: SwitchRequest, caller: CurrentPrincipal, auth: AuthServiceDep
+) -> TokenResponse:
+    """Any signed-in caller. The current token stays valid."""
+    return _token(await auth.switch(caller, ObjectId(body.organization_id)))
+
+
+@router.get("/me", summary="Your account and memberships", responses=UNAUTHENTICATED)
+async def me(caller: CurrentPrincipal, auth: AuthServiceDep) -> AccountRead:
+    """Any signed-in caller."""
+    memberships = await auth.memberships_of(caller)
+    return AccountRead(
+        account_id=str(caller.account_id),
+        email=caller.email,
+        organization_id=str(caller.organization_id),
+        role=caller.role.value,
+        memberships=[
+            MembershipRead(organization_id=str(org.id), organization_name=org.name, role=role)
+            for org, role in memberships
+        ],
+    )
+
+
+@router.post(
+    "/password",
+    summary="Change your password",
+    responses={
+        **INVALID_INPUT,
+        401: error("Missing token or wrong current password."),
+        429: error("Too many failed attempts; see `Retry-After`."),
+    },
+)
+async def change_password(
+    body: PasswordChange, caller: CurrentPrincipal, auth: AuthServiceDep, address: ClientAddress
+) -> Message:
+    """Any signed-in caller. Every token issued to the account before, this one included,
+    stops working: log in again."""
+    await auth.change_password(caller, body.current_password, body.new_password, address)
+    return Message(message="Password changed; log in again")

@@ -1,0 +1,1 @@
+"""Invitations: bringing people into an organization by email, with a single-use token."""

@@ -1,0 +1,149 @@
+"""Every query on invitations."""
+
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.auth.models import Role, email_key
+from app.db.schema import INVITATIONS
+from app.db.store import Store
+from app.invitations.models import Invitation, InvitationStatus, pending_key, token_digest
+
+# Answered invitations are kept this long after they expire (for listing), then purged.
+RETENTION = timedelta(days=30)
+
+
+class AlreadyInvited(Exception):
+    pass
+
+
+class InvitationRepository:
+    def __init__(self, store: Store) -> None:
+        self._invitations = store.master[INVITATIONS]
+
+    async def create(
+        self,
+        organization_id: ObjectId,
+        email: str,
+        role: Role,
+        invited_by: ObjectId,
+        token: str,
+        expires_at: datetime,
+    ) -> Invitation:
+        key = email_key(email)
+        await self._expire_stale(organization_id, key)
+        document = {
+            "_id": ObjectId(),
+            "organization_id": organization_id,
+            "email": email,
+            "email_key": key,
+            "role": role.value,
+            "status": InvitationStatus.PENDING.value,
+            "pending_key": pending_key(organization_id, key),
+            "token_digest": token_digest(token),
+            "invited_by": invited_by,
+            "created_at": datetime.now(UTC),
+            "expires_at": expires_at,
+            "purge_at": expires_at + RETENTION,
+        }
+        try:
+            await self._invitations.insert_one(document)
+        except DuplicateKeyError:
+            raise AlreadyInvited() from None
+        return Invitation.from_document(document)
+
+    async def get(self, organization_id: ObjectId, invitation_id: ObjectId) -> Invitation | None:
+        document = await self._invitations.find_one(
+            {"_id": invitation_id, "organization_id": organization_id}
+        )
+        return Invitation.from_document(document) if document else None
+
+    async def find_by_token(self, token: str) -> Invitation | None:
+        document = await self._invitations.find_one({"token_digest": token_digest(token)})
+        return Invitation.from_document(document) if document else None
+
+    async def page_pending(
+        self, organization_id: ObjectId, offset: int, limit: int
+    ) -> tuple[list[Invitation], int]:
+        query = self._live_pending(organization_id)
+        total = await self._invitations.count_documents(query)
+        cursor = (
+            self._invitations.find(query)
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [Invitation.from_document(document) async for document in cursor], total
+
+    async def count_pending(self, organization_id: ObjectId) -> int:
+        return await self._invitations.count_documents(self._live_pending(organization_id))
+
+    async def renew(
+        self, invitation: Invitation, token: str, expires_at: datetime
+    ) -> Invitation | None:
+        """A new token and expiry for a pending invitation; the old token stops working."""
+        document = await self._invitations.find_one_and_update(
+            {"_id": invitation.id, "status": InvitationStatus.PENDING.value},
+            {
+                "$set": {
+                    "token_digest": token_digest(token),
+                    "expires_at": expires_at,
+                    "purge_at": expires_at + RETENTION,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return Invitation.from_document(document) if document else None
+
+    async def close(self, invitation: Invitation, status: InvitationStatus) -> bool:
+        """Move a pending invitation to a final status, once: only one caller can win."""
+        result = await self._invitations.update_one(
+            {"_id": invitation.id, "status": InvitationStatus.PENDING.value},
+            {
+                "$set": {"status": status.value, "closed_at": datetime.now(UTC)},
+                "$unset": {"pending_key": "", "token_digest": ""},
+            },
+        )
+        return result.modified_count == 1
+
+    async def reopen(self, invitation: Invitation, token: str) -> None:
+        """Undo an acceptance that could not complete, so the token can be used again."""
+        await self._invitations.update_one(
+            {"_id": invitation.id, "status": InvitationStatus.ACCEPTED.value},
+            {
+                "$set": {
+                    "status": InvitationStatus.PENDING.value,
+                    "pending_key": pending_key(
+                        invitation.organization_id, email_key(invitation.email)
+                    ),
+                    "token_digest": token_digest(token),
+                },
+                "$unset": {"closed_at": ""},
+            },
+        )
+
+    async def delete_for_organization(self, organization_id: ObjectId) -> None:
+        await self._invitations.delete_many({"organization_id": organization_id})
+
+    async def _expire_stale(self, organization_id: ObjectId, key: str) -> None:
+        """Free the pending slot of an invitation whose time ran out."""
+        await self._invitations.update_one(
+            {
+                "pending_key": pending_key(organization_id, key),
+                "expires_at": {"$lte": datetime.now(UTC)},
+            },
+            {
+                "$set": {"status": InvitationStatus.EXPIRED.value},
+                "$unset": {"pending_key": "", "token_digest": ""},
+            },
+        )
+
+    @staticmethod
+    def _live_pending(organization_id: ObjectId) -> dict[str, object]:
+        return {
+            "organization_id": organization_id,
+            "status": InvitationStatus.PENDING.value,
+            "expires_at": {"$gt": datetime.now(UTC)},
+        }

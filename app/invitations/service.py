@@ -1,0 +1,217 @@
+"""Inviting people, and their side: accepting."""
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+
+from app.auth.models import Account, Role, email_key
+from app.auth.passwords import PasswordHasher
+from app.auth.permissions import Action, require
+from app.auth.principal import Principal
+from app.auth.repository import AccountRepository, EmailTaken
+from app.auth.service import AuthService, LoginResult
+from app.config import Settings
+from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from app.invitations.delivery import EmailSender
+from app.invitations.models import Invitation, InvitationStatus
+from app.invitations.repository import AlreadyInvited, InvitationRepository
+from app.members.repository import AlreadyMember, MembershipRepository
+from app.organizations.repository import OrganizationRepository
+
+logger = logging.getLogger(__name__)
+
+
+class InvitationNotFound(NotFound):
+    detail = "Invitation not found"
+
+
+class InvitationGone(AppError):
+    status_code = 410
+    detail = "This invitation has expired, was revoked, or has already been used"
+
+
+class AlreadyAMember(Conflict):
+    detail = "This person is already a member of the organization"
+
+
+class AlreadyPending(Conflict):
+    detail = "This person already has a pending invitation; resend it instead"
+
+
+class MemberLimitReached(Conflict):
+    detail = "The organization's plan allows no more members (pending invitations count)"
+
+
+class InvitationForSomeoneElse(Forbidden):
+    detail = "This invitation was sent to another email address"
+
+
+class SignInToAccept(Conflict):
+    detail = "An account with this email exists: sign in and accept the invitation with its token"
+
+
+def action_for(role: Role) -> Action:
+    """What inviting, or changing to or from, `role` takes (see the roles table)."""
+    if role is Role.OWNER:
+        return Action.DELETE_ORGANIZATION
+    if role is Role.ADMIN:
+        return Action.MANAGE_ADMINS
+    return Action.MANAGE_MEMBERS
+
+
+class InvitationService:
+    def __init__(
+        self,
+        invitations: InvitationRepository,
+        memberships: MembershipRepository,
+        accounts: AccountRepository,
+        organizations: OrganizationRepository,
+        hasher: PasswordHasher,
+        auth: AuthService,
+        sender: EmailSender,
+        settings: Settings,
+    ) -> None:
+        self._invitations = invitations
+        self._memberships = memberships
+        self._accounts = accounts
+        self._organizations = organizations
+        self._hasher = hasher
+        self._auth = auth
+        self._sender = sender
+        self._settings = settings
+
+    async def invite(self, principal: Principal, email: str, role: Role) -> tuple[Invitation, bool]:
+        """Create and send an invitation; the flag says whether the email went out."""
+        if role is Role.OWNER:
+            raise InvalidInput(
+                ("body", "role"), "owners are made by transferring ownership, not by invitation"
+            )
+        require(principal.role, action_for(role))
+        organization_id = principal.organization_id
+        await self._organizations.require_writable(organization_id)
+        existing = await self._accounts.find_by_email(email)
+        if existing and await self._memberships.get(existing.id, organization_id):
+            raise AlreadyAMember()
+        await self._require_room(organization_id)
+        token = secrets.token_urlsafe(32)
+        try:
+            invitation = await self._invitations.create(
+                organization_id, email, role, principal.account_id, token, self._expiry()
+            )
+        except AlreadyInvited:
+            raise AlreadyPending() from None
+        return invitation, await self._deliver(invitation, token)
+
+    async def list_pending(
+        self, principal: Principal, offset: int, limit: int
+    ) -> tuple[list[Invitation], int]:
+        require(principal.role, Action.MANAGE_MEMBERS)
+        return await self._invitations.page_pending(principal.organization_id, offset, limit)
+
+    async def resend(
+        self, principal: Principal, invitation_id: ObjectId
+    ) -> tuple[Invitation, bool]:
+        invitation = await self._pending(principal, invitation_id)
+        await self._organizations.require_writable(principal.organization_id)
+        token = secrets.token_urlsafe(32)
+        renewed = await self._invitations.renew(invitation, token, self._expiry())
+        if renewed is None:
+            raise InvitationGone()
+        return renewed, await self._deliver(renewed, token)
+
+    async def revoke(self, principal: Principal, invitation_id: ObjectId) -> None:
+        invitation = await self._pending(principal, invitation_id)
+        if not await self._invitations.close(invitation, InvitationStatus.REVOKED):
+            raise InvitationGone()
+
+    async def accept(
+        self, token: str, principal: Principal | None, password: str | None
+    ) -> LoginResult:
+        """Join the organization: as the signed-in account whose email was invited, or as a
+        new account created with `password`. Returns a token for the organization."""
+        invitation = await self._invitations.find_by_token(token)
+        if invitation is None:
+            raise InvitationNotFound()
+        if invitation.effective_status is not InvitationStatus.PENDING or not (
+            await self._organizations.is_visible(invitation.organization_id)
+        ):
+            raise InvitationGone()
+        account_id, new_account = await self._joining_account(invitation, principal, password)
+        if not await self._invitations.close(invitation, InvitationStatus.ACCEPTED):
+            raise InvitationGone()  # accepted by a concurrent request a moment ago
+        try:
+            if new_account is not None:
+                try:
+                    await self._accounts.insert(new_account)
+                except EmailTaken:
+                    raise SignInToAccept() from None
+            try:
+                await self._memberships.add(account_id, invitation.organization_id, invitation.role)
+            except AlreadyMember:
+                raise AlreadyAMember() from None
+        except BaseException:
+            await self._invitations.reopen(invitation, token)
+            raise
+        return await self._auth.enter(account_id, invitation.organization_id)
+
+    async def _joining_account(
+        self, invitation: Invitation, principal: Principal | None, password: str | None
+    ) -> tuple[ObjectId, Account | None]:
+        """Who joins, and the account to create for them (None: the signed-in caller)."""
+        if principal is not None:
+            if email_key(principal.email) != email_key(invitation.email):
+                raise InvitationForSomeoneElse()
+            return principal.account_id, None
+        if await self._accounts.find_by_email(invitation.email) is not None:
+            raise SignInToAccept()
+        if password is None:
+            raise InvalidInput(
+                ("body", "password"), "choose a password to create your account, or sign in"
+            )
+        account = Account(
+            id=ObjectId(),
+            email=invitation.email,
+            password_hash=await self._hasher.hash(password),
+            organization_id=invitation.organization_id,
+            created_at=datetime.now(UTC),
+        )
+        return account.id, account
+
+    async def _pending(self, principal: Principal, invitation_id: ObjectId) -> Invitation:
+        invitation = await self._invitations.get(principal.organization_id, invitation_id)
+        if invitation is None:
+            raise InvitationNotFound()
+        require(principal.role, action_for(invitation.role))
+        if invitation.status is not InvitationStatus.PENDING:
+            raise InvitationGone()
+        return invitation
+
+    async def _require_room(self, organization_id: ObjectId) -> None:
+        plan = await self._organizations.plan_of(organization_id) or self._settings.default_plan
+        limit = self._settings.member_limit(plan)
+        if limit is None:
+            return
+        members = await self._memberships.count_for_organization(organization_id)
+        if members + await self._invitations.count_pending(organization_id) >= limit:
+            raise MemberLimitReached()
+
+    async def _deliver(self, invitation: Invitation, token: str) -> bool:
+        link = self._settings.invitation_url_template.format(token=token)
+        body = (
+            f"You have been invited to join an organization on Tenantry as {invitation.role}.\n\n"
+            f"Accept the invitation: {link}\n\n"
+            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+        )
+        try:
+            await self._sender.send(
+                invitation.email, "You are invited to join an organization", body
+            )
+        except Exception:
+            logger.exception("could not send the invitation email for %s", invitation.id)
+            return False
+        return True
+
+    def _expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(days=self._settings.invitation_ttl_days)

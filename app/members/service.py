@@ -1,0 +1,157 @@
+"""Member management: roles, removal, leaving, and handing over ownership.
+
+An organization always keeps at least one owner. The registry's `owner_count` is taken down
+(conditionally, never below one) before an owner is demoted or removed, and put back if that
+step then fails, so concurrent requests can never leave an organization without an owner.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+
+from app.auth.models import Role
+from app.auth.permissions import Action, require
+from app.auth.principal import Principal
+from app.auth.repository import AccountRepository
+from app.errors import Conflict, InvalidInput, NotFound
+from app.invitations.service import action_for
+from app.members.models import Membership
+from app.members.repository import MembershipRepository
+from app.organizations.repository import OrganizationRepository
+
+
+class MemberNotFound(NotFound):
+    detail = "No such member in this organization"
+
+
+class LastOwner(Conflict):
+    detail = "An organization must keep at least one owner; transfer ownership first"
+
+
+class ChangedConcurrently(Conflict):
+    detail = "The membership changed while this request ran; read it again and retry"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    account_id: ObjectId
+    email: str
+    role: Role
+    joined_at: datetime
+
+
+class MemberService:
+    def __init__(
+        self,
+        memberships: MembershipRepository,
+        accounts: AccountRepository,
+        organizations: OrganizationRepository,
+    ) -> None:
+        self._memberships = memberships
+        self._accounts = accounts
+        self._organizations = organizations
+
+    async def list(
+        self, principal: Principal, role: Role | None, offset: int, limit: int
+    ) -> tuple[list[MemberView], int]:
+        require(principal.role, Action.READ_ORGANIZATION)
+        page, total = await self._memberships.page_for_organization(
+            principal.organization_id, role, offset, limit
+        )
+        emails = await self._accounts.emails_of([m.account_id for m in page])
+        views = [
+            MemberView(m.account_id, emails.get(m.account_id, ""), m.role, m.created_at)
+            for m in page
+        ]
+        return views, total
+
+    async def change_role(
+        self, principal: Principal, account_id: ObjectId, role: Role
+    ) -> MemberView:
+        membership = await self._member(principal, account_id)
+        if membership.role is not role:
+            require(principal.role, action_for(membership.role))
+            require(principal.role, action_for(role))
+            await self._organizations.require_writable(principal.organization_id)
+            await self._set_role(membership, role)
+        return await self._view(account_id, principal.organization_id)
+
+    async def remove(self, principal: Principal, account_id: ObjectId) -> None:
+        if account_id == principal.account_id:
+            await self.leave(principal)
+            return
+        membership = await self._member(principal, account_id)
+        require(principal.role, action_for(membership.role))
+        await self._organizations.require_writable(principal.organization_id)
+        await self._drop(membership)
+
+    async def leave(self, principal: Principal) -> None:
+        """Anyone may leave, even a suspended organization; the last owner may not."""
+        await self._drop(await self._member(principal, principal.account_id))
+
+    async def transfer_ownership(self, principal: Principal, account_id: ObjectId) -> None:
+        """Make another member owner and the caller admin. There are briefly two owners,
+        never none."""
+        require(principal.role, Action.DELETE_ORGANIZATION)
+        if account_id == principal.account_id:
+            raise InvalidInput(("body", "account_id"), "name another member, not yourself")
+        await self._organizations.require_writable(principal.organization_id)
+        target = await self._member(principal, account_id)
+        if target.role is not Role.OWNER:
+            await self._set_role(target, Role.OWNER)
+        await self._organizations.set_admin(principal.organization_id, account_id)
+        caller = await self._member(principal, principal.account_id)
+        await self._set_role(caller, Role.ADMIN)
+
+    async def _set_role(self, membership: Membership, role: Role) -> None:
+        organization_id = membership.organization_id
+        if membership.role is Role.OWNER:
+            if not await self._organizations.give_up_owner_seat(organization_id):
+                raise LastOwner()
+            if not await self._memberships.change_role(membership, role):
+                await self._organizations.add_owner_seat(organization_id)
+                raise ChangedConcurrently()
+            await self._reassign_admin(membership)
+            return
+        if not await self._memberships.change_role(membership, role):
+            raise ChangedConcurrently()
+        if role is Role.OWNER:
+            await self._organizations.add_owner_seat(organization_id)
+
+    async def _drop(self, membership: Membership) -> None:
+        organization_id = membership.organization_id
+        if membership.role is Role.OWNER:
+            if not await self._organizations.give_up_owner_seat(organization_id):
+                raise LastOwner()
+            if not await self._memberships.remove(membership):
+                await self._organizations.add_owner_seat(organization_id)
+                raise ChangedConcurrently()
+            await self._reassign_admin(membership)
+            return
+        if not await self._memberships.remove(membership):
+            raise ChangedConcurrently()
+
+    async def _reassign_admin(self, former_owner: Membership) -> None:
+        """Keep the contract's `admin_email` naming an owner once this one is not."""
+        organization = await self._organizations.get(former_owner.organization_id)
+        if organization is None or organization.admin_id != former_owner.account_id:
+            return
+        successor = await self._memberships.another_owner(
+            former_owner.organization_id, former_owner.account_id
+        )
+        if successor is not None:
+            await self._organizations.set_admin(former_owner.organization_id, successor)
+
+    async def _member(self, principal: Principal, account_id: ObjectId) -> Membership:
+        membership = await self._memberships.get(account_id, principal.organization_id)
+        if membership is None:
+            raise MemberNotFound()
+        return membership
+
+    async def _view(self, account_id: ObjectId, organization_id: ObjectId) -> MemberView:
+        membership = await self._memberships.get(account_id, organization_id)
+        if membership is None:
+            raise MemberNotFound()
+        email = await self._accounts.email_of(account_id) or ""
+        return MemberView(account_id, email, membership.role, membership.created_at)

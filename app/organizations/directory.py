@@ -1,0 +1,89 @@
+"""Organizations as their members see them: listing, details, profile, suspension."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.auth.permissions import Action, require
+from app.auth.principal import Principal
+from app.invitations.repository import InvitationRepository
+from app.members.models import Membership
+from app.members.repository import MembershipRepository
+from app.organizations.errors import OrganizationNotFound
+from app.organizations.models import Organization, Status
+from app.organizations.repository import OrganizationRepository
+from app.organizations.tenants import TenantCollections
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationStatistics:
+    members: int
+    pending_invitations: int
+    tenant_documents: int
+    tenant_storage_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationDetails:
+    organization: Organization
+    role: str
+    profile: dict[str, Any]
+    statistics: OrganizationStatistics
+
+
+class OrganizationDirectory:
+    def __init__(
+        self,
+        organizations: OrganizationRepository,
+        memberships: MembershipRepository,
+        invitations: InvitationRepository,
+        tenants: TenantCollections,
+    ) -> None:
+        self._organizations = organizations
+        self._memberships = memberships
+        self._invitations = invitations
+        self._tenants = tenants
+
+    async def mine(
+        self, principal: Principal, offset: int, limit: int
+    ) -> tuple[list[tuple[Organization, Membership]], int]:
+        """The caller's organizations with the caller's role in each, oldest membership first."""
+        memberships = await self._memberships.for_account(principal.account_id)
+        visible = {
+            o.id: o
+            for o in await self._organizations.list_visible(
+                [m.organization_id for m in memberships]
+            )
+        }
+        pairs = [
+            (visible[m.organization_id], m) for m in memberships if m.organization_id in visible
+        ]
+        return pairs[offset : offset + limit], len(pairs)
+
+    async def details(self, principal: Principal) -> OrganizationDetails:
+        require(principal.role, Action.READ_ORGANIZATION)
+        organization = await self._organizations.get_visible(principal.organization_id)
+        if organization is None:
+            raise OrganizationNotFound()
+        collection = organization.tenant_collection
+        statistics = OrganizationStatistics(
+            members=await self._memberships.count_for_organization(organization.id),
+            pending_invitations=await self._invitations.count_pending(organization.id),
+            tenant_documents=await self._tenants.count(collection),
+            tenant_storage_bytes=await self._tenants.storage_bytes(collection),
+        )
+        profile = await self._organizations.profile_of(organization.id)
+        return OrganizationDetails(organization, principal.role.value, profile, statistics)
+
+    async def update_profile(
+        self, principal: Principal, changes: dict[str, Any]
+    ) -> OrganizationDetails:
+        require(principal.role, Action.EDIT_ORGANIZATION)
+        await self._organizations.require_writable(principal.organization_id)
+        if changes:
+            await self._organizations.update_profile(principal.organization_id, changes)
+        return await self.details(principal)
+
+    async def set_status(self, principal: Principal, status: Status) -> OrganizationDetails:
+        require(principal.role, Action.SUSPEND_ORGANIZATION)
+        await self._organizations.set_status(principal.organization_id, status)
+        return await self.details(principal)

@@ -1,0 +1,112 @@
+"""Bodies of `/api/v1/organizations`: summaries, details with statistics, profile edits."""
+
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, HttpUrl
+
+from app.organizations.schemas import OrganizationName
+from app.request_body import RequestBody
+
+_DOMAIN = re.compile(r"(?=.{4,253}$)((?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}")
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_METADATA_KEYS = 50
+MAX_METADATA_BYTES = 8192
+MAX_METADATA_DEPTH = 3
+
+
+def _check_domain(value: str) -> str:
+    try:
+        ascii_domain = value.strip().rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError("domain is not a valid host name") from None
+    if not _DOMAIN.fullmatch(ascii_domain):
+        raise ValueError("domain must be a host name such as example.com")
+    return ascii_domain
+
+
+def _check_https(value: HttpUrl) -> HttpUrl:
+    if value.scheme != "https":
+        raise ValueError("logo_url must be an https URL")
+    return value
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"metadata holds at most {MAX_METADATA_KEYS} keys")
+    _check_keys(value, depth=1)
+    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    return value
+
+
+def _check_keys(value: Any, depth: int) -> None:
+    """Keys are plain names (never `$` or `.`: nothing here can become a MongoDB operator)."""
+    if depth > MAX_METADATA_DEPTH and isinstance(value, dict | list):
+        raise ValueError(f"metadata nests at most {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _METADATA_KEY.fullmatch(key):
+                raise ValueError("metadata keys are 1-64 letters, digits, '_' or '-'")
+            _check_keys(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_keys(item, depth + 1)
+
+
+Domain = Annotated[
+    str, Field(max_length=300, examples=["techcorp.com"]), AfterValidator(_check_domain)
+]
+Metadata = Annotated[dict[str, Any], AfterValidator(_check_metadata)]
+
+
+class Profile(BaseModel):
+    display_name: str | None = None
+    domain: str | None = None
+    description: str | None = None
+    logo_url: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProfileUpdate(RequestBody):
+    """Only the fields present change; `null` clears one."""
+
+    display_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    domain: Domain | None = None
+    description: Annotated[str, Field(max_length=1000)] | None = None
+    logo_url: Annotated[HttpUrl, Field(max_length=2048), AfterValidator(_check_https)] | None = None
+    metadata: Metadata | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+class RenameRequest(RequestBody):
+    organization_name: OrganizationName
+
+
+class Statistics(BaseModel):
+    members: int
+    pending_invitations: int
+    tenant_documents: int
+    tenant_storage_bytes: int | None = Field(
+        description="As the server reports it; null where it does not (the in-memory store)."
+    )
+
+
+class OrganizationSummary(BaseModel):
+    id: str
+    organization_name: str
+    organization_identifier: str
+    status: Literal["active", "suspended"]
+    role: str = Field(description="Your role in it.")
+
+
+class OrganizationDetail(OrganizationSummary):
+    tenant_collection: str
+    profile: Profile
+    statistics: Statistics
+    created_at: datetime
+    modified_at: datetime
