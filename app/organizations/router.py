@@ -64,6 +64,7 @@ async def get_organization(
         403: error("The caller's role may not rename the organization."),
         404: error("The organization no longer exists."),
         409: error("The new name is in use, or another change is in progress."),
+        423: error("The organization is suspended."),
         429: error("Too many failed confirmations; see `Retry-After`."),
     },
 )
