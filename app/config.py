@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     smtp_from: str = "Tenantry <no-reply@localhost>"
     smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
 
+    # Tenant documents: largest one (BSON bytes), largest batch, deepest nesting.
+    document_max_bytes: int = Field(default=262_144, ge=1024, le=16_000_000)
+    document_max_batch: int = Field(default=100, ge=1, le=10_000)
+    document_max_depth: int = Field(default=20, ge=1, le=100)
+    # How long a rename waits for document writes already under way before giving up (503).
+    rename_drain_seconds: float = Field(default=10, gt=0, le=300)
+    # Audit records are kept this long (a TTL index deletes older ones).
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
+
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
 

@@ -18,10 +18,12 @@ from app.auth import v1_router as auth_v1_router
 from app.auth.passwords import PasswordHasher
 from app.auth.throttle import ThrottlePolicy
 from app.auth.tokens import TokenCodec
+from app.billing import router as billing_router
 from app.config import ConfigurationError, Settings, load_settings
 from app.context import AppContext
 from app.db.schema import ensure_indexes
 from app.db.store import Store, open_store
+from app.documents import router as documents_router
 from app.errors import register_error_handlers
 from app.http_guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from app.invitations import router as invitations_router
@@ -158,6 +160,8 @@ def create_app(
     app.include_router(auth_v1_router.router)
     app.include_router(organizations_v1_router.router)
     app.include_router(members_router.router)
+    app.include_router(documents_router.router)
+    app.include_router(billing_router.router)
     app.include_router(invitations_router.organization_router)
     app.include_router(invitations_router.router)
     install_openapi(app)

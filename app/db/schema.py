@@ -12,6 +12,9 @@ from app.db.store import Store
 ORGANIZATIONS = "organizations"
 ACCOUNTS = "accounts"
 MEMBERSHIPS = "memberships"
+# One short-lived lease per tenant-document write in progress; a rename waits for them.
+WRITE_LEASES = "tenant_write_leases"
+AUDIT_LOG = "audit_log"
 INVITATIONS = "invitations"
 # One document per organization identifier in use, `_id` = the identifier. Holding a claim is
 # what entitles an organization to the tenant collection derived from it, including while a
@@ -61,6 +64,14 @@ MASTER_INDEXES = (
         ],
     ),
     CollectionIndexes(
+        WRITE_LEASES,
+        [
+            IndexModel(
+                [("organization_id", ASCENDING), ("expires_at", ASCENDING)], name="organization"
+            )
+        ],
+    ),
+    CollectionIndexes(
         INVITATIONS,
         [
             # One pending invitation per person and organization; answered ones drop the key.
@@ -85,7 +96,7 @@ MASTER_INDEXES = (
             expiring,
             [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry")],
         )
-        for expiring in (REVOKED_TOKENS, LOGIN_FAILURES, TRUSTED_ADDRESSES)
+        for expiring in (REVOKED_TOKENS, LOGIN_FAILURES, TRUSTED_ADDRESSES, WRITE_LEASES)
     ),
 )
 

@@ -15,6 +15,15 @@ from app.invitations.models import Invitation, InvitationStatus, pending_key, to
 RETENTION = timedelta(days=30)
 
 
+def live_pending(organization_id: ObjectId) -> dict[str, object]:
+    """The filter for invitations still open: pending and not yet expired."""
+    return {
+        "organization_id": organization_id,
+        "status": InvitationStatus.PENDING.value,
+        "expires_at": {"$gt": datetime.now(UTC)},
+    }
+
+
 class AlreadyInvited(Exception):
     pass
 
@@ -67,7 +76,7 @@ class InvitationRepository:
     async def page_pending(
         self, organization_id: ObjectId, offset: int, limit: int
     ) -> tuple[list[Invitation], int]:
-        query = self._live_pending(organization_id)
+        query = live_pending(organization_id)
         total = await self._invitations.count_documents(query)
         cursor = (
             self._invitations.find(query)
@@ -78,7 +87,7 @@ class InvitationRepository:
         return [Invitation.from_document(document) async for document in cursor], total
 
     async def count_pending(self, organization_id: ObjectId) -> int:
-        return await self._invitations.count_documents(self._live_pending(organization_id))
+        return await self._invitations.count_documents(live_pending(organization_id))
 
     async def renew(
         self, invitation: Invitation, token: str, expires_at: datetime
@@ -139,11 +148,3 @@ class InvitationRepository:
                 "$unset": {"pending_key": "", "token_digest": ""},
             },
         )
-
-    @staticmethod
-    def _live_pending(organization_id: ObjectId) -> dict[str, object]:
-        return {
-            "organization_id": organization_id,
-            "status": InvitationStatus.PENDING.value,
-            "expires_at": {"$gt": datetime.now(UTC)},
-        }

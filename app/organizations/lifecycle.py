@@ -17,6 +17,7 @@ from app.members.repository import MembershipRepository
 from app.organizations.models import LifecycleState, Organization, PendingRename
 from app.organizations.repository import IdentifierClaims, OrganizationRepository
 from app.organizations.tenants import MoveStrategy, RenameResult, TenantCollections
+from app.organizations.write_leases import WriteLeases
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) ->
         TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
         move_strategy=MoveStrategy(settings.tenant_move_strategy),
         checkpoint=checkpoint,
+        write_leases=WriteLeases(store),
+        drain_seconds=settings.rename_drain_seconds,
     )
 
 
@@ -58,6 +61,8 @@ class Lifecycle:
         *,
         move_strategy: MoveStrategy = MoveStrategy.AUTO,
         checkpoint: Checkpoint = no_checkpoint,
+        write_leases: WriteLeases | None = None,
+        drain_seconds: float = 10,
     ) -> None:
         self.organizations = organizations
         self.claims = claims
@@ -67,6 +72,8 @@ class Lifecycle:
         self.tenants = tenants
         self._move_strategy = move_strategy
         self.checkpoint = checkpoint
+        self._write_leases = write_leases
+        self._drain_seconds = drain_seconds
 
     async def undo_create(
         self, organization: Organization, *, owns_collection: bool = True
@@ -96,6 +103,9 @@ class Lifecycle:
         Returns the number of documents in the new collection.
         """
         source = organization.tenant_collection
+        if self._write_leases is not None:
+            # The registry already says RENAMING, so no new write starts; wait for the rest.
+            await self._write_leases.wait_until_drained(organization.id, self._drain_seconds)
         if await self.tenants.exists(source):
             await self._move(organization, target)
             await self.checkpoint("rename.moved")

@@ -1,0 +1,1 @@
+"""The tenant data plane: JSON documents in each organization's own collection."""

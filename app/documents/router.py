@@ -1,0 +1,211 @@
+"""`/api/v1/organizations/{org_id}/documents`: the organization's own JSON documents."""
+
+import json
+from typing import Annotated, Any
+
+from bson import json_util
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
+from pydantic import RootModel
+
+from app.auth.dependencies import caller_allowed
+from app.auth.permissions import Action, who_may
+from app.auth.principal import Principal
+from app.context import ContextDep
+from app.db.store import Document
+from app.documents.service import DocumentService
+from app.documents.validation import DocumentLimits, equality_filter
+from app.errors import InvalidInput
+from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.organizations.repository import OrganizationRepository
+from app.organizations.write_leases import WriteLeases
+from app.pagination import Page, PageQuery
+from app.request_body import RequestBody
+
+router = APIRouter(prefix="/api/v1/organizations/{org_id}/documents", tags=["tenant documents"])
+
+READ: dict[int | str, dict[str, object]] = {
+    **INVALID_INPUT,
+    **UNAUTHENTICATED,
+    403: error("The token acts for another organization, or the role may not read documents."),
+    404: error("No such organization or document."),
+}
+WRITE: dict[int | str, dict[str, object]] = {
+    **READ,
+    412: error("If-Match names a version the document no longer has."),
+    423: error("The organization is suspended."),
+    503: error("The organization's collection is being moved by a rename; see Retry-After."),
+}
+Reader = Annotated[Principal, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]
+Writer = Annotated[Principal, Depends(caller_allowed(Action.WRITE_TENANT_DOCUMENTS))]
+DocumentPath = Annotated[str, Path(description="The document's id.")]
+IfMatch = Annotated[
+    str | None,
+    Header(description='The version the change is based on, as the ETag gave it: `"3"`.'),
+]
+
+
+class TenantDocument(RootModel[dict[str, Any]]):
+    """Your fields, plus `id`, `created_at`, `updated_at` and `version` set by the server."""
+
+
+class DocumentBatch(RequestBody):
+    documents: list[dict[str, Any]]
+
+
+def get_document_service(context: ContextDep) -> DocumentService:
+    settings = context.settings
+    return DocumentService(
+        context.store,
+        OrganizationRepository(context.store),
+        WriteLeases(context.store),
+        DocumentLimits(
+            settings.document_max_bytes, settings.document_max_depth, settings.document_max_batch
+        ),
+    )
+
+
+DocumentServiceDep = Annotated[DocumentService, Depends(get_document_service)]
+
+
+def _present(document: Document) -> TenantDocument:
+    """As JSON: the server's `_id` as `id`, other BSON types in relaxed Extended JSON."""
+    plain = json.loads(json_util.dumps(document, json_options=json_util.RELAXED_JSON_OPTIONS))
+    plain.pop("_id", None)
+    return TenantDocument({"id": str(document["_id"]), **plain})
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput(("header", "if-match"), 'If-Match takes a version such as "3"')
+    return int(value)
+
+
+def _tagged(response: Response, document: Document) -> TenantDocument:
+    response.headers["ETag"] = f'"{document["version"]}"'
+    return _present(document)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Store a document",
+    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    responses=WRITE,
+)
+async def create(
+    body: Annotated[dict[str, Any], Body()],
+    caller: Writer,
+    documents: DocumentServiceDep,
+    response: Response,
+) -> TenantDocument:
+    [stored] = await documents.create(caller, [body])
+    return _tagged(response, stored)
+
+
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Store several documents at once",
+    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    responses=WRITE,
+)
+async def create_batch(
+    body: DocumentBatch, caller: Writer, documents: DocumentServiceDep
+) -> list[TenantDocument]:
+    return [_present(stored) for stored in await documents.create(caller, body.documents)]
+
+
+@router.get(
+    "",
+    summary="List documents",
+    description=who_may(Action.READ_TENANT_DOCUMENTS),
+    responses=READ,
+)
+async def list_documents(
+    caller: Reader,
+    documents: DocumentServiceDep,
+    page: PageQuery,
+    where: Annotated[
+        str | None,
+        Query(description='Equality on top-level fields, as JSON: `{"status": "open"}`.'),
+    ] = None,
+    sort: Annotated[str, Query(description="Field to sort on.")] = "created_at",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+) -> Page[TenantDocument]:
+    try:
+        raw = json.loads(where) if where else {}
+    except ValueError:
+        raise InvalidInput(("query", "where"), "where must be JSON") from None
+    items, total = await documents.list(
+        caller, equality_filter(raw), sort, order == "desc", page.offset, page.limit
+    )
+    return Page(
+        items=[_present(d) for d in items], total=total, offset=page.offset, limit=page.limit
+    )
+
+
+@router.get(
+    "/{document_id}",
+    summary="Read a document",
+    description=who_may(Action.READ_TENANT_DOCUMENTS),
+    responses=READ,
+)
+async def read(
+    document_id: DocumentPath, caller: Reader, documents: DocumentServiceDep, response: Response
+) -> TenantDocument:
+    return _tagged(response, await documents.get(caller, document_id))
+
+
+@router.put(
+    "/{document_id}",
+    summary="Replace a document",
+    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    responses=WRITE,
+)
+async def replace(
+    document_id: DocumentPath,
+    body: Annotated[dict[str, Any], Body()],
+    caller: Writer,
+    documents: DocumentServiceDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TenantDocument:
+    stored = await documents.replace(caller, document_id, body, _version(if_match))
+    return _tagged(response, stored)
+
+
+@router.patch(
+    "/{document_id}",
+    summary="Change some fields (JSON merge patch: null removes a field)",
+    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    responses=WRITE,
+)
+async def patch(
+    document_id: DocumentPath,
+    body: Annotated[dict[str, Any], Body()],
+    caller: Writer,
+    documents: DocumentServiceDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TenantDocument:
+    stored = await documents.patch(caller, document_id, body, _version(if_match))
+    return _tagged(response, stored)
+
+
+@router.delete(
+    "/{document_id}",
+    summary="Delete a document",
+    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    responses=WRITE,
+)
+async def delete(
+    document_id: DocumentPath,
+    caller: Writer,
+    documents: DocumentServiceDep,
+    if_match: IfMatch = None,
+) -> Message:
+    await documents.delete(caller, document_id, _version(if_match))
+    return Message(message="Document deleted")

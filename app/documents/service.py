@@ -1,0 +1,173 @@
+"""The rules of the tenant data plane.
+
+Every operation reaches exactly one collection: the one the registry names for the caller's
+organization, so one organization can never read, count or guess another's documents.
+Writes hold a write lease (see `app.organizations.write_leases`) and are refused with 503
+while the collection is being moved by a rename.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from app.auth.permissions import Action, require
+from app.auth.principal import Principal
+from app.db.ids import parse_object_id
+from app.db.store import Document, Store
+from app.documents.repository import TenantDocuments
+from app.documents.validation import DocumentLimits, check_document, check_field_name
+from app.errors import AppError, InvalidInput, NotFound, ServiceUnavailable
+from app.organizations.errors import OrganizationNotFound
+from app.organizations.models import LifecycleState, Organization
+from app.organizations.repository import OrganizationRepository
+from app.organizations.tenants import TenantCollections
+from app.organizations.write_leases import WriteLeases
+
+SORTABLE_SERVER_FIELDS = ("created_at", "updated_at", "version")
+
+
+class DocumentNotFound(NotFound):
+    detail = "Document not found"
+
+
+class StaleVersion(AppError):
+    status_code = 412
+    detail = "The document has changed since that version (If-Match); read it again"
+
+
+class TenantMoving(ServiceUnavailable):
+    detail = "The organization's data is being moved by a rename; try again in a moment"
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge, `null` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = merge_patch(merged.get(name), value)
+    return merged
+
+
+class DocumentService:
+    def __init__(
+        self,
+        store: Store,
+        organizations: OrganizationRepository,
+        leases: WriteLeases,
+        limits: DocumentLimits,
+    ) -> None:
+        self._store = store
+        self._organizations = organizations
+        self._leases = leases
+        self._limits = limits
+
+    async def create(self, principal: Principal, bodies: list[Any]) -> list[Document]:
+        if not 1 <= len(bodies) <= self._limits.max_batch:
+            raise InvalidInput(
+                ("body", "documents"), f"send 1 to {self._limits.max_batch} documents at once"
+            )
+        for index, body in enumerate(bodies):
+            check_document(body, self._limits, ("body", "documents", index))
+        async with self._writing(principal) as documents:
+            return await documents.insert(bodies)
+
+    async def get(self, principal: Principal, document_id: str) -> Document:
+        documents = await self._reading(principal)
+        return await self._existing(documents, document_id)
+
+    async def list(
+        self,
+        principal: Principal,
+        where: dict[str, Any],
+        sort: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Document], int]:
+        if sort not in SORTABLE_SERVER_FIELDS:
+            check_field_name(sort, ("query", "sort"))
+        documents = await self._reading(principal)
+        return await documents.page(where, sort, descending, offset, limit)
+
+    async def replace(
+        self, principal: Principal, document_id: str, body: Any, if_match: int | None
+    ) -> Document:
+        check_document(body, self._limits, ("body",))
+        async with self._writing(principal) as documents:
+            current = await self._existing(documents, document_id)
+            return await self._store_version(documents, current, body, if_match)
+
+    async def patch(
+        self, principal: Principal, document_id: str, patch: Any, if_match: int | None
+    ) -> Document:
+        if not isinstance(patch, dict):
+            raise InvalidInput(("body",), "a merge patch is a JSON object")
+        async with self._writing(principal) as documents:
+            current = await self._existing(documents, document_id)
+            user_fields = {k: v for k, v in current.items() if k not in _SERVER_KEYS}
+            merged = merge_patch(user_fields, patch)
+            check_document(merged, self._limits, ("body",))
+            return await self._store_version(documents, current, merged, if_match)
+
+    async def delete(self, principal: Principal, document_id: str, if_match: int | None) -> None:
+        async with self._writing(principal) as documents:
+            current = await self._existing(documents, document_id)
+            if if_match is not None and current["version"] != if_match:
+                raise StaleVersion()
+            if not await documents.delete(current["_id"], if_match):
+                raise StaleVersion() if if_match is not None else DocumentNotFound()
+
+    async def _store_version(
+        self, documents: TenantDocuments, current: Document, body: Document, if_match: int | None
+    ) -> Document:
+        version = current["version"]
+        if if_match is not None and if_match != version:
+            raise StaleVersion()
+        stored = await documents.replace(current["_id"], version, body, current["created_at"])
+        if stored is None:  # changed by a concurrent write since it was read
+            raise StaleVersion()
+        return stored
+
+    async def _reading(self, principal: Principal) -> TenantDocuments:
+        require(principal.role, Action.READ_TENANT_DOCUMENTS)
+        organization = await self._organization(principal)
+        collection = organization.tenant_collection
+        pending = organization.pending_rename
+        if pending and not await TenantCollections(self._store).exists(collection):
+            collection = pending.tenant_collection  # moved; the registry catches up next
+        return TenantDocuments(self._store, collection)
+
+    @asynccontextmanager
+    async def _writing(self, principal: Principal) -> AsyncIterator[TenantDocuments]:
+        require(principal.role, Action.WRITE_TENANT_DOCUMENTS)
+        lease = await self._leases.acquire(principal.organization_id)
+        try:
+            # Read where the collection is only once the lease is held (see WriteLeases).
+            organization = await self._organization(principal)
+            if organization.state is not LifecycleState.ACTIVE:
+                raise TenantMoving()
+            await self._organizations.require_writable(organization.id)
+            yield TenantDocuments(self._store, organization.tenant_collection)
+        finally:
+            await self._leases.release(lease)
+
+    async def _organization(self, principal: Principal) -> Organization:
+        organization = await self._organizations.get_visible(principal.organization_id)
+        if organization is None:
+            raise OrganizationNotFound()
+        return organization
+
+    @staticmethod
+    async def _existing(documents: TenantDocuments, document_id: str) -> Document:
+        parsed = parse_object_id(document_id)
+        found = await documents.get(parsed) if parsed else None
+        if found is None:
+            raise DocumentNotFound()
+        return found
+
+
+_SERVER_KEYS = frozenset({"_id", "created_at", "updated_at", "version"})
