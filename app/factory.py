@@ -13,6 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from pymongo.errors import PyMongoError
 
 from app import health
+from app.audit import router as audit_router
+from app.audit.trail import ensure_audit_indexes
 from app.auth import router as auth_router
 from app.auth import v1_router as auth_v1_router
 from app.auth.passwords import PasswordHasher
@@ -83,6 +85,7 @@ def create_app(
                     f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
                     "the server is reachable"
                 ) from None
+            await ensure_audit_indexes(store, settings.audit_retention_days)
             await migrate_to_memberships(store)
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
             grace = timedelta(seconds=settings.recovery_grace_seconds)
@@ -162,6 +165,7 @@ def create_app(
     app.include_router(members_router.router)
     app.include_router(documents_router.router)
     app.include_router(billing_router.router)
+    app.include_router(audit_router.router)
     app.include_router(invitations_router.organization_router)
     app.include_router(invitations_router.router)
     install_openapi(app)

@@ -17,12 +17,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
 
 logger = logging.getLogger(__name__)
 
 
 def current_request_id() -> str:
     return _request_id.get()
+
+
+def current_client_address() -> str | None:
+    """The caller's address, as the server resolved it (trusted proxies honoured)."""
+    return _client_address.get()
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -45,6 +51,8 @@ class RequestContextMiddleware:
         )
         request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
+        client = scope.get("client")
+        address_token = _client_address.set(client[0] if client else None)
         response_started = False
 
         async def send_with_id(message: Message) -> None:
@@ -65,3 +73,4 @@ class RequestContextMiddleware:
                 await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
         finally:
             _request_id.reset(token)
+            _client_address.reset(address_token)

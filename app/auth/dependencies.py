@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.audit.trail import AuditTrail
 from app.auth.permissions import Action, require
 from app.auth.principal import Principal
 from app.auth.repository import AccountRepository
@@ -34,6 +35,7 @@ def get_auth_service(context: ContextDep) -> AuthService:
         LoginThrottle(store, context.throttle_policy),
         RevokedTokens(store),
         context.metrics,
+        AuditTrail(store),
     )
 
 

@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from bson import ObjectId
 
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.auth.models import Account, email_key
 from app.auth.passwords import PasswordHasher
 from app.auth.principal import Principal
@@ -49,6 +50,7 @@ class AuthService:
         throttle: LoginThrottle,
         revoked: RevokedTokens,
         metrics: Metrics,
+        audit: AuditTrail,
     ) -> None:
         self._accounts = accounts
         self._memberships = memberships
@@ -58,6 +60,7 @@ class AuthService:
         self._throttle = throttle
         self._revoked = revoked
         self._metrics = metrics
+        self._audit = audit
 
     async def login(
         self,
@@ -73,11 +76,23 @@ class AuthService:
         # An unknown email costs one bcrypt check too, and fails with the same error.
         valid = await self._hasher.verify(password, account.password_hash if account else None)
         if account is None or not valid:
+            await self._audit.record(
+                AuditAction.LOGIN_FAILURE,
+                organization_id=account.organization_id if account else None,
+                actor_id=account.id if account else None,
+                target=email,
+            )
             await self._failed(email, address)
         await self._throttle.record_success(email, address)
         membership = await self._membership_to_enter(account, organization_id)
         if membership is None:
             raise InvalidCredentials()
+        await self._audit.record(
+            AuditAction.LOGIN_SUCCESS,
+            organization_id=membership.organization_id,
+            actor_id=account.id,
+            actor_email=account.email,
+        )
         return self._issue(account, membership)
 
     async def switch(self, principal: Principal, organization_id: ObjectId) -> LoginResult:
@@ -149,6 +164,9 @@ class AuthService:
         """Replace the password; every token of the account issued before stops working."""
         await self.reauthenticate(principal, principal.email, current, address)
         await self._accounts.set_password(principal.account_id, await self._hasher.hash(new))
+        await self._audit.record(
+            AuditAction.PASSWORD_CHANGE, **actor_fields(principal), target=principal.email
+        )
 
     async def memberships_of(self, principal: Principal) -> list[tuple[Organization, str]]:
         memberships = await self._memberships.for_account(principal.account_id)
@@ -160,9 +178,13 @@ class AuthService:
 
     async def logout(self, principal: Principal) -> None:
         await self._revoked.revoke(principal.token_id, principal.token_expires_at)
+        await self._audit.record(AuditAction.LOGOUT, **actor_fields(principal))
 
     async def logout_everywhere(self, principal: Principal) -> None:
         await self._accounts.bump_token_version(principal.account_id)
+        await self._audit.record(
+            AuditAction.LOGOUT, **actor_fields(principal), details={"everywhere": True}
+        )
 
     async def _membership_to_enter(
         self, account: Account, organization_id: ObjectId | None

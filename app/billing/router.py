@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from app.audit.trail import AuditTrail
 from app.auth.dependencies import caller_allowed
 from app.auth.permissions import Action, who_may
 from app.auth.principal import Principal
@@ -23,6 +24,7 @@ def get_billing_service(context: ContextDep) -> BillingService:
         OrganizationRepository(store),
         MembershipRepository(store),
         context.settings,
+        AuditTrail(store),
     )
 
 
@@ -71,4 +73,4 @@ async def read_billing(caller: BillingReader, billing: BillingServiceDep) -> Bil
 async def update_billing(
     body: BillingUpdate, caller: BillingEditor, billing: BillingServiceDep
 ) -> BillingRead:
-    return BillingRead.of(await billing.update(caller.organization_id, body.changes()))
+    return BillingRead.of(await billing.update(caller, body.changes()))

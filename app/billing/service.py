@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
+from app.auth.principal import Principal
 from app.billing.repository import BillingChanges, BillingRecord, BillingRepository, Plan
 from app.config import Settings
 from app.errors import Conflict
@@ -35,17 +37,20 @@ class BillingService:
         organizations: OrganizationRepository,
         memberships: MembershipRepository,
         settings: Settings,
+        audit: AuditTrail,
     ) -> None:
         self._billing = billing
         self._organizations = organizations
         self._memberships = memberships
         self._settings = settings
+        self._audit = audit
 
     async def get(self, organization_id: ObjectId) -> BillingView:
         return self._view(await self._record(organization_id))
 
-    async def update(self, organization_id: ObjectId, changes: BillingChanges) -> BillingView:
+    async def update(self, principal: Principal, changes: BillingChanges) -> BillingView:
         """Change the fields in `changes`, refusing a plan too small for the organization."""
+        organization_id = principal.organization_id
         await self._organizations.require_writable(organization_id)
         current = await self._record(organization_id)
         plan = changes.get("plan")
@@ -58,6 +63,11 @@ class BillingService:
         updated = await self._billing.update(organization_id, changes)
         if updated is None:
             raise OrganizationNotFound()
+        await self._audit.record(
+            AuditAction.BILLING_UPDATE,
+            **actor_fields(principal),
+            details={"fields": sorted(changes), **({"plan": str(plan)} if plan else {})},
+        )
         return self._view(updated)
 
     async def _check_room(self, organization_id: ObjectId, plan: Plan) -> None:

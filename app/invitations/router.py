@@ -6,6 +6,7 @@ from bson import ObjectId
 from fastapi import APIRouter, Depends, Path, status
 from fastapi.security import HTTPAuthorizationCredentials
 
+from app.audit.trail import AuditTrail
 from app.auth.dependencies import (
     AuthServiceDep,
     bearer_credentials,
@@ -59,6 +60,7 @@ def get_invitation_service(
         auth,
         context.email_sender,
         context.settings,
+        AuditTrail(store),
     )
 
 

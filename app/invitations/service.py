@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.auth.models import Account, Role, email_key
 from app.auth.passwords import PasswordHasher
 from app.auth.permissions import Action, require
@@ -72,6 +73,7 @@ class InvitationService:
         auth: AuthService,
         sender: EmailSender,
         settings: Settings,
+        audit: AuditTrail,
     ) -> None:
         self._invitations = invitations
         self._memberships = memberships
@@ -81,6 +83,7 @@ class InvitationService:
         self._auth = auth
         self._sender = sender
         self._settings = settings
+        self._audit = audit
 
     async def invite(self, principal: Principal, email: str, role: Role) -> tuple[Invitation, bool]:
         """Create and send an invitation; the flag says whether the email went out."""
@@ -102,6 +105,12 @@ class InvitationService:
             )
         except AlreadyInvited:
             raise AlreadyPending() from None
+        await self._audit.record(
+            AuditAction.INVITATION_CREATE,
+            **actor_fields(principal),
+            target=invitation.email,
+            details={"role": role.value, "invitation_id": str(invitation.id)},
+        )
         return invitation, await self._deliver(invitation, token)
 
     async def list_pending(
@@ -119,12 +128,18 @@ class InvitationService:
         renewed = await self._invitations.renew(invitation, token, self._expiry())
         if renewed is None:
             raise InvitationGone()
+        await self._audit.record(
+            AuditAction.INVITATION_RESEND, **actor_fields(principal), target=renewed.email
+        )
         return renewed, await self._deliver(renewed, token)
 
     async def revoke(self, principal: Principal, invitation_id: ObjectId) -> None:
         invitation = await self._pending(principal, invitation_id)
         if not await self._invitations.close(invitation, InvitationStatus.REVOKED):
             raise InvitationGone()
+        await self._audit.record(
+            AuditAction.INVITATION_REVOKE, **actor_fields(principal), target=invitation.email
+        )
 
     async def accept(
         self, token: str, principal: Principal | None, password: str | None
@@ -154,6 +169,13 @@ class InvitationService:
         except BaseException:
             await self._invitations.reopen(invitation, token)
             raise
+        await self._audit.record(
+            AuditAction.INVITATION_ACCEPT,
+            organization_id=invitation.organization_id,
+            actor_id=account_id,
+            actor_email=invitation.email,
+            details={"role": invitation.role.value, "new_account": new_account is not None},
+        )
         return await self._auth.enter(account_id, invitation.organization_id)
 
     async def _joining_account(

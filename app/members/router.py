@@ -5,6 +5,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Depends, Path, Query
 
+from app.audit.trail import AuditTrail
 from app.auth.dependencies import caller_allowed
 from app.auth.models import Role
 from app.auth.permissions import Action, who_may
@@ -41,7 +42,10 @@ CHANGE_RULE = (
 def get_member_service(context: ContextDep) -> MemberService:
     store = context.store
     return MemberService(
-        MembershipRepository(store), AccountRepository(store), OrganizationRepository(store)
+        MembershipRepository(store),
+        AccountRepository(store),
+        OrganizationRepository(store),
+        AuditTrail(store),
     )
 
 

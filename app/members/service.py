@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.auth.models import Role
 from app.auth.permissions import Action, require
 from app.auth.principal import Principal
@@ -47,10 +48,12 @@ class MemberService:
         memberships: MembershipRepository,
         accounts: AccountRepository,
         organizations: OrganizationRepository,
+        audit: AuditTrail,
     ) -> None:
         self._memberships = memberships
         self._accounts = accounts
         self._organizations = organizations
+        self._audit = audit
 
     async def list(
         self, principal: Principal, role: Role | None, offset: int, limit: int
@@ -75,6 +78,12 @@ class MemberService:
             require(principal.role, action_for(role))
             await self._organizations.require_writable(principal.organization_id)
             await self._set_role(membership, role)
+            await self._audit.record(
+                AuditAction.MEMBER_ROLE_CHANGE,
+                **actor_fields(principal),
+                target=str(account_id),
+                details={"from": membership.role.value, "to": role.value},
+            )
         return await self._view(account_id, principal.organization_id)
 
     async def remove(self, principal: Principal, account_id: ObjectId) -> None:
@@ -85,10 +94,17 @@ class MemberService:
         require(principal.role, action_for(membership.role))
         await self._organizations.require_writable(principal.organization_id)
         await self._drop(membership)
+        await self._audit.record(
+            AuditAction.MEMBER_REMOVE,
+            **actor_fields(principal),
+            target=str(account_id),
+            details={"role": membership.role.value},
+        )
 
     async def leave(self, principal: Principal) -> None:
         """Anyone may leave, even a suspended organization; the last owner may not."""
         await self._drop(await self._member(principal, principal.account_id))
+        await self._audit.record(AuditAction.MEMBER_LEAVE, **actor_fields(principal))
 
     async def transfer_ownership(self, principal: Principal, account_id: ObjectId) -> None:
         """Make another member owner and the caller admin. There are briefly two owners,
@@ -103,6 +119,9 @@ class MemberService:
         await self._organizations.set_admin(principal.organization_id, account_id)
         caller = await self._member(principal, principal.account_id)
         await self._set_role(caller, Role.ADMIN)
+        await self._audit.record(
+            AuditAction.OWNERSHIP_TRANSFER, **actor_fields(principal), target=str(account_id)
+        )
 
     async def _set_role(self, membership: Membership, role: Role) -> None:
         organization_id = membership.organization_id

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.auth.permissions import Action, require
 from app.auth.principal import Principal
 from app.invitations.repository import InvitationRepository
@@ -37,11 +38,13 @@ class OrganizationDirectory:
         memberships: MembershipRepository,
         invitations: InvitationRepository,
         tenants: TenantCollections,
+        audit: AuditTrail,
     ) -> None:
         self._organizations = organizations
         self._memberships = memberships
         self._invitations = invitations
         self._tenants = tenants
+        self._audit = audit
 
     async def mine(
         self, principal: Principal, offset: int, limit: int
@@ -81,9 +84,20 @@ class OrganizationDirectory:
         await self._organizations.require_writable(principal.organization_id)
         if changes:
             await self._organizations.update_profile(principal.organization_id, changes)
+            await self._audit.record(
+                AuditAction.ORGANIZATION_PROFILE_UPDATE,
+                **actor_fields(principal),
+                details={"fields": sorted(changes)},
+            )
         return await self.details(principal)
 
     async def set_status(self, principal: Principal, status: Status) -> OrganizationDetails:
         require(principal.role, Action.SUSPEND_ORGANIZATION)
-        await self._organizations.set_status(principal.organization_id, status)
+        if await self._organizations.set_status(principal.organization_id, status):
+            action = (
+                AuditAction.ORGANIZATION_SUSPEND
+                if status is Status.SUSPENDED
+                else AuditAction.ORGANIZATION_REACTIVATE
+            )
+            await self._audit.record(action, **actor_fields(principal))
         return await self.details(principal)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import anyio
 from bson import ObjectId
 
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.auth.models import Account, Role
 from app.auth.passwords import PasswordHasher
 from app.auth.permissions import Action, require
@@ -53,7 +54,12 @@ class RenameOutcome:
 
 class OrganizationService:
     def __init__(
-        self, lifecycle: Lifecycle, hasher: PasswordHasher, auth: AuthService, metrics: Metrics
+        self,
+        lifecycle: Lifecycle,
+        hasher: PasswordHasher,
+        auth: AuthService,
+        metrics: Metrics,
+        audit: AuditTrail,
     ) -> None:
         self._lifecycle = lifecycle
         self._organizations = lifecycle.organizations
@@ -64,6 +70,7 @@ class OrganizationService:
         self._hasher = hasher
         self._auth = auth
         self._metrics = metrics
+        self._audit = audit
 
     async def create(self, name: str, email: str, password: str, address: str) -> OrganizationView:
         """Register an organization, its owner and its (empty) tenant collection.
@@ -128,6 +135,13 @@ class OrganizationService:
                     )
             raise
         owner_email = existing.email if existing else email
+        await self._audit.record(
+            AuditAction.ORGANIZATION_CREATE,
+            organization_id=organization.id,
+            actor_id=organization.admin_id,
+            actor_email=owner_email,
+            target=organization.name,
+        )
         return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), owner_email)
 
     async def _insert_owner_account(
@@ -190,6 +204,7 @@ class OrganizationService:
             if not rewritten:
                 raise OperationInProgress()
             documents = await self._tenants.count(current.tenant_collection)
+            await self._record_rename(principal, current, target)
             return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 
         if not await self._claims.claim(target.identifier, current.id):
@@ -224,7 +239,18 @@ class OrganizationService:
             target.tenant_collection,
             migrated,
         )
+        await self._record_rename(principal, current, target)
         return RenameOutcome(_renamed(current, target), current.tenant_collection, migrated)
+
+    async def _record_rename(
+        self, principal: Principal, current: Organization, target: PendingRename
+    ) -> None:
+        await self._audit.record(
+            AuditAction.ORGANIZATION_RENAME,
+            **actor_fields(principal),
+            target=target.name,
+            details={"from": current.name, "collection": target.tenant_collection},
+        )
 
     async def delete(self, principal: Principal, name: str) -> None:
         """Delete the named organization, which must be the caller's, with all its data."""
@@ -255,6 +281,9 @@ class OrganizationService:
             await self._lifecycle.finish_delete(organization)
         logger.info(
             "organization %s deleted with %s", organization.id, organization.tenant_collection
+        )
+        await self._audit.record(
+            AuditAction.ORGANIZATION_DELETE, **actor_fields(principal), target=organization.name
         )
 
 

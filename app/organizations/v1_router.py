@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from app.audit.trail import AuditTrail
 from app.auth.dependencies import CurrentPrincipal, caller_allowed
 from app.auth.permissions import Action, who_may
 from app.auth.principal import Principal
@@ -48,6 +49,7 @@ def get_directory(context: ContextDep) -> OrganizationDirectory:
         MembershipRepository(store),
         InvitationRepository(store),
         TenantCollections(store),
+        AuditTrail(store),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 from starlette.types import ASGIApp
 
+from app.audit.trail import AuditTrail
 from app.auth.dependencies import get_auth_service
 from app.auth.repository import AccountRepository
 from app.auth.revocation import RevokedTokens
@@ -55,6 +56,7 @@ def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
             LoginThrottle(context.store, context.throttle_policy, clock),
             RevokedTokens(context.store),
             context.metrics,
+            AuditTrail(context.store),
         )
 
     app.dependency_overrides[get_auth_service] = service_on_test_clock

@@ -1,0 +1,173 @@
+"""Recording and reading audit entries (master database, `audit_log`).
+
+Entries carry time, actor, organization, action, target, client address and request id,
+and a few non-secret details; never passwords, hashes, tokens or invitation links. A TTL
+index on `at` keeps them for `AUDIT_RETENTION_DAYS`.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import OperationFailure
+
+from app.auth.principal import Principal
+from app.db.schema import AUDIT_LOG
+from app.db.store import Store
+from app.request_context import current_client_address, current_request_id
+
+logger = logging.getLogger(__name__)
+_INDEX_OPTIONS_CONFLICT = 85
+
+
+class AuditAction(StrEnum):
+    ORGANIZATION_CREATE = "organization.create"
+    ORGANIZATION_RENAME = "organization.rename"
+    ORGANIZATION_PROFILE_UPDATE = "organization.profile_update"
+    ORGANIZATION_SUSPEND = "organization.suspend"
+    ORGANIZATION_REACTIVATE = "organization.reactivate"
+    ORGANIZATION_DELETE = "organization.delete"
+    LOGIN_SUCCESS = "login.success"
+    LOGIN_FAILURE = "login.failure"
+    LOGOUT = "logout"
+    PASSWORD_CHANGE = "account.password_change"  # noqa: S105 - an action name
+    MEMBER_ROLE_CHANGE = "member.role_change"
+    MEMBER_REMOVE = "member.remove"
+    MEMBER_LEAVE = "member.leave"
+    OWNERSHIP_TRANSFER = "member.ownership_transfer"
+    INVITATION_CREATE = "invitation.create"
+    INVITATION_RESEND = "invitation.resend"
+    INVITATION_REVOKE = "invitation.revoke"
+    INVITATION_ACCEPT = "invitation.accept"
+    BILLING_UPDATE = "billing.update"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: ObjectId
+    at: datetime
+    action: str
+    organization_id: ObjectId | None
+    actor_id: ObjectId | None
+    actor_email: str | None
+    target: str | None
+    client_address: str | None
+    request_id: str | None
+    details: dict[str, Any]
+
+
+def actor_fields(principal: Principal) -> dict[str, Any]:
+    """Who did it and for which organization, from the caller's token."""
+    return {
+        "organization_id": principal.organization_id,
+        "actor_id": principal.account_id,
+        "actor_email": principal.email,
+    }
+
+
+class AuditTrail:
+    def __init__(self, store: Store) -> None:
+        self._entries = store.master[AUDIT_LOG]
+
+    async def record(
+        self,
+        action: AuditAction,
+        *,
+        organization_id: ObjectId | None,
+        actor_id: ObjectId | None = None,
+        actor_email: str | None = None,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an entry. A failure to record is logged, never turned into a failed request:
+        the change it describes has already happened."""
+        try:
+            await self._entries.insert_one(
+                {
+                    "at": datetime.now(UTC),
+                    "action": action.value,
+                    "organization_id": organization_id,
+                    "actor_id": actor_id,
+                    "actor_email": actor_email,
+                    "target": target,
+                    "client_address": current_client_address(),
+                    "request_id": current_request_id(),
+                    "details": details or {},
+                }
+            )
+        except Exception:
+            logger.exception("could not record audit entry %s", action.value)
+
+    async def page(
+        self,
+        organization_id: ObjectId,
+        action: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[AuditEntry], int]:
+        query: dict[str, Any] = {"organization_id": organization_id}
+        if action:
+            query["action"] = action
+        period = {op: moment for op, moment in (("$gte", since), ("$lt", until)) if moment}
+        if period:
+            query["at"] = period
+        total = await self._entries.count_documents(query)
+        cursor = (
+            self._entries.find(query)
+            .sort([("at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [_entry(document) async for document in cursor], total
+
+
+def _entry(document: dict[str, Any]) -> AuditEntry:
+    at: datetime = document["at"]
+    return AuditEntry(
+        id=document["_id"],
+        at=at if at.tzinfo else at.replace(tzinfo=UTC),
+        action=document["action"],
+        organization_id=document.get("organization_id"),
+        actor_id=document.get("actor_id"),
+        actor_email=document.get("actor_email"),
+        target=document.get("target"),
+        client_address=document.get("client_address"),
+        request_id=document.get("request_id"),
+        details=document.get("details") or {},
+    )
+
+
+async def ensure_audit_indexes(store: Store, retention_days: int) -> None:
+    """Indexes for reading by organization, action and time, and the retention TTL; a changed
+    retention is applied to the existing TTL index (collMod) rather than failing."""
+    entries = store.master[AUDIT_LOG]
+    await entries.create_indexes(
+        [
+            IndexModel(
+                [("organization_id", ASCENDING), ("at", DESCENDING)], name="organization_at"
+            ),
+            IndexModel(
+                [("organization_id", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)],
+                name="organization_action_at",
+            ),
+        ]
+    )
+    seconds = retention_days * 86_400
+    try:
+        await entries.create_index(
+            [("at", ASCENDING)], name="retention", expireAfterSeconds=seconds
+        )
+    except OperationFailure as exc:
+        if exc.code != _INDEX_OPTIONS_CONFLICT:
+            raise
+        await store.master.command(
+            "collMod",
+            AUDIT_LOG,
+            index={"name": "retention", "expireAfterSeconds": seconds},
+        )
