@@ -42,6 +42,7 @@ from app.organizations import v1_router as organizations_v1_router
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, recover_periodically
 from app.request_context import RequestContextMiddleware
+from app.workspaces.migration import migrate_to_workspaces
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def create_app(
                 ) from None
             await ensure_audit_indexes(store, settings.audit_retention_days)
             await migrate_to_memberships(store)
+            await migrate_to_workspaces(store)
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
             grace = timedelta(seconds=settings.recovery_grace_seconds)
             await recovery.run(grace)

@@ -12,6 +12,8 @@ from app.auth.repository import AccountRepository
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from app.members.repository import MembershipRepository
+from app.workspaces.access import WorkspaceAccess
+from app.workspaces.models import WorkspaceRole
 
 NAME = "Tech Innovations Corp"
 EMAIL = "admin@techcorp.com"
@@ -75,7 +77,8 @@ def field_errors(response: Response) -> list[str]:
 async def add_account(
     store: Store, organization_id: str, email: str, role: Role, password: str = PASSWORD
 ) -> ObjectId:
-    """Give an organization a further member with a new account of its own."""
+    """Give an organization a further member with a new account of its own, in its default
+    workspace like an invited member."""
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
     account = Account(
         id=ObjectId(),
@@ -86,6 +89,13 @@ async def add_account(
     )
     await AccountRepository(store).insert(account)
     await MembershipRepository(store).add(account.id, ObjectId(organization_id), role)
+    if role not in (Role.OWNER, Role.ADMIN):  # as accepting an invitation does
+        workspaces = WorkspaceAccess(store)
+        default = await workspaces.workspaces.ensure_default(ObjectId(organization_id))
+        in_workspace = WorkspaceRole.EDITOR if role is Role.MEMBER else WorkspaceRole.VIEWER
+        await workspaces.members.put(
+            ObjectId(organization_id), default.id, account.id, in_workspace
+        )
     return account.id
 
 

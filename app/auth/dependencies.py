@@ -18,6 +18,7 @@ from app.db.ids import parse_object_id
 from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.members.repository import MembershipRepository
 from app.organizations.repository import OrganizationRepository
+from app.workspaces.access import WorkspaceAccess
 
 bearer_credentials = HTTPBearer(
     auto_error=False, description="The `access_token` from `POST /admin/login`."
@@ -36,6 +37,7 @@ def get_auth_service(context: ContextDep) -> AuthService:
         RevokedTokens(store),
         context.metrics,
         AuditTrail(store),
+        WorkspaceAccess(store),
     )
 
 

@@ -16,3 +16,10 @@ class Principal:
     role: Role
     token_id: str
     token_expires_at: datetime
+    # The workspace the token works in; None means the organization's default workspace.
+    workspace_id: ObjectId | None = None
+
+    @property
+    def organization_wide(self) -> bool:
+        """Owners and admins see and manage every workspace of the organization."""
+        return self.role in (Role.OWNER, Role.ADMIN)

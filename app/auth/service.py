@@ -6,7 +6,7 @@ when the membership's version moves (role change) or disappears (removal), or wh
 organization goes.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from bson import ObjectId
@@ -19,12 +19,13 @@ from app.auth.repository import AccountRepository
 from app.auth.revocation import RevokedTokens
 from app.auth.throttle import LoginThrottle
 from app.auth.tokens import IssuedToken, TokenCodec
-from app.errors import Forbidden, InvalidCredentials, NotAuthenticated, TooManyAttempts
+from app.errors import Conflict, Forbidden, InvalidCredentials, NotAuthenticated, TooManyAttempts
 from app.members.models import Membership
 from app.members.repository import MembershipRepository
 from app.observability.metrics import Metrics
 from app.organizations.models import Organization
 from app.organizations.repository import OrganizationRepository
+from app.workspaces.access import WorkspaceAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,10 @@ class NotAMember(Forbidden):
     detail = "Your account is not a member of that organization"
 
 
+class WorkspaceArchived(Conflict):
+    detail = "The workspace is archived; unarchive it to work in it"
+
+
 class AuthService:
     def __init__(
         self,
@@ -51,6 +56,7 @@ class AuthService:
         revoked: RevokedTokens,
         metrics: Metrics,
         audit: AuditTrail,
+        workspaces: WorkspaceAccess,
     ) -> None:
         self._accounts = accounts
         self._memberships = memberships
@@ -61,6 +67,7 @@ class AuthService:
         self._revoked = revoked
         self._metrics = metrics
         self._audit = audit
+        self._workspaces = workspaces
 
     async def login(
         self,
@@ -95,7 +102,14 @@ class AuthService:
         )
         return self._issue(account, membership)
 
-    async def switch(self, principal: Principal, organization_id: ObjectId) -> LoginResult:
+    async def switch(
+        self,
+        principal: Principal,
+        organization_id: ObjectId,
+        workspace_id: ObjectId | None = None,
+    ) -> LoginResult:
+        """A token for another organization of the caller's, or another workspace, which the
+        caller must be allowed into."""
         account = await self._accounts.get(principal.account_id)
         membership = await self._memberships.get(principal.account_id, organization_id)
         if (
@@ -104,7 +118,14 @@ class AuthService:
             or not await self._organizations.is_visible(organization_id)
         ):
             raise NotAMember()
-        return self._issue(account, membership)
+        if workspace_id is not None:
+            there = replace(
+                principal, organization_id=organization_id, role=membership.role, workspace_id=None
+            )
+            context = await self._workspaces.context(there, workspace_id)
+            if context.workspace.archived:
+                raise WorkspaceArchived()
+        return self._issue(account, membership, workspace_id)
 
     async def enter(self, account_id: ObjectId, organization_id: ObjectId) -> LoginResult:
         """A token for an account that has just joined the organization."""
@@ -134,6 +155,7 @@ class AuthService:
             role=membership.role,
             token_id=claims.token_id,
             token_expires_at=claims.expires_at,
+            workspace_id=claims.workspace_id,
         )
 
     async def reauthenticate(
@@ -201,7 +223,9 @@ class AuthService:
                 return membership
         return None
 
-    def _issue(self, account: Account, membership: Membership) -> LoginResult:
+    def _issue(
+        self, account: Account, membership: Membership, workspace_id: ObjectId | None = None
+    ) -> LoginResult:
         token = self._tokens.issue(
             account.id,
             membership.organization_id,
@@ -209,6 +233,7 @@ class AuthService:
             role=membership.role.value,
             version=account.token_version,
             membership_version=membership.version,
+            workspace_id=workspace_id,
         )
         return LoginResult(token, account.id, membership.organization_id, membership.role.value)
 

@@ -33,6 +33,7 @@ class TokenClaims:
     version: int
     role: str
     membership_version: int
+    workspace_id: ObjectId | None = None
 
 
 def key_id(key: str) -> str:
@@ -69,6 +70,7 @@ class TokenCodec:
         role: str,
         version: int = 0,
         membership_version: int = 0,
+        workspace_id: ObjectId | None = None,
     ) -> IssuedToken:
         now = datetime.now(UTC).replace(microsecond=0)
         expires_at = now + self._lifetime
@@ -86,6 +88,8 @@ class TokenCodec:
             "role": role,
             "mver": membership_version,
         }
+        if workspace_id is not None:
+            claims["ws"] = str(workspace_id)
         token = jwt.encode(claims, self._key, algorithm=self._algorithm, headers={"kid": self._kid})
         return IssuedToken(token, expires_at, int(self._lifetime.total_seconds()))
 
@@ -122,6 +126,7 @@ class TokenCodec:
             or not isinstance(claims.get("ver", 0), int)
             or not isinstance(claims.get("mver", 0), int)
             or not isinstance(claims.get("role", ""), str)
+            or ("ws" in claims and parse_object_id(claims["ws"]) is None)
         ):
             raise NotAuthenticated()
         return TokenClaims(
@@ -133,4 +138,5 @@ class TokenCodec:
             version=claims.get("ver", 0),
             role=claims.get("role", ""),
             membership_version=claims.get("mver", 0),
+            workspace_id=parse_object_id(claims.get("ws")),
         )

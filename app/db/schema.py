@@ -15,6 +15,8 @@ MEMBERSHIPS = "memberships"
 # One short-lived lease per tenant-document write in progress; a rename waits for them.
 WRITE_LEASES = "tenant_write_leases"
 AUDIT_LOG = "audit_log"
+WORKSPACES = "workspaces"
+WORKSPACE_MEMBERS = "workspace_members"
 INVITATIONS = "invitations"
 # One document per organization identifier in use, `_id` = the identifier. Holding a claim is
 # what entitles an organization to the tenant collection derived from it, including while a
@@ -60,6 +62,36 @@ MASTER_INDEXES = (
             IndexModel(
                 [("organization_id", ASCENDING), ("role", ASCENDING), ("created_at", ASCENDING)],
                 name="organization_role_created",
+            ),
+        ],
+    ),
+    CollectionIndexes(
+        WORKSPACES,
+        [
+            IndexModel(
+                [("organization_id", ASCENDING), ("name_key", ASCENDING)],
+                unique=True,
+                name="organization_name_unique",
+            ),
+            IndexModel(
+                [("organization_id", ASCENDING), ("is_default", ASCENDING)],
+                name="organization_default",
+            ),
+            IndexModel(
+                [("organization_id", ASCENDING), ("created_at", ASCENDING)],
+                name="organization_created",
+            ),
+        ],
+    ),
+    CollectionIndexes(
+        WORKSPACE_MEMBERS,
+        [
+            IndexModel(
+                [("workspace_id", ASCENDING), ("created_at", ASCENDING)], name="workspace_created"
+            ),
+            IndexModel(
+                [("organization_id", ASCENDING), ("account_id", ASCENDING)],
+                name="organization_account",
             ),
         ],
     ),

@@ -10,20 +10,30 @@ from app.db.store import Document, Store
 
 
 class TenantDocuments:
-    def __init__(self, store: Store, collection: str) -> None:
-        self._collection = store.tenants[collection]
+    """One collection, seen through a scope: `{}` (the whole organization) or one workspace."""
 
-    async def insert(self, bodies: list[Document]) -> list[Document]:
+    def __init__(self, store: Store, collection: str, scope: dict[str, Any]) -> None:
+        self._collection = store.tenants[collection]
+        self._scope = scope
+
+    async def insert(self, bodies: list[Document], workspace_id: ObjectId) -> list[Document]:
         now = datetime.now(UTC)
         documents = [
-            {**body, "_id": ObjectId(), "created_at": now, "updated_at": now, "version": 1}
+            {
+                **body,
+                "_id": ObjectId(),
+                "workspace_id": workspace_id,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
             for body in bodies
         ]
         await self._collection.insert_many(documents, ordered=True)
         return documents
 
     async def get(self, document_id: ObjectId) -> Document | None:
-        return await self._collection.find_one({"_id": document_id})
+        return await self._collection.find_one({**self._scope, "_id": document_id})
 
     async def page(
         self,
@@ -33,28 +43,30 @@ class TenantDocuments:
         offset: int,
         limit: int,
     ) -> tuple[list[Document], int]:
-        total = await self._collection.count_documents(where)
+        query = {**where, **self._scope}
+        total = await self._collection.count_documents(query)
         direction = DESCENDING if descending else ASCENDING
         cursor = (
-            self._collection.find(where)
+            self._collection.find(query)
             .sort([(sort, direction), ("_id", direction)])
             .skip(offset)
             .limit(limit)
         )
         return [document async for document in cursor], total
 
-    async def replace(
-        self, document_id: ObjectId, version: int, body: Document, created_at: datetime
-    ) -> Document | None:
-        """Replace the document if it still has `version`; None if it does not."""
+    async def replace(self, current: Document, body: Document) -> Document | None:
+        """Replace the document if it still has the version it was read with; None if not.
+        It stays in its workspace."""
+        version: int = current["version"]
         replacement = {
             **body,
-            "created_at": created_at,
+            "workspace_id": current.get("workspace_id"),
+            "created_at": current["created_at"],
             "updated_at": datetime.now(UTC),
             "version": version + 1,
         }
         return await self._collection.find_one_and_replace(
-            {"_id": document_id, "version": version},
+            {"_id": current["_id"], "version": version},
             replacement,
             return_document=ReturnDocument.AFTER,
         )

@@ -11,6 +11,7 @@ from app.auth.dependencies import caller_allowed
 from app.auth.permissions import Action, who_may
 from app.auth.principal import Principal
 from app.context import ContextDep
+from app.db.ids import parse_object_id
 from app.db.store import Document
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits, equality_filter
@@ -20,6 +21,7 @@ from app.organizations.repository import OrganizationRepository
 from app.organizations.write_leases import WriteLeases
 from app.pagination import Page, PageQuery
 from app.request_body import RequestBody
+from app.workspaces.access import WorkspaceAccess
 
 router = APIRouter(prefix="/api/v1/organizations/{org_id}/documents", tags=["tenant documents"])
 
@@ -58,6 +60,7 @@ def get_document_service(context: ContextDep) -> DocumentService:
         context.store,
         OrganizationRepository(context.store),
         WriteLeases(context.store),
+        WorkspaceAccess(context.store),
         DocumentLimits(
             settings.document_max_bytes, settings.document_max_depth, settings.document_max_batch
         ),
@@ -71,6 +74,9 @@ def _present(document: Document) -> TenantDocument:
     """As JSON: the server's `_id` as `id`, other BSON types in relaxed Extended JSON."""
     plain = json.loads(json_util.dumps(document, json_options=json_util.RELAXED_JSON_OPTIONS))
     plain.pop("_id", None)
+    workspace = document.get("workspace_id")
+    if workspace is not None:
+        plain["workspace_id"] = str(workspace)
     return TenantDocument({"id": str(document["_id"]), **plain})
 
 
@@ -134,13 +140,22 @@ async def list_documents(
     ] = None,
     sort: Annotated[str, Query(description="Field to sort on.")] = "created_at",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    workspace_id: Annotated[
+        str | None,
+        Query(description="Owners and admins: only this workspace (default: every one)."),
+    ] = None,
 ) -> Page[TenantDocument]:
     try:
         raw = json.loads(where) if where else {}
     except ValueError:
         raise InvalidInput(("query", "where"), "where must be JSON") from None
+    workspace = None
+    if workspace_id is not None:
+        workspace = parse_object_id(workspace_id)
+        if workspace is None:
+            raise InvalidInput(("query", "workspace_id"), "not a workspace id")
     items, total = await documents.list(
-        caller, equality_filter(raw), sort, order == "desc", page.offset, page.limit
+        caller, equality_filter(raw), sort, order == "desc", page.offset, page.limit, workspace
     )
     return Page(
         items=[_present(d) for d in items], total=total, offset=page.offset, limit=page.limit

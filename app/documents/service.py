@@ -2,13 +2,17 @@
 
 Every operation reaches exactly one collection: the one the registry names for the caller's
 organization, so one organization can never read, count or guess another's documents.
-Writes hold a write lease (see `app.organizations.write_leases`) and are refused with 503
-while the collection is being moved by a rename.
+Inside it, documents belong to workspaces: owners and admins see them all, everyone else
+only those of the workspace their token works in. Writes hold a write lease (see
+`app.organizations.write_leases`) and are refused with 503 while a rename moves the
+collection.
 """
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+
+from bson import ObjectId
 
 from app.auth.permissions import Action, require
 from app.auth.principal import Principal
@@ -16,14 +20,16 @@ from app.db.ids import parse_object_id
 from app.db.store import Document, Store
 from app.documents.repository import TenantDocuments
 from app.documents.validation import DocumentLimits, check_document, check_field_name
-from app.errors import AppError, InvalidInput, NotFound, ServiceUnavailable
+from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from app.organizations.errors import OrganizationNotFound
 from app.organizations.models import LifecycleState, Organization
 from app.organizations.repository import OrganizationRepository
 from app.organizations.tenants import TenantCollections
 from app.organizations.write_leases import WriteLeases
+from app.workspaces.access import WorkspaceAccess, WorkspaceContext
 
 SORTABLE_SERVER_FIELDS = ("created_at", "updated_at", "version")
+_SERVER_KEYS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "version"})
 
 
 class DocumentNotFound(NotFound):
@@ -37,6 +43,14 @@ class StaleVersion(AppError):
 
 class TenantMoving(ServiceUnavailable):
     detail = "The organization's data is being moved by a rename; try again in a moment"
+
+
+class ReadOnlyWorkspace(Forbidden):
+    detail = "Your role in this workspace does not allow changing its documents"
+
+
+class ArchivedWorkspace(Conflict):
+    detail = "The workspace is archived; unarchive it before changing its documents"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -58,11 +72,13 @@ class DocumentService:
         store: Store,
         organizations: OrganizationRepository,
         leases: WriteLeases,
+        workspaces: WorkspaceAccess,
         limits: DocumentLimits,
     ) -> None:
         self._store = store
         self._organizations = organizations
         self._leases = leases
+        self._workspaces = workspaces
         self._limits = limits
 
     async def create(self, principal: Principal, bodies: list[Any]) -> list[Document]:
@@ -72,8 +88,8 @@ class DocumentService:
             )
         for index, body in enumerate(bodies):
             check_document(body, self._limits, ("body", "documents", index))
-        async with self._writing(principal) as documents:
-            return await documents.insert(bodies)
+        async with self._writing(principal) as (documents, context):
+            return await documents.insert(bodies, context.workspace.id)
 
     async def get(self, principal: Principal, document_id: str) -> Document:
         documents = await self._reading(principal)
@@ -87,17 +103,18 @@ class DocumentService:
         descending: bool,
         offset: int,
         limit: int,
+        workspace_id: ObjectId | None = None,
     ) -> tuple[list[Document], int]:
         if sort not in SORTABLE_SERVER_FIELDS:
             check_field_name(sort, ("query", "sort"))
-        documents = await self._reading(principal)
+        documents = await self._reading(principal, workspace_id)
         return await documents.page(where, sort, descending, offset, limit)
 
     async def replace(
         self, principal: Principal, document_id: str, body: Any, if_match: int | None
     ) -> Document:
         check_document(body, self._limits, ("body",))
-        async with self._writing(principal) as documents:
+        async with self._writing(principal) as (documents, _):
             current = await self._existing(documents, document_id)
             return await self._store_version(documents, current, body, if_match)
 
@@ -106,7 +123,7 @@ class DocumentService:
     ) -> Document:
         if not isinstance(patch, dict):
             raise InvalidInput(("body",), "a merge patch is a JSON object")
-        async with self._writing(principal) as documents:
+        async with self._writing(principal) as (documents, _):
             current = await self._existing(documents, document_id)
             user_fields = {k: v for k, v in current.items() if k not in _SERVER_KEYS}
             merged = merge_patch(user_fields, patch)
@@ -114,7 +131,7 @@ class DocumentService:
             return await self._store_version(documents, current, merged, if_match)
 
     async def delete(self, principal: Principal, document_id: str, if_match: int | None) -> None:
-        async with self._writing(principal) as documents:
+        async with self._writing(principal) as (documents, _):
             current = await self._existing(documents, document_id)
             if if_match is not None and current["version"] != if_match:
                 raise StaleVersion()
@@ -124,26 +141,42 @@ class DocumentService:
     async def _store_version(
         self, documents: TenantDocuments, current: Document, body: Document, if_match: int | None
     ) -> Document:
-        version = current["version"]
-        if if_match is not None and if_match != version:
+        if if_match is not None and if_match != current["version"]:
             raise StaleVersion()
-        stored = await documents.replace(current["_id"], version, body, current["created_at"])
+        stored = await documents.replace(current, body)
         if stored is None:  # changed by a concurrent write since it was read
             raise StaleVersion()
         return stored
 
-    async def _reading(self, principal: Principal) -> TenantDocuments:
+    async def _reading(
+        self, principal: Principal, workspace_id: ObjectId | None = None
+    ) -> TenantDocuments:
         require(principal.role, Action.READ_TENANT_DOCUMENTS)
         organization = await self._organization(principal)
+        scope = await self._scope(principal, workspace_id)
         collection = organization.tenant_collection
         pending = organization.pending_rename
         if pending and not await TenantCollections(self._store).exists(collection):
             collection = pending.tenant_collection  # moved; the registry catches up next
-        return TenantDocuments(self._store, collection)
+        return TenantDocuments(self._store, collection, scope)
+
+    async def _scope(self, principal: Principal, workspace_id: ObjectId | None) -> dict[str, Any]:
+        """Owners and admins read across workspaces unless they ask for one."""
+        if principal.organization_wide and workspace_id is None:
+            return {}
+        context = await self._workspaces.context(principal, workspace_id)
+        return {"workspace_id": context.workspace.id}
 
     @asynccontextmanager
-    async def _writing(self, principal: Principal) -> AsyncIterator[TenantDocuments]:
+    async def _writing(
+        self, principal: Principal
+    ) -> AsyncIterator[tuple[TenantDocuments, WorkspaceContext]]:
         require(principal.role, Action.WRITE_TENANT_DOCUMENTS)
+        context = await self._workspaces.context(principal)
+        if not context.can_write:
+            raise ReadOnlyWorkspace()
+        if context.workspace.archived:
+            raise ArchivedWorkspace()
         lease = await self._leases.acquire(principal.organization_id)
         try:
             # Read where the collection is only once the lease is held (see WriteLeases).
@@ -151,7 +184,8 @@ class DocumentService:
             if organization.state is not LifecycleState.ACTIVE:
                 raise TenantMoving()
             await self._organizations.require_writable(organization.id)
-            yield TenantDocuments(self._store, organization.tenant_collection)
+            scope = {} if principal.organization_wide else {"workspace_id": context.workspace.id}
+            yield TenantDocuments(self._store, organization.tenant_collection, scope), context
         finally:
             await self._leases.release(lease)
 
@@ -168,6 +202,3 @@ class DocumentService:
         if found is None:
             raise DocumentNotFound()
         return found
-
-
-_SERVER_KEYS = frozenset({"_id", "created_at", "updated_at", "version"})

@@ -12,7 +12,7 @@ import bson
 
 from app.errors import InvalidInput
 
-SERVER_FIELDS = frozenset({"_id", "id", "created_at", "updated_at", "version"})
+SERVER_FIELDS = frozenset({"_id", "id", "workspace_id", "created_at", "updated_at", "version"})
 MAX_FIELD_NAME = 256
 _INT64 = (-(2**63), 2**63 - 1)
 

@@ -28,6 +28,7 @@ from app.members.repository import MembershipRepository
 from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
 from app.organizations.repository import OrganizationRepository
 from app.pagination import Page, PageQuery
+from app.workspaces.access import WorkspaceAccess
 
 organization_router = APIRouter(
     prefix="/api/v1/organizations/{org_id}/invitations", tags=["invitations"]
@@ -61,6 +62,7 @@ def get_invitation_service(
         context.email_sender,
         context.settings,
         AuditTrail(store),
+        WorkspaceAccess(store),
     )
 
 

@@ -20,6 +20,8 @@ from app.invitations.models import Invitation, InvitationStatus
 from app.invitations.repository import AlreadyInvited, InvitationRepository
 from app.members.repository import AlreadyMember, MembershipRepository
 from app.organizations.repository import OrganizationRepository
+from app.workspaces.access import WorkspaceAccess
+from app.workspaces.models import WorkspaceRole
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class InvitationService:
         sender: EmailSender,
         settings: Settings,
         audit: AuditTrail,
+        workspaces: WorkspaceAccess,
     ) -> None:
         self._invitations = invitations
         self._memberships = memberships
@@ -84,6 +87,7 @@ class InvitationService:
         self._sender = sender
         self._settings = settings
         self._audit = audit
+        self._workspaces = workspaces
 
     async def invite(self, principal: Principal, email: str, role: Role) -> tuple[Invitation, bool]:
         """Create and send an invitation; the flag says whether the email went out."""
@@ -166,6 +170,7 @@ class InvitationService:
                 await self._memberships.add(account_id, invitation.organization_id, invitation.role)
             except AlreadyMember:
                 raise AlreadyAMember() from None
+            await self._join_default_workspace(account_id, invitation)
         except BaseException:
             await self._invitations.reopen(invitation, token)
             raise
@@ -177,6 +182,15 @@ class InvitationService:
             details={"role": invitation.role.value, "new_account": new_account is not None},
         )
         return await self._auth.enter(account_id, invitation.organization_id)
+
+    async def _join_default_workspace(self, account_id: ObjectId, invitation: Invitation) -> None:
+        """New members start in the default workspace: editors, or viewers when their
+        organization role only reads. Owners and admins see every workspace anyway."""
+        if invitation.role in (Role.OWNER, Role.ADMIN):
+            return
+        default = await self._workspaces.workspaces.ensure_default(invitation.organization_id)
+        role = WorkspaceRole.EDITOR if invitation.role is Role.MEMBER else WorkspaceRole.VIEWER
+        await self._workspaces.members.put(invitation.organization_id, default.id, account_id, role)
 
     async def _joining_account(
         self, invitation: Invitation, principal: Principal | None, password: str | None

@@ -19,6 +19,7 @@ from app.members.service import MemberNotFound, MemberService
 from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
 from app.organizations.repository import OrganizationRepository
 from app.pagination import Page, PageQuery
+from app.workspaces.repository import WorkspaceMemberRepository
 
 router = APIRouter(prefix="/api/v1/organizations/{org_id}/members", tags=["members"])
 
@@ -46,6 +47,7 @@ def get_member_service(context: ContextDep) -> MemberService:
         AccountRepository(store),
         OrganizationRepository(store),
         AuditTrail(store),
+        WorkspaceMemberRepository(store),
     )
 
 

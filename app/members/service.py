@@ -20,6 +20,7 @@ from app.invitations.service import action_for
 from app.members.models import Membership
 from app.members.repository import MembershipRepository
 from app.organizations.repository import OrganizationRepository
+from app.workspaces.repository import WorkspaceMemberRepository
 
 
 class MemberNotFound(NotFound):
@@ -49,11 +50,13 @@ class MemberService:
         accounts: AccountRepository,
         organizations: OrganizationRepository,
         audit: AuditTrail,
+        workspace_members: WorkspaceMemberRepository,
     ) -> None:
         self._memberships = memberships
         self._accounts = accounts
         self._organizations = organizations
         self._audit = audit
+        self._workspace_members = workspace_members
 
     async def list(
         self, principal: Principal, role: Role | None, offset: int, limit: int
@@ -140,6 +143,7 @@ class MemberService:
 
     async def _drop(self, membership: Membership) -> None:
         organization_id = membership.organization_id
+        await self._workspace_members.remove_account(organization_id, membership.account_id)
         if membership.role is Role.OWNER:
             if not await self._organizations.give_up_owner_seat(organization_id):
                 raise LastOwner()

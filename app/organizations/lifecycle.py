@@ -18,6 +18,8 @@ from app.organizations.models import LifecycleState, Organization, PendingRename
 from app.organizations.repository import IdentifierClaims, OrganizationRepository
 from app.organizations.tenants import MoveStrategy, RenameResult, TenantCollections
 from app.organizations.write_leases import WriteLeases
+from app.workspaces.access import WorkspaceAccess
+from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceRepository
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ async def no_checkpoint(_: str) -> None:
 
 def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) -> "Lifecycle":
     return Lifecycle(
+        store,
         OrganizationRepository(store),
         IdentifierClaims(store),
         AccountRepository(store),
@@ -52,6 +55,7 @@ def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) ->
 class Lifecycle:
     def __init__(
         self,
+        store: Store,
         organizations: OrganizationRepository,
         claims: IdentifierClaims,
         accounts: AccountRepository,
@@ -64,6 +68,7 @@ class Lifecycle:
         write_leases: WriteLeases | None = None,
         drain_seconds: float = 10,
     ) -> None:
+        self._store = store
         self.organizations = organizations
         self.claims = claims
         self.accounts = accounts
@@ -93,6 +98,7 @@ class Lifecycle:
                     organization.tenant_collection,
                 )
         await self.memberships.remove_account_from(organization.admin_id, organization.id)
+        await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)
         await self.organizations.delete(organization.id)
         await self.claims.release(organization.identifier, organization.id)
@@ -142,12 +148,21 @@ class Lifecycle:
         await self.tenants.drop(organization.tenant_collection)
         await self.checkpoint("delete.collection_dropped")
         await self.memberships.remove_all_of_organization(organization.id)
+        await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)
         await self.invitations.delete_for_organization(organization.id)
         await self.checkpoint("delete.accounts_deleted")
         await self.organizations.delete(organization.id)
         await self.checkpoint("delete.registry_deleted")
         await self.claims.release(organization.identifier, organization.id)
+
+    @property
+    def workspaces(self) -> WorkspaceAccess:
+        return WorkspaceAccess(self._store)
+
+    async def _remove_workspaces(self, organization: Organization) -> None:
+        await WorkspaceMemberRepository(self._store).delete_for_organization(organization.id)
+        await WorkspaceRepository(self._store).delete_for_organization(organization.id)
 
     async def _settle_accounts_homed_in(self, organization: Organization) -> None:
         """Accounts whose home was the organization: deleted when it was their only

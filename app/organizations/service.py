@@ -35,6 +35,7 @@ from app.organizations.errors import (
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.models import LifecycleState, Organization, PendingRename
 from app.organizations.repository import DuplicateOrganization
+from app.workspaces.models import WorkspaceRole
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class OrganizationService:
             await self._lifecycle.memberships.add(
                 organization.admin_id, organization.id, Role.OWNER
             )
+            await self._provision_default_workspace(organization)
             await self._checkpoint("create.owner_added")
             await self._tenants.create(organization.tenant_collection)
             owns_collection = True
@@ -143,6 +145,13 @@ class OrganizationService:
             target=organization.name,
         )
         return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), owner_email)
+
+    async def _provision_default_workspace(self, organization: Organization) -> None:
+        workspaces = self._lifecycle.workspaces
+        default = await workspaces.workspaces.ensure_default(organization.id)
+        await workspaces.members.put(
+            organization.id, default.id, organization.admin_id, WorkspaceRole.ADMIN
+        )
 
     async def _insert_owner_account(
         self, organization: Organization, email: str, password_hash: str, now: datetime

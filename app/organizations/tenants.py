@@ -73,13 +73,22 @@ class TenantCollections:
             await self._database.create_collection(name)
         except CollectionInvalid:
             await self._require_empty(name)
-            return False
+            created = False
         except OperationFailure as exc:
             if exc.code != _NAMESPACE_EXISTS:
                 raise
             await self._require_empty(name)
-            return False
-        return True
+            created = False
+        else:
+            created = True
+        await self.ensure_workspace_index(name)
+        return created
+
+    async def ensure_workspace_index(self, name: str) -> None:
+        """Documents are listed per workspace, newest or oldest first."""
+        await self._database[name].create_index(
+            [("workspace_id", 1), ("created_at", 1)], name="workspace_created"
+        )
 
     async def try_rename(self, source: str, target: str) -> RenameResult:
         """Move `source` to `target` with renameCollection: metadata only, `_id`s and indexes kept.

@@ -21,6 +21,7 @@ from app.db.schema import LOGIN_FAILURES
 from app.db.store import Store
 from app.factory import create_app
 from app.members.repository import MembershipRepository
+from app.workspaces.access import WorkspaceAccess
 from app.organizations.repository import OrganizationRepository
 from tests.conftest import borrowed
 from tests.support import EMAIL, PASSWORD, created_org, rename
@@ -57,6 +58,7 @@ def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
             RevokedTokens(context.store),
             context.metrics,
             AuditTrail(context.store),
+            WorkspaceAccess(context.store),
         )
 
     app.dependency_overrides[get_auth_service] = service_on_test_clock

@@ -1,0 +1,1 @@
+"""Workspaces: parts of an organization (departments, projects, environments)."""

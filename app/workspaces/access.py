@@ -1,0 +1,61 @@
+"""Which workspace a caller works in, and with which rights."""
+
+from dataclasses import dataclass
+
+from bson import ObjectId
+
+from app.auth.principal import Principal
+from app.db.store import Store
+from app.errors import Forbidden, NotFound
+from app.workspaces.models import Workspace, WorkspaceRole
+from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceRepository
+
+
+class WorkspaceNotFound(NotFound):
+    detail = "Workspace not found"
+
+
+class NotAWorkspaceMember(Forbidden):
+    detail = "You are not a member of this workspace"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceContext:
+    workspace: Workspace
+    # None for organization owners and admins, whom every workspace is open to.
+    role: WorkspaceRole | None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role is None or self.role in (WorkspaceRole.ADMIN, WorkspaceRole.EDITOR)
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role is None or self.role is WorkspaceRole.ADMIN
+
+
+class WorkspaceAccess:
+    def __init__(self, store: Store) -> None:
+        self.workspaces = WorkspaceRepository(store)
+        self.members = WorkspaceMemberRepository(store)
+
+    async def context(
+        self, principal: Principal, workspace_id: ObjectId | None = None
+    ) -> WorkspaceContext:
+        """The caller's rights in `workspace_id`, else in the token's workspace, else in the
+        organization's default one."""
+        wanted = workspace_id or principal.workspace_id
+        organization_id = principal.organization_id
+        workspace = (
+            await self.workspaces.get(organization_id, wanted)
+            if wanted
+            else await self.workspaces.ensure_default(organization_id)
+        )
+        if workspace is None:
+            raise WorkspaceNotFound()
+        if principal.organization_wide:
+            return WorkspaceContext(workspace, None)
+        member = await self.members.get(workspace.id, principal.account_id)
+        if member is None:
+            raise NotAWorkspaceMember()
+        return WorkspaceContext(workspace, member.role)

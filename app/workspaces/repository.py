@@ -1,0 +1,190 @@
+"""Every query on workspaces and workspace memberships."""
+
+from datetime import UTC, datetime
+
+from bson import ObjectId
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from app.db.naming import name_key
+from app.db.schema import WORKSPACE_MEMBERS, WORKSPACES
+from app.db.store import Store
+from app.workspaces.models import (
+    DEFAULT_WORKSPACE_NAME,
+    Workspace,
+    WorkspaceMember,
+    WorkspaceRole,
+    workspace_member_id,
+)
+
+
+class WorkspaceNameTaken(Exception):
+    pass
+
+
+class WorkspaceRepository:
+    def __init__(self, store: Store) -> None:
+        self._workspaces = store.master[WORKSPACES]
+
+    async def create(
+        self, organization_id: ObjectId, name: str, *, is_default: bool = False
+    ) -> Workspace:
+        document = {
+            "_id": ObjectId(),
+            "organization_id": organization_id,
+            "name": name,
+            "name_key": name_key(name),
+            "is_default": is_default,
+            "archived": False,
+            "created_at": datetime.now(UTC),
+        }
+        try:
+            await self._workspaces.insert_one(document)
+        except DuplicateKeyError:
+            raise WorkspaceNameTaken() from None
+        return Workspace.from_document(document)
+
+    async def ensure_default(self, organization_id: ObjectId) -> Workspace:
+        """The organization's default workspace, created if missing (safe to repeat)."""
+        existing = await self.default_of(organization_id)
+        if existing is not None:
+            return existing
+        try:
+            return await self.create(organization_id, DEFAULT_WORKSPACE_NAME, is_default=True)
+        except WorkspaceNameTaken:  # created concurrently, or a workspace took the name
+            found = await self.default_of(organization_id)
+            if found is not None:
+                return found
+            return await self.create(
+                organization_id, f"{DEFAULT_WORKSPACE_NAME} {organization_id}", is_default=True
+            )
+
+    async def get(self, organization_id: ObjectId, workspace_id: ObjectId) -> Workspace | None:
+        document = await self._workspaces.find_one(
+            {"_id": workspace_id, "organization_id": organization_id}
+        )
+        return Workspace.from_document(document) if document else None
+
+    async def default_of(self, organization_id: ObjectId) -> Workspace | None:
+        document = await self._workspaces.find_one(
+            {"organization_id": organization_id, "is_default": True}
+        )
+        return Workspace.from_document(document) if document else None
+
+    async def page(
+        self,
+        organization_id: ObjectId,
+        only: list[ObjectId] | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Workspace], int]:
+        query: dict[str, object] = {"organization_id": organization_id}
+        if only is not None:
+            query["_id"] = {"$in": only}
+        total = await self._workspaces.count_documents(query)
+        cursor = (
+            self._workspaces.find(query)
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [Workspace.from_document(d) async for d in cursor], total
+
+    async def rename(self, workspace: Workspace, name: str) -> None:
+        try:
+            await self._workspaces.update_one(
+                {"_id": workspace.id}, {"$set": {"name": name, "name_key": name_key(name)}}
+            )
+        except DuplicateKeyError:
+            raise WorkspaceNameTaken() from None
+
+    async def set_archived(self, workspace: Workspace, archived: bool) -> None:
+        await self._workspaces.update_one({"_id": workspace.id}, {"$set": {"archived": archived}})
+
+    async def delete(self, workspace: Workspace) -> None:
+        await self._workspaces.delete_one({"_id": workspace.id, "is_default": False})
+
+    async def delete_for_organization(self, organization_id: ObjectId) -> None:
+        await self._workspaces.delete_many({"organization_id": organization_id})
+
+    async def organizations_without_default(
+        self, organization_ids: list[ObjectId]
+    ) -> list[ObjectId]:
+        having = set(
+            await self._workspaces.distinct(
+                "organization_id",
+                {"organization_id": {"$in": organization_ids}, "is_default": True},
+            )
+        )
+        return [org for org in organization_ids if org not in having]
+
+
+class WorkspaceMemberRepository:
+    def __init__(self, store: Store) -> None:
+        self._members = store.master[WORKSPACE_MEMBERS]
+
+    async def get(self, workspace_id: ObjectId, account_id: ObjectId) -> WorkspaceMember | None:
+        document = await self._members.find_one(
+            {"_id": workspace_member_id(workspace_id, account_id)}
+        )
+        return WorkspaceMember.from_document(document) if document else None
+
+    async def put(
+        self,
+        organization_id: ObjectId,
+        workspace_id: ObjectId,
+        account_id: ObjectId,
+        role: WorkspaceRole,
+    ) -> None:
+        await self._members.update_one(
+            {"_id": workspace_member_id(workspace_id, account_id)},
+            {
+                "$set": {"role": role.value},
+                "$setOnInsert": {
+                    "workspace_id": workspace_id,
+                    "organization_id": organization_id,
+                    "account_id": account_id,
+                    "created_at": datetime.now(UTC),
+                },
+            },
+            upsert=True,
+        )
+
+    async def remove(self, workspace_id: ObjectId, account_id: ObjectId) -> bool:
+        result = await self._members.delete_one(
+            {"_id": workspace_member_id(workspace_id, account_id)}
+        )
+        return result.deleted_count == 1
+
+    async def page(
+        self, workspace_id: ObjectId, offset: int, limit: int
+    ) -> tuple[list[WorkspaceMember], int]:
+        query = {"workspace_id": workspace_id}
+        total = await self._members.count_documents(query)
+        cursor = (
+            self._members.find(query)
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [WorkspaceMember.from_document(d) async for d in cursor], total
+
+    async def count(self, workspace_id: ObjectId) -> int:
+        return await self._members.count_documents({"workspace_id": workspace_id})
+
+    async def of_account(
+        self, organization_id: ObjectId, account_id: ObjectId
+    ) -> list[WorkspaceMember]:
+        cursor = self._members.find({"organization_id": organization_id, "account_id": account_id})
+        return [WorkspaceMember.from_document(d) async for d in cursor]
+
+    async def remove_account(self, organization_id: ObjectId, account_id: ObjectId) -> None:
+        await self._members.delete_many(
+            {"organization_id": organization_id, "account_id": account_id}
+        )
+
+    async def delete_for_workspace(self, workspace_id: ObjectId) -> None:
+        await self._members.delete_many({"workspace_id": workspace_id})
+
+    async def delete_for_organization(self, organization_id: ObjectId) -> None:
+        await self._members.delete_many({"organization_id": organization_id})
