@@ -42,6 +42,7 @@ from app.organizations import v1_router as organizations_v1_router
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, recover_periodically
 from app.request_context import RequestContextMiddleware
+from app.workspaces import router as workspaces_router
 from app.workspaces.migration import migrate_to_workspaces
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def create_app(
     app.include_router(documents_router.router)
     app.include_router(billing_router.router)
     app.include_router(audit_router.router)
+    app.include_router(workspaces_router.router)
     app.include_router(invitations_router.organization_router)
     app.include_router(invitations_router.router)
     install_openapi(app)

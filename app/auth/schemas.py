@@ -70,6 +70,11 @@ class OrganizationLogin(LoginRequest):
 
 class SwitchRequest(RequestBody):
     organization_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    workspace_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{24}$",
+        description="Work in this workspace; default: the organization's default workspace.",
+    )
 
 
 class PasswordChange(RequestBody):
@@ -77,10 +82,17 @@ class PasswordChange(RequestBody):
     new_password: Password
 
 
+class WorkspaceMembershipRead(BaseModel):
+    workspace_id: str
+    name: str
+    role: str | None = Field(description="null: your organization role covers it.")
+
+
 class MembershipRead(BaseModel):
     organization_id: str
     organization_name: str
     role: str
+    workspaces: list[WorkspaceMembershipRead] = Field(default_factory=list)
 
 
 class AccountRead(BaseModel):
@@ -88,4 +100,5 @@ class AccountRead(BaseModel):
     email: str
     organization_id: str = Field(description="The organization this token acts for.")
     role: str = Field(description="Your role there.")
+    workspace_id: str | None = Field(description="The workspace this token works in, if named.")
     memberships: list[MembershipRead]

@@ -12,7 +12,7 @@ from typing import NoReturn
 from bson import ObjectId
 
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
-from app.auth.models import Account, email_key
+from app.auth.models import Account, Role, email_key
 from app.auth.passwords import PasswordHasher
 from app.auth.principal import Principal
 from app.auth.repository import AccountRepository
@@ -26,6 +26,7 @@ from app.observability.metrics import Metrics
 from app.organizations.models import Organization
 from app.organizations.repository import OrganizationRepository
 from app.workspaces.access import WorkspaceAccess
+from app.workspaces.models import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +191,29 @@ class AuthService:
             AuditAction.PASSWORD_CHANGE, **actor_fields(principal), target=principal.email
         )
 
-    async def memberships_of(self, principal: Principal) -> list[tuple[Organization, str]]:
+    async def memberships_of(
+        self, principal: Principal
+    ) -> list[tuple[Organization, str, list[tuple[Workspace, str | None]]]]:
+        """The caller's organizations, role in each, and the workspaces open to them there."""
         memberships = await self._memberships.for_account(principal.account_id)
-        roles = {m.organization_id: m.role.value for m in memberships}
+        roles = {m.organization_id: m.role for m in memberships}
         organizations = await self._organizations.list_visible(list(roles))
         order = [m.organization_id for m in memberships]
         organizations.sort(key=lambda o: order.index(o.id))
-        return [(organization, roles[organization.id]) for organization in organizations]
+        result = []
+        for organization in organizations:
+            role = roles[organization.id]
+            workspaces, _ = await self._workspaces.workspaces.page(organization.id, None, 0, 100)
+            if role in (Role.OWNER, Role.ADMIN):
+                opened: list[tuple[Workspace, str | None]] = [(w, None) for w in workspaces]
+            else:
+                mine = await self._workspaces.members.of_account(
+                    organization.id, principal.account_id
+                )
+                by_id = {m.workspace_id: m.role.value for m in mine}
+                opened = [(w, by_id[w.id]) for w in workspaces if w.id in by_id]
+            result.append((organization, role.value, opened))
+        return result
 
     async def logout(self, principal: Principal) -> None:
         await self._revoked.revoke(principal.token_id, principal.token_expires_at)

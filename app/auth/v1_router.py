@@ -11,6 +11,7 @@ from app.auth.schemas import (
     PasswordChange,
     SwitchRequest,
     TokenResponse,
+    WorkspaceMembershipRead,
 )
 from app.auth.service import LoginResult
 from app.openapi import INVALID_INPUT, UNAUTHENTICATED, Message, error
@@ -59,7 +60,8 @@ async def switch(
     body: SwitchRequest, caller: CurrentPrincipal, auth: AuthServiceDep
 ) -> TokenResponse:
     """Any signed-in caller. The current token stays valid."""
-    return _token(await auth.switch(caller, ObjectId(body.organization_id)))
+    workspace = ObjectId(body.workspace_id) if body.workspace_id else None
+    return _token(await auth.switch(caller, ObjectId(body.organization_id), workspace))
 
 
 @router.get("/me", summary="Your account and memberships", responses=UNAUTHENTICATED)
@@ -71,9 +73,18 @@ async def me(caller: CurrentPrincipal, auth: AuthServiceDep) -> AccountRead:
         email=caller.email,
         organization_id=str(caller.organization_id),
         role=caller.role.value,
+        workspace_id=str(caller.workspace_id) if caller.workspace_id else None,
         memberships=[
-            MembershipRead(organization_id=str(org.id), organization_name=org.name, role=role)
-            for org, role in memberships
+            MembershipRead(
+                organization_id=str(org.id),
+                organization_name=org.name,
+                role=role,
+                workspaces=[
+                    WorkspaceMembershipRead(workspace_id=str(w.id), name=w.name, role=ws_role)
+                    for w, ws_role in workspaces
+                ],
+            )
+            for org, role, workspaces in memberships
         ],
     )
 

@@ -1,0 +1,64 @@
+"""Bodies of the workspace endpoints."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from app.request_body import RequestBody
+from app.workspaces.models import WorkspaceMember
+from app.workspaces.service import WorkspaceView
+
+WorkspaceName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+WorkspaceRoleName = Literal["admin", "editor", "viewer"]
+
+
+class WorkspaceCreate(RequestBody):
+    name: WorkspaceName
+
+
+class WorkspaceRename(RequestBody):
+    name: WorkspaceName
+
+
+class WorkspaceMemberPut(RequestBody):
+    role: WorkspaceRoleName
+
+
+class WorkspaceRead(BaseModel):
+    id: str
+    name: str
+    is_default: bool
+    archived: bool
+    created_at: datetime
+    members: int = Field(description="Members of the workspace (owners and admins see all).")
+    documents: int = Field(description="Tenant documents filed under the workspace.")
+    your_role: WorkspaceRoleName | None = Field(
+        description="Your role in it; null when your organization role covers every workspace."
+    )
+
+    @classmethod
+    def of(cls, view: WorkspaceView) -> "WorkspaceRead":
+        workspace = view.workspace
+        return cls(
+            id=str(workspace.id),
+            name=workspace.name,
+            is_default=workspace.is_default,
+            archived=workspace.archived,
+            created_at=workspace.created_at,
+            members=view.members,
+            documents=view.documents,
+            your_role=view.your_role.value if view.your_role else None,
+        )
+
+
+class WorkspaceMemberRead(BaseModel):
+    account_id: str
+    role: WorkspaceRoleName
+    added_at: datetime
+
+    @classmethod
+    def of(cls, member: WorkspaceMember) -> "WorkspaceMemberRead":
+        return cls(
+            account_id=str(member.account_id), role=member.role.value, added_at=member.created_at
+        )

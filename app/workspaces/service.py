@@ -1,0 +1,183 @@
+"""Managing workspaces and who works in them.
+
+Organization owners and admins manage every workspace; a workspace's own admins manage
+that workspace (rename, archive, members). Creating workspaces is for organization owners
+and admins. The default workspace can be renamed but neither archived nor deleted.
+"""
+
+from dataclasses import dataclass
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.auth.principal import Principal
+from app.db.store import Document, Store
+from app.errors import Conflict, Forbidden, InvalidInput
+from app.members.repository import MembershipRepository
+from app.organizations.repository import OrganizationRepository
+from app.workspaces.access import WorkspaceAccess, WorkspaceContext, WorkspaceNotFound
+from app.workspaces.models import Workspace, WorkspaceMember, WorkspaceRole
+from app.workspaces.repository import WorkspaceNameTaken
+
+
+class WorkspaceNameInUse(Conflict):
+    detail = "A workspace with this name already exists in the organization"
+
+
+class DefaultWorkspaceIsPermanent(Conflict):
+    detail = "The default workspace cannot be archived or deleted"
+
+
+class WorkspaceHoldsData(Conflict):
+    detail = "The workspace holds documents; delete it with confirm=true to delete them too"
+
+
+class NotAWorkspaceAdmin(Forbidden):
+    detail = "Only organization owners and admins, or this workspace's admins, may do this"
+
+
+class NotAnOrganizationMember(Conflict):
+    detail = "Only members of the organization can be added to its workspaces"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceView:
+    workspace: Workspace
+    members: int
+    documents: int
+    your_role: WorkspaceRole | None
+
+
+class WorkspaceService:
+    def __init__(
+        self,
+        store: Store,
+        access: WorkspaceAccess,
+        memberships: MembershipRepository,
+        organizations: OrganizationRepository,
+    ) -> None:
+        self._store = store
+        self._access = access
+        self._workspaces = access.workspaces
+        self._members = access.members
+        self._memberships = memberships
+        self._organizations = organizations
+
+    async def create(self, principal: Principal, name: str) -> WorkspaceView:
+        if not principal.organization_wide:
+            raise NotAWorkspaceAdmin()
+        await self._organizations.require_writable(principal.organization_id)
+        await self._workspaces.ensure_default(principal.organization_id)
+        try:
+            workspace = await self._workspaces.create(principal.organization_id, name)
+        except WorkspaceNameTaken:
+            raise WorkspaceNameInUse() from None
+        return await self._view(WorkspaceContext(workspace, None))
+
+    async def visible_to(
+        self, principal: Principal, offset: int, limit: int
+    ) -> tuple[list[WorkspaceView], int]:
+        """All workspaces for owners and admins; the caller's own for everyone else."""
+        await self._workspaces.ensure_default(principal.organization_id)
+        only = None
+        roles: dict[ObjectId, WorkspaceRole] = {}
+        if not principal.organization_wide:
+            mine = await self._members.of_account(principal.organization_id, principal.account_id)
+            roles = {m.workspace_id: m.role for m in mine}
+            only = list(roles)
+        workspaces, total = await self._workspaces.page(
+            principal.organization_id, only, offset, limit
+        )
+        views = [await self._view(WorkspaceContext(w, roles.get(w.id))) for w in workspaces]
+        return views, total
+
+    async def read(self, principal: Principal, workspace_id: ObjectId) -> WorkspaceView:
+        return await self._view(await self._access.context(principal, workspace_id))
+
+    async def rename(
+        self, principal: Principal, workspace_id: ObjectId, name: str
+    ) -> WorkspaceView:
+        context = await self._managed(principal, workspace_id)
+        try:
+            await self._workspaces.rename(context.workspace, name)
+        except WorkspaceNameTaken:
+            raise WorkspaceNameInUse() from None
+        return await self.read(principal, workspace_id)
+
+    async def set_archived(
+        self, principal: Principal, workspace_id: ObjectId, archived: bool
+    ) -> WorkspaceView:
+        context = await self._managed(principal, workspace_id)
+        if context.workspace.is_default and archived:
+            raise DefaultWorkspaceIsPermanent()
+        await self._workspaces.set_archived(context.workspace, archived)
+        return await self.read(principal, workspace_id)
+
+    async def delete(self, principal: Principal, workspace_id: ObjectId, confirm: bool) -> int:
+        """Delete the workspace; its documents too, which takes `confirm`. Returns how many
+        documents went."""
+        if not principal.organization_wide:
+            raise NotAWorkspaceAdmin()
+        context = await self._managed(principal, workspace_id)
+        if context.workspace.is_default:
+            raise DefaultWorkspaceIsPermanent()
+        collection = await self._collection(principal)
+        holding = await collection.count_documents({"workspace_id": workspace_id})
+        if holding and not confirm:
+            raise WorkspaceHoldsData()
+        deleted = await collection.delete_many({"workspace_id": workspace_id})
+        await self._members.delete_for_workspace(workspace_id)
+        await self._workspaces.delete(context.workspace)
+        return deleted.deleted_count
+
+    async def members(
+        self, principal: Principal, workspace_id: ObjectId, offset: int, limit: int
+    ) -> tuple[list[WorkspaceMember], int]:
+        context = await self._access.context(principal, workspace_id)
+        return await self._members.page(context.workspace.id, offset, limit)
+
+    async def put_member(
+        self,
+        principal: Principal,
+        workspace_id: ObjectId,
+        account_id: ObjectId,
+        role: WorkspaceRole,
+    ) -> None:
+        context = await self._managed(principal, workspace_id)
+        if await self._memberships.get(account_id, principal.organization_id) is None:
+            raise NotAnOrganizationMember()
+        await self._members.put(principal.organization_id, context.workspace.id, account_id, role)
+
+    async def remove_member(
+        self, principal: Principal, workspace_id: ObjectId, account_id: ObjectId
+    ) -> None:
+        context = await self._managed(principal, workspace_id)
+        if not await self._members.remove(context.workspace.id, account_id):
+            raise InvalidInput(("path", "account_id"), "not a member of this workspace")
+
+    async def _managed(self, principal: Principal, workspace_id: ObjectId) -> WorkspaceContext:
+        await self._organizations.require_writable(principal.organization_id)
+        context = await self._access.context(principal, workspace_id)
+        if not context.can_manage:
+            raise NotAWorkspaceAdmin()
+        return context
+
+    async def _view(self, context: WorkspaceContext) -> WorkspaceView:
+        workspace = context.workspace
+        collection = await self._collection_for(workspace.organization_id)
+        documents = (
+            await collection.count_documents({"workspace_id": workspace.id}) if collection else 0
+        )
+        return WorkspaceView(
+            workspace, await self._members.count(workspace.id), documents, context.role
+        )
+
+    async def _collection(self, principal: Principal) -> AsyncCollection[Document]:
+        collection = await self._collection_for(principal.organization_id)
+        if collection is None:
+            raise WorkspaceNotFound()
+        return collection
+
+    async def _collection_for(self, organization_id: ObjectId) -> AsyncCollection[Document] | None:
+        organization = await self._organizations.get_visible(organization_id)
+        return self._store.tenants[organization.tenant_collection] if organization else None
