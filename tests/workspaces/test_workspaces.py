@@ -237,3 +237,36 @@ async def test_organizations_from_before_get_a_default_workspace(store: Store, o
     assert old is not None
     assert old["workspace_id"] == default["_id"]
     assert await store.master[WORKSPACE_MEMBERS].count_documents({}) == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_all", "creates"),
+    [
+        (Role.ADMIN, True, True),
+        (Role.BILLING_ADMIN, False, False),
+        (Role.MEMBER, False, False),
+        (Role.VIEWER, False, False),
+    ],
+)
+async def test_each_organization_role_over_workspaces(
+    client: AsyncClient,
+    store: Store,
+    org: Org,
+    owner: str,
+    role: Role,
+    sees_all: bool,
+    creates: bool,
+) -> None:
+    secret = await org.workspace(owner, "Board")
+    token, _ = await member_token(client, store, org, "someone@x.example", role)
+
+    listed = (await org.call("GET", "/workspaces", token)).json()
+    created = await org.call("POST", "/workspaces", token, json={"name": "Mine"})
+    renamed = await org.call("PATCH", f"/workspaces/{secret}", token, json={"name": "Taken"})
+    members = await org.call("GET", f"/workspaces/{secret}/members", token)
+
+    names = {w["name"] for w in listed["items"]}
+    assert ("Board" in names) is sees_all
+    assert created.status_code == (201 if creates else 403)
+    assert renamed.status_code == (200 if sees_all else 403)
+    assert members.status_code == (200 if sees_all else 403)
