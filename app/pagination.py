@@ -31,3 +31,7 @@ class Page(BaseModel, Generic[Item]):
     total: int
     offset: int
     limit: int
+
+    @classmethod
+    def of(cls, items: list[Item], total: int, request: PageRequest) -> "Page[Item]":
+        return cls(items=items, total=total, offset=request.offset, limit=request.limit)

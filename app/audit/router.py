@@ -71,9 +71,4 @@ async def read_audit_log(
     entries, total = await trail.page(
         caller.organization_id, action, since, until, page.offset, page.limit
     )
-    return Page(
-        items=[AuditEntryRead.of(e) for e in entries],
-        total=total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return Page.of([AuditEntryRead.of(e) for e in entries], total, page)

@@ -157,9 +157,7 @@ async def list_documents(
     items, total = await documents.list(
         caller, equality_filter(raw), sort, order == "desc", page.offset, page.limit, workspace
     )
-    return Page(
-        items=[_present(d) for d in items], total=total, offset=page.offset, limit=page.limit
-    )
+    return Page.of([_present(d) for d in items], total, page)
 
 
 @router.get(

@@ -106,12 +106,7 @@ async def list_pending(
     caller: Reader, invitations: InvitationServiceDep, page: PageQuery
 ) -> Page[InvitationRead]:
     items, total = await invitations.list_pending(caller, page.offset, page.limit)
-    return Page(
-        items=[InvitationRead.of(i) for i in items],
-        total=total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return Page.of([InvitationRead.of(i) for i in items], total, page)
 
 
 @organization_router.post(

@@ -68,9 +68,7 @@ async def list_members(
     role: Annotated[RoleName | None, Query(description="Only members with this role.")] = None,
 ) -> Page[MemberRead]:
     views, total = await members.list(caller, Role(role) if role else None, page.offset, page.limit)
-    return Page(
-        items=[MemberRead.of(v) for v in views], total=total, offset=page.offset, limit=page.limit
-    )
+    return Page.of([MemberRead.of(v) for v in views], total, page)
 
 
 @router.patch(

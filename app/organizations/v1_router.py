@@ -90,12 +90,7 @@ async def list_mine(
     """Every organization your account belongs to, with your role in each, whichever one the
     token acts for."""
     pairs, total = await directory.mine(caller, page.offset, page.limit)
-    return Page(
-        items=[_summary(org, m.role.value) for org, m in pairs],
-        total=total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return Page.of([_summary(org, m.role.value) for org, m in pairs], total, page)
 
 
 @router.get(

@@ -80,12 +80,7 @@ async def list_workspaces(
     caller: Member, workspaces: WorkspaceServiceDep, page: PageQuery
 ) -> Page[WorkspaceRead]:
     views, total = await workspaces.visible_to(caller, page.offset, page.limit)
-    return Page(
-        items=[WorkspaceRead.of(v) for v in views],
-        total=total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return Page.of([WorkspaceRead.of(v) for v in views], total, page)
 
 
 @router.get(
@@ -157,12 +152,7 @@ async def list_members(
     workspace_id: WorkspacePath, caller: Member, workspaces: WorkspaceServiceDep, page: PageQuery
 ) -> Page[WorkspaceMemberRead]:
     members, total = await workspaces.members(caller, _id(workspace_id), page.offset, page.limit)
-    return Page(
-        items=[WorkspaceMemberRead.of(m) for m in members],
-        total=total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return Page.of([WorkspaceMemberRead.of(m) for m in members], total, page)
 
 
 @router.put(
