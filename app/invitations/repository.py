@@ -70,6 +70,8 @@ class InvitationRepository:
         return Invitation.from_document(document) if document else None
 
     async def find_by_token(self, token: str) -> Invitation | None:
+        """Pending or answered: an answered invitation keeps its token's digest, so its link
+        can be told apart from a link that never existed."""
         document = await self._invitations.find_one({"token_digest": token_digest(token)})
         return Invitation.from_document(document) if document else None
 
@@ -112,12 +114,12 @@ class InvitationRepository:
             {"_id": invitation.id, "status": InvitationStatus.PENDING.value},
             {
                 "$set": {"status": status.value, "closed_at": datetime.now(UTC)},
-                "$unset": {"pending_key": "", "token_digest": ""},
+                "$unset": {"pending_key": ""},
             },
         )
         return result.modified_count == 1
 
-    async def reopen(self, invitation: Invitation, token: str) -> None:
+    async def reopen(self, invitation: Invitation) -> None:
         """Undo an acceptance that could not complete, so the token can be used again."""
         await self._invitations.update_one(
             {"_id": invitation.id, "status": InvitationStatus.ACCEPTED.value},
@@ -127,7 +129,6 @@ class InvitationRepository:
                     "pending_key": pending_key(
                         invitation.organization_id, email_key(invitation.email)
                     ),
-                    "token_digest": token_digest(token),
                 },
                 "$unset": {"closed_at": ""},
             },
@@ -145,6 +146,6 @@ class InvitationRepository:
             },
             {
                 "$set": {"status": InvitationStatus.EXPIRED.value},
-                "$unset": {"pending_key": "", "token_digest": ""},
+                "$unset": {"pending_key": ""},
             },
         )

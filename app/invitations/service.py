@@ -20,6 +20,7 @@ from app.invitations.models import Invitation, InvitationStatus
 from app.invitations.repository import AlreadyInvited, InvitationRepository
 from app.members.repository import AlreadyMember, MembershipRepository
 from app.organizations.repository import OrganizationRepository
+from app.request_context import current_client_address
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
 
@@ -52,7 +53,7 @@ class InvitationForSomeoneElse(Forbidden):
 
 
 class SignInToAccept(Conflict):
-    detail = "An account with this email exists: sign in and accept the invitation with its token"
+    detail = "An account with this email exists: sign in and accept, or give its password"
 
 
 def action_for(role: Role) -> Action:
@@ -101,14 +102,16 @@ class InvitationService:
         existing = await self._accounts.find_by_email(email)
         if existing and await self._memberships.get(existing.id, organization_id):
             raise AlreadyAMember()
-        await self._require_room(organization_id)
         token = secrets.token_urlsafe(32)
-        try:
-            invitation = await self._invitations.create(
-                organization_id, email, role, principal.account_id, token, self._expiry()
-            )
-        except AlreadyInvited:
-            raise AlreadyPending() from None
+        # Counting seats and taking one must not interleave with another invitation's.
+        async with self._organizations.holding(organization_id, "invitations"):
+            await self._require_room(organization_id)
+            try:
+                invitation = await self._invitations.create(
+                    organization_id, email, role, principal.account_id, token, self._expiry()
+                )
+            except AlreadyInvited:
+                raise AlreadyPending() from None
         await self._audit.record(
             AuditAction.INVITATION_CREATE,
             **actor_fields(principal),
@@ -172,7 +175,7 @@ class InvitationService:
                 raise AlreadyAMember() from None
             await self._join_default_workspace(account_id, invitation)
         except BaseException:
-            await self._invitations.reopen(invitation, token)
+            await self._invitations.reopen(invitation)
             raise
         await self._audit.record(
             AuditAction.INVITATION_ACCEPT,
@@ -195,13 +198,21 @@ class InvitationService:
     async def _joining_account(
         self, invitation: Invitation, principal: Principal | None, password: str | None
     ) -> tuple[ObjectId, Account | None]:
-        """Who joins, and the account to create for them (None: the signed-in caller)."""
+        """Who joins, and the account to create for them (None: an existing account, the
+        signed-in caller's or one whose password was given)."""
         if principal is not None:
             if email_key(principal.email) != email_key(invitation.email):
                 raise InvitationForSomeoneElse()
             return principal.account_id, None
-        if await self._accounts.find_by_email(invitation.email) is not None:
-            raise SignInToAccept()
+        existing = await self._accounts.find_by_email(invitation.email)
+        if existing is not None:
+            # Someone who left every organization has no token to sign in with: their
+            # password proves the account is theirs, as it does when signing up again.
+            if password is None or not await self._auth.verify_existing(
+                existing, password, current_client_address() or "unknown"
+            ):
+                raise SignInToAccept()
+            return existing.id, None
         if password is None:
             raise InvalidInput(
                 ("body", "password"), "choose a password to create your account, or sign in"

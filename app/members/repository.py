@@ -1,5 +1,6 @@
 """Every query on memberships."""
 
+import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -10,6 +11,12 @@ from app.auth.models import Role
 from app.db.schema import MEMBERSHIPS
 from app.db.store import Store
 from app.members.models import Membership, membership_id
+
+
+def fresh_version() -> int:
+    """A starting version no earlier membership of the same person can have had, so tokens
+    from before a removal stay dead when the person rejoins."""
+    return secrets.randbits(48)
 
 
 class AlreadyMember(Exception):
@@ -33,6 +40,7 @@ class MembershipRepository:
             organization_id=organization_id,
             role=role,
             created_at=datetime.now(UTC),
+            version=fresh_version(),
         )
         try:
             await self._memberships.insert_one(membership.to_document())

@@ -76,9 +76,9 @@ class MemberService:
         self, principal: Principal, account_id: ObjectId, role: Role
     ) -> MemberView:
         membership = await self._member(principal, account_id)
+        require(principal.role, action_for(membership.role))
+        require(principal.role, action_for(role))
         if membership.role is not role:
-            require(principal.role, action_for(membership.role))
-            require(principal.role, action_for(role))
             await self._organizations.require_writable(principal.organization_id)
             await self._set_role(membership, role)
             await self._audit.record(

@@ -1,7 +1,11 @@
 """Every query on the organization registry and on identifier claims."""
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -9,8 +13,11 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
+from app.errors import ServiceUnavailable
 from app.organizations.errors import OrganizationSuspended
 from app.organizations.models import LifecycleState, Organization, PendingRename, Status
+
+HOLD_SECONDS = 10
 
 # States in which an organization is visible to clients; PROVISIONING and DELETING are not.
 VISIBLE_STATES = [LifecycleState.ACTIVE.value, LifecycleState.RENAMING.value]
@@ -190,6 +197,34 @@ class OrganizationRepository:
         if to_unset:
             update["$unset"] = to_unset
         await self._organizations.update_one({"_id": organization_id}, update)
+
+    @asynccontextmanager
+    async def holding(
+        self, organization_id: ObjectId, purpose: str, *, wait_seconds: float = 5
+    ) -> AsyncIterator[None]:
+        """A short mutual exclusion per organization and purpose, shared by every instance:
+        a lease field on the registry entry, taken by conditional update and expiring by
+        itself (after HOLD_SECONDS) if its holder dies."""
+        field = f"holds.{purpose}"
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            now = datetime.now(UTC)
+            taken = await self._organizations.update_one(
+                {
+                    "_id": organization_id,
+                    "$or": [{field: {"$exists": False}}, {field: {"$lte": now}}],
+                },
+                {"$set": {field: now + timedelta(seconds=HOLD_SECONDS)}},
+            )
+            if taken.modified_count == 1:
+                break
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable("The organization is busy; try again shortly")
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            await self._organizations.update_one({"_id": organization_id}, {"$unset": {field: ""}})
 
     async def plan_of(self, organization_id: ObjectId) -> str | None:
         """The organization's plan, or None when it has never chosen one (the default)."""
