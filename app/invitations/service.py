@@ -160,6 +160,7 @@ class InvitationService:
             await self._organizations.is_visible(invitation.organization_id)
         ):
             raise InvitationGone()
+        await self._organizations.require_writable(invitation.organization_id)
         account_id, new_account = await self._joining_account(invitation, principal, password)
         if not await self._invitations.close(invitation, InvitationStatus.ACCEPTED):
             raise InvitationGone()  # accepted by a concurrent request a moment ago

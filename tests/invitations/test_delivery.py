@@ -105,3 +105,25 @@ async def test_a_failed_delivery_keeps_the_invitation(
         f"/api/v1/organizations/{created['id']}/invitations", headers=bearer(token)
     )
     assert pending.json()["total"] == 1
+
+
+async def test_nobody_joins_a_suspended_organization(
+    smtp_client: AsyncClient, inbox: tuple[Inbox, int]
+) -> None:
+    created = await created_org(smtp_client)
+    token = await login(smtp_client)
+    await smtp_client.post(
+        f"/api/v1/organizations/{created['id']}/invitations",
+        json={"email": "dev@techcorp.com", "role": "member"},
+        headers=bearer(token),
+    )
+    body = inbox[0].messages[0].get_payload(decode=True)
+    assert isinstance(body, bytes)
+    link_token = body.split(b"token=")[1].split()[0].decode()
+    await smtp_client.post(f"/api/v1/organizations/{created['id']}/suspend", headers=bearer(token))
+
+    response = await smtp_client.post(
+        "/api/v1/invitations/accept", json={"token": link_token, "password": "DevPassword123"}
+    )
+
+    assert response.status_code == 423
