@@ -21,8 +21,8 @@ from app.db.schema import LOGIN_FAILURES
 from app.db.store import Store
 from app.factory import create_app
 from app.members.repository import MembershipRepository
-from app.workspaces.access import WorkspaceAccess
 from app.organizations.repository import OrganizationRepository
+from app.workspaces.access import WorkspaceAccess
 from tests.conftest import borrowed
 from tests.support import EMAIL, PASSWORD, created_org, rename
 
