@@ -47,6 +47,18 @@ class _MemoryDatabase:
         await self._database.create_collection(name, **kwargs)
         return self[name]
 
+    async def list_collection_names(
+        self, filter: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[str]:
+        # mongomock's filtered listing still reports collections that were dropped; filter the
+        # accurate unfiltered list instead (by name, the only filter the service uses).
+        names: list[str] = await self._database.list_collection_names(**kwargs)
+        if filter and set(filter) == {"name"} and isinstance(filter["name"], str):
+            return [name for name in names if name == filter["name"]]
+        if filter:
+            return list(await self._database.list_collection_names(filter=filter, **kwargs))
+        return names
+
     async def list_collections(self, *args: Any, **kwargs: Any) -> Any:
         return self._database.list_collections(*args, **kwargs)
 

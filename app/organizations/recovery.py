@@ -98,6 +98,11 @@ class LifecycleRecovery:
         if organization is not None and identifier in _identifiers_of(organization):
             return
         leftover = tenant_collection_for(identifier)
+        if await lifecycle.organizations.uses_collection(leftover):
+            # The claim is stale but its collection is some organization's live data (its
+            # identifier was edited by hand): never touch it; let an operator sort it out.
+            report.needs_operator.append(f"{leftover} (claim {identifier}, in use)")
+            return
         if await self._holds_documents(leftover) and not await self._is_copied_source(
             leftover, organization
         ):

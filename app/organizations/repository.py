@@ -232,6 +232,19 @@ class OrganizationRepository:
         plan = (document or {}).get("plan")
         return plan if isinstance(plan, str) else None
 
+    async def uses_collection(self, tenant_collection: str) -> bool:
+        """Whether any organization holds, or is moving to, this tenant collection."""
+        document = await self._organizations.find_one(
+            {
+                "$or": [
+                    {"tenant_collection": tenant_collection},
+                    {"pending_rename.tenant_collection": tenant_collection},
+                ]
+            },
+            {"_id": 1},
+        )
+        return document is not None
+
     async def is_suspended(self, organization_id: ObjectId) -> bool:
         document = await self._organizations.find_one(
             {"_id": organization_id, "status": Status.SUSPENDED.value}, {"_id": 1}

@@ -294,3 +294,22 @@ async def test_a_running_service_sweeps_for_interrupted_operations(
 
     await assert_consistent(store)
     assert await store.master[ORGANIZATIONS].count_documents({}) == 0
+
+
+async def test_a_stale_claim_never_costs_an_organization_its_live_collection(
+    settings: Settings, store: Store
+) -> None:
+    async with running(settings, store) as client:
+        created = await created_org(client)
+    await store.tenants[created["tenant_collection"]].insert_one({"precious": True})
+    # An operator edited the identifier by hand; the claim on the old one stays behind.
+    await store.master[ORGANIZATIONS].update_one(
+        {"_id": ObjectId(created["id"])}, {"$set": {"identifier": "hand-edited"}}
+    )
+
+    report = await LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint)).run(
+        timedelta(0)
+    )
+
+    assert await store.tenants[created["tenant_collection"]].count_documents({}) == 1
+    assert any("in use" in entry for entry in report.needs_operator)

@@ -1,0 +1,155 @@
+"""How every command reaches the database: settings, store, event loop, and failures.
+
+A command hands `run_with_store` the async work it wants done. The store comes from the same
+settings as the service's (`MONGO_URI`, `PRIMARY_DB`, `TENANT_DB`, `.env`), unless the caller
+of the Typer app passed one in `ctx.obj` (tests do, with a seeded in-memory store).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import NoReturn, TypeVar
+
+import typer
+from pymongo.errors import ConfigurationError as MongoConfigurationError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from rich.console import Console
+
+from app.config import ConfigurationError, Settings, load_settings
+from app.db.store import Store, open_store
+from app.errors import AppError
+
+Result = TypeVar("Result")
+StoreOpener = Callable[[Settings], Store]
+
+# Exit codes: 0 done (or nothing wrong), 1 problems found or the operation refused,
+# 2 the database cannot be reached or the configuration is unusable.
+EXIT_PROBLEMS = 1
+EXIT_UNREACHABLE = 2
+_AUTHENTICATION_FAILED = 18
+_UNAUTHORIZED = 13
+
+
+class _UnusableUri(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CliConfig:
+    """What a program embedding the CLI may pass as `ctx.obj`.
+
+    `store` is borrowed and never closed by the CLI; a store from `open_store` is the CLI's
+    own and closed when the command ends.
+    """
+
+    settings: Settings | None = None
+    store: Store | None = None
+    open_store: StoreOpener | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    store: Store
+    settings: Settings
+
+
+def out() -> Console:
+    # Made per call: Rich binds to the current sys.stdout, which test runners replace.
+    return Console(highlight=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def cli_config(obj: object) -> CliConfig:
+    """Accept a CliConfig, a Store, or a store opener as `ctx.obj`."""
+    if isinstance(obj, CliConfig):
+        return obj
+    if isinstance(obj, Store):
+        return CliConfig(store=obj)
+    if callable(obj):
+        return CliConfig(open_store=obj)
+    return CliConfig()
+
+
+def run_with_store(ctx: typer.Context, work: Callable[[Session], Awaitable[Result]]) -> Result:
+    """Run `work` on the store, then close the store if this command opened it.
+
+    Turns unreachable servers, bad configuration and refused operations into one line on
+    stderr and an exit code, never a traceback.
+    """
+    config = cli_config(ctx.obj)
+    try:
+        settings = config.settings or load_settings()
+    except ConfigurationError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+
+    async def main() -> Result:
+        borrowed = config.store is not None
+        try:
+            store = config.store or (config.open_store or open_store)(settings)
+        except (MongoConfigurationError, ValueError):
+            # The driver's message may quote the URI, credentials included.
+            raise _UnusableUri() from None
+        try:
+            if store.persistent:
+                await store.ping()  # fail fast, before any prompt or partial output
+            else:
+                _warn_in_memory()
+            return await work(Session(store, settings))
+        finally:
+            if not borrowed:
+                await store.close()
+
+    try:
+        return asyncio.run(main())
+    except ConnectionFailure:
+        fail(
+            f"Cannot connect to MongoDB at {server_hosts(settings.mongo_uri)}: check MONGO_URI",
+            EXIT_UNREACHABLE,
+        )
+    except OperationFailure as exc:
+        if exc.code in {_AUTHENTICATION_FAILED, _UNAUTHORIZED}:
+            fail(
+                f"MongoDB at {server_hosts(settings.mongo_uri)} refused the credentials or the "
+                "permission: check MONGO_URI and the user's roles",
+                EXIT_UNREACHABLE,
+            )
+        fail(f"MongoDB refused an operation (code {exc.code}): {exc.details}", EXIT_PROBLEMS)
+    except _UnusableUri:
+        fail("MONGO_URI is not a valid MongoDB connection string", EXIT_UNREACHABLE)
+    except MongoConfigurationError:
+        # Raised on first use too, e.g. when a mongodb+srv:// name does not resolve.
+        fail(
+            f"MongoDB at {server_hosts(settings.mongo_uri)} cannot be used as configured: "
+            "check MONGO_URI",
+            EXIT_UNREACHABLE,
+        )
+    except AppError as exc:
+        fail(exc.message, EXIT_PROBLEMS)
+    except PyMongoError as exc:
+        fail(f"MongoDB error: {type(exc).__name__}", EXIT_PROBLEMS)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err().print(f"Error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def server_hosts(uri: str) -> str:
+    """The host list of a MongoDB URI, without scheme, credentials, database or options."""
+    rest = uri.split("://", 1)[-1].split("?", 1)[0]
+    # Credentials end at the last "@" before the path; hosts are what follows, up to "/".
+    hosts = rest.rpartition("@")[2].split("/", 1)[0]
+    return hosts or "(no host)"
+
+
+def _warn_in_memory() -> None:
+    err().print(
+        "Warning: this is the in-memory store (MONGO_URI unset or memory://). It belongs to "
+        "this process alone and starts empty, so operator commands see nothing of a running "
+        "service: point MONGO_URI at the service's MongoDB server.",
+        markup=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,58 @@
+"""What can stop an operator command, in words an operator can act on."""
+
+from app.errors import AppError, Conflict, NotFound
+
+
+class UnknownOrganization(NotFound):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"No organization has the name or id {reference!r}")
+
+
+class UnknownAccount(NotFound):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"No account has the email {email!r}")
+
+
+class OrganizationBusy(Conflict):
+    def __init__(self, name: str, state: str) -> None:
+        super().__init__(
+            f"Organization {name!r} is in state {state!r}: an operation on it is unfinished. "
+            "Wait for it, or settle it with `repair`."
+        )
+
+
+class UnacceptableInput(AppError):
+    status_code = 400
+    detail = "Invalid input"
+
+
+class InvalidImportFile(AppError):
+    status_code = 400
+
+    def __init__(self, location: str, problem: str) -> None:
+        super().__init__(f"{location}: {problem}; nothing was imported")
+
+
+class DocumentsAlreadyExist(Conflict):
+    def __init__(self, collection: str, count: int, example: str) -> None:
+        super().__init__(
+            f"{count} document(s) of the file already exist in {collection} (for example "
+            f"_id {example}); nothing was imported. Use --replace to overwrite them."
+        )
+
+
+class ImportInterrupted(AppError):
+    status_code = 500
+
+    def __init__(self, collection: str, written: int, reason: str) -> None:
+        super().__init__(
+            f"The import into {collection} stopped after {written} document(s): {reason}. "
+            "Documents written so far stay; run it again with --replace to finish."
+        )
+
+
+class FileUnusable(AppError):
+    status_code = 400
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
