@@ -129,6 +129,8 @@ class Settings(BaseSettings):
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
+    # Scheduling priority of the hashing threads (nice value); 0 keeps them at the loop's.
+    password_hash_niceness: int = Field(default=10, ge=0, le=19)
 
     _secret_key_generated: bool = PrivateAttr(default=False)
 

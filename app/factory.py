@@ -93,7 +93,11 @@ def create_app(
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
             grace = timedelta(seconds=settings.recovery_grace_seconds)
             await recovery.run(grace)
-            hasher = PasswordHasher(settings.bcrypt_rounds, settings.password_hash_workers)
+            hasher = PasswordHasher(
+                settings.bcrypt_rounds,
+                settings.password_hash_workers,
+                settings.password_hash_niceness,
+            )
             await hasher.warm_up()
             context = AppContext(
                 settings=settings,

@@ -2,11 +2,17 @@
 
 bcrypt is deliberately slow (about 0.25 s at cost 12), so every hash and check runs in a worker
 thread, at most `workers` at once; requests beyond that wait their turn without blocking the
-loop. Checking against a missing account still costs one full bcrypt comparison, so response
-time does not tell which emails have accounts.
+loop. The worker threads also run at a lower scheduling priority (`PASSWORD_HASH_NICENESS`):
+on a machine whose cores are all busy hashing, the event loop thread still gets the CPU the
+moment it has work, so every other request stays fast while logins queue. Checking against a
+missing account still costs one full bcrypt comparison, so response time does not tell which
+emails have accounts.
 """
 
+import contextlib
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple
 
@@ -31,10 +37,11 @@ def password_problem(password: str) -> str | None:
 
 
 class PasswordHasher:
-    def __init__(self, rounds: int, workers: int) -> None:
+    def __init__(self, rounds: int, workers: int, niceness: int = 0) -> None:
         self._rounds = rounds
         self._limiter = anyio.CapacityLimiter(workers)
         self._dummy_hash: bytes | None = None
+        self._niceness = niceness
 
     async def warm_up(self) -> None:
         """Prepare the dummy hash now, so the first unknown-email login costs what the rest do."""
@@ -63,4 +70,21 @@ class PasswordHasher:
         return self._dummy_hash
 
     async def _run(self, function: Callable[[*_Args], _Result], *args: *_Args) -> _Result:
-        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+        def deprioritized() -> _Result:
+            _lower_this_threads_priority(self._niceness)
+            return function(*args)
+
+        return await anyio.to_thread.run_sync(deprioritized, limiter=self._limiter)
+
+
+_deprioritized = threading.local()
+
+
+def _lower_this_threads_priority(niceness: int) -> None:
+    """Raise the calling thread's nice value once (Linux schedules threads individually;
+    lowering one's own priority needs no privilege). Elsewhere this does nothing."""
+    if niceness <= 0 or getattr(_deprioritized, "done", False):
+        return
+    _deprioritized.done = True
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)

@@ -1,4 +1,6 @@
 import asyncio
+import os
+import threading
 
 import pytest
 
@@ -54,3 +56,17 @@ async def test_hashing_leaves_the_event_loop_free() -> None:
     await hashing
     # Had bcrypt run on the loop, the task would have finished within its first step.
     assert ticks > 1
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no thread priorities on this system")
+async def test_hashing_threads_run_at_a_lower_priority_than_the_loop() -> None:
+    hasher = PasswordHasher(rounds=4, workers=1, niceness=7)
+    observed: list[int] = []
+
+    def nice_of_this_thread() -> None:
+        observed.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    await hasher.hash("SecurePassword123")
+    await hasher._run(nice_of_this_thread)
+
+    assert observed == [7]
