@@ -1,0 +1,144 @@
+"""PNG charts of the scenarios, drawn with matplotlib's Agg backend (no display needed)."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from bench.model import TIMES, Spread, Table
+
+TARGET_P99_RATIO = 2.0
+
+
+def _errors(spreads: list[Spread]) -> list[list[float]]:
+    """Error bars from each median down to the minimum and up to the maximum."""
+    return [
+        [max(0.0, s.median - s.low) for s in spreads],
+        [max(0.0, s.high - s.median) for s in spreads],
+    ]
+
+
+def _grouped_bars(axes: Axes, groups: list[str], series: dict[str, list[Spread]]) -> None:
+    width = 0.8 / max(1, len(series))
+    for index, (name, spreads) in enumerate(series.items()):
+        positions = [g + (index - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        axes.bar(
+            positions,
+            [s.median for s in spreads],
+            width,
+            yerr=_errors(spreads),
+            capsize=3,
+            label=name,
+        )
+    axes.set_xticks(range(len(groups)), groups)
+    axes.legend()
+
+
+def event_loop_health(table: Table, path: Path) -> bool:
+    logins = sorted({int(row.labels["logins"]) for row in table.rows if row.labels["logins"]})
+    if not logins:
+        return False
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    series: dict[str, list[Spread]] = {}
+    for workers in dict.fromkeys(str(row.labels["workers"]) for row in table.rows):
+        suffix = "" if workers.startswith("unset") else f", PASSWORD_HASH_WORKERS={workers}"
+        for endpoint in ("/health", "/org/get"):
+            series[f"GET {endpoint}{suffix}"] = [
+                row.figure("p99_ratio")
+                if (row := table.find(workers=workers, endpoint=endpoint, logins=n))
+                else Spread([])
+                for n in logins
+            ]
+    _grouped_bars(axes, [f"{n} concurrent logins" for n in logins], series)
+    axes.axhline(TARGET_P99_RATIO, color="red", linestyle="--", label=f"target: 2{TIMES} idle p99")
+    axes.axhline(1.0, color="grey", linewidth=0.8)
+    axes.set_ylabel("p99 latency / idle p99")
+    axes.set_title("Event-loop health: probe p99 under concurrent login load (bcrypt cost 12)")
+    axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def login_throughput(table: Table, path: Path) -> bool:
+    if not table.rows:
+        return False
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    series = {
+        "theoretical (cores / hash time)": [row.figure("theoretical") for row in table.rows],
+        "achieved": [row.figure("achieved") for row in table.rows],
+    }
+    _grouped_bars(axes, [f"cost {row.labels['cost']}" for row in table.rows], series)
+    axes.set_ylabel("logins/s")
+    axes.set_title("Login throughput vs bcrypt cost (16 concurrent clients)")
+    return _save(figure, path)
+
+
+def throughput_vs_floor(table: Table, path: Path) -> bool:
+    measured = [row for row in table.rows if row.figures]
+    if not measured:
+        return False
+    concurrencies = sorted({int(row.labels["concurrency"]) for row in measured})
+    operations = list(dict.fromkeys(str(row.labels["op"]) for row in measured))
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    series = {
+        op: [
+            row.figure("rps") if (row := table.find(op=op, concurrency=c)) else Spread([])
+            for c in concurrencies
+        ]
+        for op in operations
+    }
+    _grouped_bars(axes, [f"{c} clients" for c in concurrencies], series)
+    axes.set_ylabel("requests/s")
+    axes.set_title("Throughput by operation; GET /health is the framework floor")
+    return _save(figure, path)
+
+
+def rename_cost(table: Table, path: Path) -> bool:
+    if not table.rows:
+        return False
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for strategy in dict.fromkeys(str(row.labels["strategy"]) for row in table.rows):
+        rows = [row for row in table.rows if row.labels["strategy"] == strategy]
+        spreads = [row.figure("seconds") for row in rows]
+        axes.errorbar(
+            [int(row.labels["documents"]) for row in rows],
+            [s.median for s in spreads],
+            yerr=_errors(spreads),
+            marker="o",
+            capsize=3,
+            label=strategy,
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("documents in the tenant collection")
+    axes.set_ylabel("PUT /org/update, seconds")
+    axes.set_title("Rename cost vs tenant size")
+    axes.legend()
+    return _save(figure, path)
+
+
+def _save(figure: Figure, path: Path) -> bool:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def draw_all(tables: dict[str, Table], out: Path) -> list[str]:
+    """Draw every chart whose scenario has data; return the file names written."""
+    drawers = {
+        "event_loop_health": event_loop_health,
+        "login_throughput": login_throughput,
+        "throughput_vs_floor": throughput_vs_floor,
+        "rename_cost": rename_cost,
+    }
+    written: list[str] = []
+    for key, draw in drawers.items():
+        table = tables.get(key)
+        if table is not None and draw(table, out / f"{key}.png"):
+            written.append(f"{key}.png")
+    return written
