@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import math
 import shlex
 import sys
 import time
@@ -82,7 +83,7 @@ async def run_scenarios(plan: Plan) -> tuple[list[Table], bool]:
             table = _failed(key, title, exc)
         cpu = meter.stop()
         table.extra["cpu"] = cpu
-        if table.rows:
+        if table.rows and not math.isnan(cpu["other_processes_share"]):
             table.notes.append(
                 f"While this scenario ran, other processes on the machine used "
                 f"{cpu['other_processes_share']:.0%} of its CPU capacity (the bench and the "
@@ -91,7 +92,8 @@ async def run_scenarios(plan: Plan) -> tuple[list[Table], bool]:
             )
         tables.append(table)
         other = cpu["other_processes_share"]
-        say(f"{title}: {time.perf_counter() - begin:.0f} s, other processes' load {other:.0%}")
+        load = "n/a" if math.isnan(other) else f"{other:.0%}"
+        say(f"{title}: {time.perf_counter() - begin:.0f} s, other processes' load {load}")
     return tables, ok
 
 

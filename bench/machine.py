@@ -1,6 +1,7 @@
 """The machine and code being measured, and how busy other processes kept the machine."""
 
 import hashlib
+import math
 import os
 import platform
 import re
@@ -111,6 +112,9 @@ def _own_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+MIN_METERED_SECONDS = 5.0
+
+
 @dataclass
 class CpuMeter:
     """How much of the machine other processes used while a scenario ran: measurements taken
@@ -131,8 +135,13 @@ class CpuMeter:
         busy, steal = _busy_seconds()
         own = _own_seconds() - self._own
         other = max(0.0, busy - self._busy - own)
+        if capacity < MIN_METERED_SECONDS:
+            # /proc/stat counts in clock ticks: over a moment, rounding is all it would show.
+            return dict.fromkeys(
+                ("other_processes_share", "bench_and_server_share", "steal_share"), math.nan
+            )
         return {
-            "other_processes_share": other / capacity if capacity else 0.0,
-            "bench_and_server_share": own / capacity if capacity else 0.0,
-            "steal_share": (steal - self._steal) / capacity if capacity else 0.0,
+            "other_processes_share": other / capacity,
+            "bench_and_server_share": own / capacity,
+            "steal_share": (steal - self._steal) / capacity,
         }
