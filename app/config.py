@@ -44,6 +44,15 @@ _DB_NAME_FORBIDDEN = re.compile(r'[/\\. "$*<>:|?\x00]')
 MAX_DB_NAME_BYTES = 63
 
 
+_DB_NAME_RULE = f'must be at most {MAX_DB_NAME_BYTES} bytes without / \\ . space " $ * < > : | ?'
+
+
+def is_valid_database_name(name: str) -> bool:
+    return bool(name) and not (
+        _DB_NAME_FORBIDDEN.search(name) or len(name.encode()) > MAX_DB_NAME_BYTES
+    )
+
+
 def _is_weak_secret(value: str) -> bool:
     return (
         len(value.encode()) < MIN_SECRET_BYTES
@@ -69,6 +78,22 @@ class Settings(BaseSettings):
     mongo_uri: str = MEMORY_URI
     primary_db: str = "tenantry"
     tenant_db: str = ""
+    # The pool of databases new organizations' tenant collections are placed in: an explicit
+    # comma-separated list, or a count of databases named TENANT_DB_PREFIX + 1..N. Neither set:
+    # TENANT_DB alone. Organizations keep the database recorded for them when the pool changes.
+    tenant_databases: str = Field(default="", description="comma-separated")
+    tenant_db_count: int = Field(default=0, ge=0, le=10_000)
+    tenant_db_prefix: str = ""
+    # How a new organization's database is chosen: the one holding the fewest tenant
+    # collections, or a stable hash of the organization's id.
+    tenant_placement: Literal["least-filled", "hash"] = "least-filled"
+    # Collections plus indexes, per database and per cluster, that the operator plans for;
+    # capacity reports warn from CAPACITY_WARN_RATIO of a limit on.
+    capacity_database_limit: int = Field(default=10_000, ge=1, le=10_000_000)
+    capacity_cluster_limit: int = Field(default=100_000, ge=1, le=100_000_000)
+    capacity_warn_ratio: float = Field(default=0.8, gt=0, le=1)
+    # How often the service counts collections and indexes for /metrics and placement.
+    capacity_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
     mongo_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
     mongo_max_pool_size: int = Field(default=100, ge=1, le=10_000)
 
@@ -149,10 +174,8 @@ class Settings(BaseSettings):
     @field_validator("primary_db", "tenant_db")
     @classmethod
     def _valid_database_name(cls, value: str) -> str:
-        if value and (_DB_NAME_FORBIDDEN.search(value) or len(value.encode()) > MAX_DB_NAME_BYTES):
-            raise ValueError(
-                f'must be at most {MAX_DB_NAME_BYTES} bytes without / \\ . space " $ * < > : | ?'
-            )
+        if value and not is_valid_database_name(value):
+            raise ValueError(_DB_NAME_RULE)
         return value
 
     @model_validator(mode="after")
@@ -164,6 +187,7 @@ class Settings(BaseSettings):
             self.tenant_db = self.primary_db[: MAX_DB_NAME_BYTES - len(suffix)] + suffix
         if self.tenant_db == self.primary_db:
             raise ValueError("TENANT_DB must differ from PRIMARY_DB")
+        self._check_tenant_pool()
         if _is_weak_secret(self.secret_key.get_secret_value()):
             if not (self.in_memory or self.environment == "development"):
                 raise ValueError(
@@ -185,6 +209,29 @@ class Settings(BaseSettings):
                 f"each PREVIOUS_SECRET_KEYS entry must be at least {MIN_SECRET_BYTES} random bytes"
             )
         return self
+
+    def _check_tenant_pool(self) -> None:
+        if self.tenant_databases.strip() and self.tenant_db_count:
+            raise ValueError("set TENANT_DATABASES or TENANT_DB_COUNT, not both")
+        if not self.tenant_db_prefix:
+            self.tenant_db_prefix = self.tenant_db[: MAX_DB_NAME_BYTES - 6] + "_"
+        pool = self.tenant_database_pool()
+        for name in pool:
+            if not is_valid_database_name(name):
+                raise ValueError(f"tenant database {name!r} {_DB_NAME_RULE}")
+        if self.primary_db in pool:
+            raise ValueError("the tenant databases must not include PRIMARY_DB")
+        if len(set(pool)) != len(pool):
+            raise ValueError("TENANT_DATABASES names a database twice")
+
+    def tenant_database_pool(self) -> list[str]:
+        """The databases new organizations are placed in, in a stable order."""
+        listed = [name.strip() for name in self.tenant_databases.split(",") if name.strip()]
+        if listed:
+            return listed
+        if self.tenant_db_count:
+            return [f"{self.tenant_db_prefix}{n}" for n in range(1, self.tenant_db_count + 1)]
+        return [self.tenant_db]
 
     def retired_keys(self) -> list[str]:
         raw = self.previous_secret_keys.get_secret_value()

@@ -12,7 +12,9 @@ from app.config import Settings
 from app.db.store import Store
 from app.invitations.delivery import EmailSender
 from app.observability.metrics import Metrics
+from app.organizations.capacity import CapacityMonitor
 from app.organizations.lifecycle import Checkpoint, no_checkpoint
+from app.organizations.placement import TenantPlacement
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,8 @@ class AppContext:
     throttle_policy: ThrottlePolicy
     metrics: Metrics
     email_sender: EmailSender
+    placement: TenantPlacement
+    capacity: CapacityMonitor
     checkpoint: Checkpoint = no_checkpoint
 
 

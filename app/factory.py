@@ -39,8 +39,11 @@ from app.observability.telemetry import RequestTelemetryMiddleware
 from app.openapi import install_openapi
 from app.organizations import router as organizations_router
 from app.organizations import v1_router as organizations_v1_router
+from app.organizations.capacity import CapacityMonitor
 from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
+from app.organizations.placement import PlacementPolicy, TenantPlacement
 from app.organizations.recovery import LifecycleRecovery, recover_periodically
+from app.organizations.repository import OrganizationRepository
 from app.request_context import RequestContextMiddleware
 from app.workspaces import router as workspaces_router
 from app.workspaces.migration import migrate_to_workspaces
@@ -88,6 +91,7 @@ def create_app(
                     "the server is reachable"
                 ) from None
             await ensure_audit_indexes(store, settings.audit_retention_days)
+            await OrganizationRepository(store).record_default_database(settings.tenant_db)
             await migrate_to_memberships(store)
             await migrate_to_workspaces(store)
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
@@ -99,6 +103,11 @@ def create_app(
                 settings.password_hash_niceness,
             )
             await hasher.warm_up()
+            capacity = CapacityMonitor(store, settings)
+            try:
+                await capacity.refresh()
+            except PyMongoError:
+                logger.exception("could not count collections and indexes; retrying later")
             context = AppContext(
                 settings=settings,
                 store=store,
@@ -118,25 +127,41 @@ def create_app(
                 ),
                 metrics=metrics,
                 email_sender=build_sender(settings),
+                placement=TenantPlacement(
+                    settings.tenant_database_pool(),
+                    PlacementPolicy(settings.tenant_placement),
+                    OrganizationRepository(store).collections_per_database,
+                    default_database=settings.tenant_db,
+                    full_databases=capacity.full_databases,
+                ),
+                capacity=capacity,
                 checkpoint=checkpoint,
             )
+            pool = settings.tenant_database_pool()
             logger.info(
-                "ready: master database %r, tenant database %r (%s)",
+                "ready: master database %r, %d tenant database(s) from %r, %s placement (%s)",
                 settings.primary_db,
-                settings.tenant_db,
+                len(pool),
+                pool[0],
+                settings.tenant_placement,
                 "MongoDB server" if store.persistent else "in memory",
             )
-            sweeper = None
+            background = []
             if settings.recovery_interval_seconds:
                 interval = timedelta(seconds=settings.recovery_interval_seconds)
-                sweeper = asyncio.create_task(recover_periodically(recovery, grace, interval))
+                background.append(
+                    asyncio.create_task(recover_periodically(recovery, grace, interval))
+                )
+            if settings.capacity_refresh_seconds:
+                every = timedelta(seconds=settings.capacity_refresh_seconds)
+                background.append(asyncio.create_task(capacity.run_periodically(every)))
             try:
                 yield {"context": context}
             finally:
-                if sweeper:
-                    sweeper.cancel()
+                for task in background:
+                    task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await sweeper
+                        await task
         finally:
             await store.close()
 

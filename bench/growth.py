@@ -85,7 +85,7 @@ async def _renames_in_process(strategy: str, size: int, plan: Plan) -> list[floa
     ):
         tag = uuid.uuid4().hex[:8]
         account = await api.sign_up(client, api.org_name_for(tag, 0), api.email_for(tag, 0))
-        await seed_tenant(store.tenants[account.tenant_collection].insert_many, size)
+        await seed_tenant(store.tenant_database("")[account.tenant_collection].insert_many, size)
         return await _timed_renames(client, account, size, plan)
 
 

@@ -1,5 +1,6 @@
 """Each test gets its own app on its own in-memory store, driven over ASGI like a real client."""
 
+import dataclasses
 import os
 import secrets
 import uuid
@@ -11,10 +12,11 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pymongo.asynchronous.database import AsyncDatabase
 
 from app.config import Settings
 from app.db.memory import open_memory_store
-from app.db.store import Store, open_store
+from app.db.store import Client, Document, Store, open_store
 from app.factory import create_app
 
 
@@ -45,18 +47,22 @@ def settings() -> Settings:
 
 
 class _Unclosable:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get_database(self, name: str) -> AsyncDatabase[Document]:
+        return self._client.get_database(name)
+
+    async def list_database_names(self) -> list[str]:
+        return await self._client.list_database_names()
+
     async def close(self) -> None:
         return None
 
 
 def borrowed(store: Store) -> Store:
     """The same databases for an app that must not close the test's client when it stops."""
-    return Store(
-        master=store.master,
-        tenants=store.tenants,
-        persistent=store.persistent,
-        client=_Unclosable(),
-    )
+    return dataclasses.replace(store, client=_Unclosable(store.client))
 
 
 @pytest.fixture
@@ -79,8 +85,9 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
     try:
         yield real
     finally:
-        await real.master.client.drop_database(real.master.name)
-        await real.tenants.client.drop_database(real.tenants.name)
+        for name in await real.client.list_database_names():
+            if name.startswith(f"tenantry_test_{suffix}"):
+                await real.master.client.drop_database(name)
         await real.close()
 
 

@@ -5,12 +5,13 @@ nothing after the checkpoint (including any clean-up) reaches MongoDB. A fresh a
 underlying store then plays the restarted service.
 """
 
+from dataclasses import replace
 from typing import Any, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
-from app.db.store import Document, Store
+from app.db.store import Client, Document, Store
 
 
 class Crash:
@@ -48,10 +49,25 @@ class _Dying:
         return call
 
 
+class _DyingClient:
+    def __init__(self, client: Client, crash: Crash) -> None:
+        self._client = client
+        self._crash = crash
+
+    def get_database(self, name: str) -> AsyncDatabase[Document]:
+        return cast(AsyncDatabase[Document], _Dying(self._client.get_database(name), self._crash))
+
+    async def list_database_names(self) -> list[str]:
+        self._crash.check_alive()
+        return await self._client.list_database_names()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
 def dying_store(store: Store, crash: Crash) -> Store:
-    return Store(
+    return replace(
+        store,
         master=cast(AsyncDatabase[Document], _Dying(store.master, crash)),
-        tenants=cast(AsyncDatabase[Document], _Dying(store.tenants, crash)),
-        persistent=store.persistent,
-        client=store.client,
+        client=_DyingClient(store.client, crash),
     )

@@ -6,11 +6,12 @@ from typing import Any
 import bcrypt
 from bson import ObjectId
 from httpx import AsyncClient, Response
+from pymongo.asynchronous.database import AsyncDatabase
 
 from app.auth.models import Account, Role
 from app.auth.repository import AccountRepository
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
-from app.db.store import Store
+from app.db.store import Document, Store
 from app.members.repository import MembershipRepository
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
@@ -103,10 +104,15 @@ async def assert_consistent(store: Store) -> None:
     """Every claim, registry entry and tenant collection accounts for the others."""
     organizations = await store.master[ORGANIZATIONS].find({}).to_list()
     claims = sorted(await store.master[IDENTIFIER_CLAIMS].distinct("_id"))
-    collections = sorted(await store.tenants.list_collection_names())
+    collections = sorted(await store.tenant_database("").list_collection_names())
     assert all(org["state"] == "active" for org in organizations)
     assert all("pending_rename" not in org for org in organizations)
     assert claims == sorted(org["identifier"] for org in organizations)
     assert collections == sorted(org["tenant_collection"] for org in organizations)
     owners = await store.master[ACCOUNTS].distinct("organization_id")
     assert sorted(owners) == sorted(org["_id"] for org in organizations)
+
+
+def tenants(store: Store) -> AsyncDatabase[Document]:
+    """The default tenant database, where every organization goes with the default pool."""
+    return store.tenant_database("")

@@ -23,6 +23,9 @@ class _MemoryClient:
     def get_database(self, name: str) -> AsyncDatabase[Document]:
         return cast(AsyncDatabase[Document], _MemoryDatabase(self._client.get_database(name)))
 
+    async def list_database_names(self) -> list[str]:
+        return list(await self._client.list_database_names())
+
     async def close(self) -> None:
         # AsyncMongoClient.close() is a coroutine; mongomock's is a plain method.
         self._client.close()
@@ -90,7 +93,8 @@ def open_memory_store(settings: Settings) -> Store:
     client = _MemoryClient()
     return Store(
         master=client.get_database(settings.primary_db),
-        tenants=client.get_database(settings.tenant_db),
-        persistent=False,
         client=client,
+        default_tenant_db=settings.tenant_db,
+        persistent=False,
+        tenant_pool=tuple(settings.tenant_database_pool()),
     )

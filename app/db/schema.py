@@ -41,6 +41,7 @@ MASTER_INDEXES = (
         [
             IndexModel([("identifier", ASCENDING)], unique=True, name="identifier_unique"),
             IndexModel([("tenant_collection", ASCENDING)], name="tenant_collection"),
+            IndexModel([("tenant_database", ASCENDING)], name="tenant_database"),
             IndexModel([("name_key", ASCENDING)], unique=True, name="name_key_unique"),
             # State counts (/metrics) and recovery's search for stale operations.
             IndexModel([("state", ASCENDING), ("modified_at", ASCENDING)], name="state_modified"),

@@ -1,7 +1,9 @@
-"""The two databases the service works with, on a real MongoDB server or in memory.
+"""The databases the service works with, on a real MongoDB server or in memory.
 
-Repositories receive a `Store` and never learn which backend is behind it: the in-memory
-adapter presents PyMongo's asynchronous API.
+The master database holds the registry and the accounts; tenant collections live in one of
+several tenant databases, the one the registry records for each organization. Repositories
+receive a `Store` and never learn which backend is behind it: the in-memory adapter presents
+PyMongo's asynchronous API.
 """
 
 import logging
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.config import Settings
@@ -18,18 +21,49 @@ Document = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 
-class _Client(Protocol):
+class Client(Protocol):
+    def get_database(self, name: str) -> AsyncDatabase[Document]: ...
+
+    async def list_database_names(self) -> list[str]: ...
+
     async def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
+class TenantNamespace:
+    """Where one tenant collection lives: a tenant database and a collection in it."""
+
+    database: str
+    collection: str
+
+    def __str__(self) -> str:
+        return f"{self.database}.{self.collection}"
+
+
+@dataclass(frozen=True, slots=True)
 class Store:
-    """The master database (registry, accounts) and the database holding tenant collections."""
+    """The master database (registry, accounts) and the tenant databases."""
 
     master: AsyncDatabase[Document]
-    tenants: AsyncDatabase[Document]
+    client: Client
+    # Where organizations recorded before placement existed keep their collections.
+    default_tenant_db: str
     persistent: bool
-    client: _Client
+    # The databases new tenant collections are placed in (see app.organizations.placement).
+    tenant_pool: tuple[str, ...] = ()
+
+    def tenant_database(self, name: str) -> AsyncDatabase[Document]:
+        """A tenant database by name; "" is the default one."""
+        return self.client.get_database(name or self.default_tenant_db)
+
+    def resolve(self, namespace: TenantNamespace) -> TenantNamespace:
+        """The namespace with its database named ("" becomes the default tenant database)."""
+        if namespace.database:
+            return namespace
+        return TenantNamespace(self.default_tenant_db, namespace.collection)
+
+    def collection(self, namespace: TenantNamespace) -> AsyncCollection[Document]:
+        return self.tenant_database(namespace.database)[namespace.collection]
 
     async def ping(self) -> None:
         await self.master.command("ping")
@@ -58,7 +92,8 @@ def open_store(
     )
     return Store(
         master=client.get_database(settings.primary_db),
-        tenants=client.get_database(settings.tenant_db),
-        persistent=True,
         client=client,
+        default_tenant_db=settings.tenant_db,
+        persistent=True,
+        tenant_pool=tuple(settings.tenant_database_pool()),
     )

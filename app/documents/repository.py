@@ -6,14 +6,14 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from app.db.store import Document, Store
+from app.db.store import Document, Store, TenantNamespace
 
 
 class TenantDocuments:
     """One collection, seen through a scope: `{}` (the whole organization) or one workspace."""
 
-    def __init__(self, store: Store, collection: str, scope: dict[str, Any]) -> None:
-        self._collection = store.tenants[collection]
+    def __init__(self, store: Store, namespace: TenantNamespace, scope: dict[str, Any]) -> None:
+        self._collection = store.collection(namespace)
         self._scope = scope
 
     async def insert(self, bodies: list[Document], workspace_id: ObjectId) -> list[Document]:

@@ -17,7 +17,7 @@ from bson import ObjectId
 from app.auth.permissions import Action, require
 from app.auth.principal import Principal
 from app.db.ids import parse_object_id
-from app.db.store import Document, Store
+from app.db.store import Document, Store, TenantNamespace
 from app.documents.repository import TenantDocuments
 from app.documents.validation import DocumentLimits, check_document, check_field_name
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
@@ -154,11 +154,19 @@ class DocumentService:
         require(principal.role, Action.READ_TENANT_DOCUMENTS)
         organization = await self._organization(principal)
         scope = await self._scope(principal, workspace_id)
-        collection = organization.tenant_collection
-        pending = organization.pending_rename
-        if pending and not await TenantCollections(self._store).exists(collection):
-            collection = pending.tenant_collection  # moved; the registry catches up next
-        return TenantDocuments(self._store, collection, scope)
+        return TenantDocuments(self._store, await self._readable(organization), scope)
+
+    async def _readable(self, organization: Organization) -> TenantNamespace:
+        """Where reads go: the recorded collection, or, once a rename or move has taken it
+        away and the registry is about to catch up, the collection it went to."""
+        namespace = organization.namespace
+        rename, move = organization.pending_rename, organization.pending_move
+        if (rename or move) and not await TenantCollections(self._store).exists(namespace):
+            if rename:
+                return organization.namespace_of(rename.tenant_collection)
+            if move:
+                return TenantNamespace(move.target, organization.tenant_collection)
+        return namespace
 
     async def _scope(self, principal: Principal, workspace_id: ObjectId | None) -> dict[str, Any]:
         """Owners and admins read across workspaces unless they ask for one."""
@@ -185,7 +193,7 @@ class DocumentService:
                 raise TenantMoving()
             await self._organizations.require_writable(organization.id)
             scope = {} if principal.organization_wide else {"workspace_id": context.workspace.id}
-            yield TenantDocuments(self._store, organization.tenant_collection, scope), context
+            yield TenantDocuments(self._store, organization.namespace, scope), context
         finally:
             await self._leases.release(lease)
 

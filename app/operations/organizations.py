@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from app.config import Settings
-from app.db.store import Document, Store
+from app.db.store import Document, Store, TenantNamespace
 from app.operations.errors import OrganizationBusy, UnknownOrganization
 from app.operations.registry import OperatorRegistry, OrganizationFilter
 from app.operations.tenant_catalog import IndexSummary, TenantCatalog
@@ -89,7 +89,9 @@ async def describe_organization(
     document = await registry.find_organization(reference)
     if document is None:
         raise UnknownOrganization(reference)
-    collection = str(document.get("tenant_collection", ""))
+    collection = TenantNamespace(
+        str(document.get("tenant_database") or ""), str(document.get("tenant_collection", ""))
+    )
     members = await registry.member_counts([document["_id"]])
     return OrganizationReport(
         registry=_registry_fields(document, registry.plan_of(document)),
@@ -119,13 +121,14 @@ def _shown(value: object) -> object:
     return value if isinstance(value, int | float | bool | str) else str(value)
 
 
-async def _tenant_report(store: Store, collection: str) -> TenantCollectionReport:
+async def _tenant_report(store: Store, collection: TenantNamespace) -> TenantCollectionReport:
     tenants = TenantCollections(store)
     catalog = TenantCatalog(store)
-    if not collection or not await catalog.exists(collection):
-        return TenantCollectionReport(collection, False, None, [], None)
+    collection = store.resolve(collection)
+    if not collection.collection or not await catalog.exists(collection):
+        return TenantCollectionReport(str(collection), False, None, [], None)
     return TenantCollectionReport(
-        name=collection,
+        name=str(collection),
         exists=True,
         documents=await tenants.count(collection),
         indexes=await catalog.indexes(collection),

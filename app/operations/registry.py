@@ -15,7 +15,8 @@ from app.auth.models import Role
 from app.db.ids import parse_object_id
 from app.db.naming import name_key
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, MEMBERSHIPS, ORGANIZATIONS
-from app.db.store import Document, Store
+from app.db.store import Document, Store, TenantNamespace
+from app.operations.tenant_catalog import namespaces_named_by
 from app.organizations.models import Status
 
 
@@ -64,18 +65,20 @@ class OperatorRegistry:
     async def all_organizations(self) -> list[Document]:
         return [document async for document in self._organizations.find({})]
 
-    async def points_to(self, collection: str) -> bool:
-        """Whether any organization uses the collection, or is moving to it."""
-        document = await self._organizations.find_one(
+    async def points_to(self, namespace: TenantNamespace, default_database: str) -> bool:
+        """Whether any organization uses the collection, or is moving to or from it."""
+        cursor = self._organizations.find(
             {
                 "$or": [
-                    {"tenant_collection": collection},
-                    {"pending_rename.tenant_collection": collection},
+                    {"tenant_collection": namespace.collection},
+                    {"pending_rename.tenant_collection": namespace.collection},
                 ]
             },
-            {"_id": 1},
         )
-        return document is not None
+        async for document in cursor:
+            if namespace in namespaces_named_by(document, default_database):
+                return True
+        return False
 
     async def member_counts(
         self, organization_ids: list[ObjectId] | None = None, role: Role | None = None

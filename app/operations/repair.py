@@ -17,7 +17,7 @@ from datetime import timedelta
 from bson import ObjectId
 
 from app.config import Settings
-from app.db.store import Store
+from app.db.store import Store, TenantNamespace
 from app.errors import AppError
 from app.operations.registry import OperatorRegistry
 from app.operations.tenant_catalog import TenantCatalog
@@ -152,6 +152,8 @@ def _settlement(finding: Finding) -> str:
         return "roll the create back (its client never got a 201)"
     if finding.state is LifecycleState.DELETING:
         return f"finish the delete: {finding.collection} and what only it owned go"
+    if finding.state is LifecycleState.MOVING:
+        return f"finish the move ({finding.detail})"
     return f"finish the rename ({finding.detail})"
 
 
@@ -194,18 +196,18 @@ async def _create_missing(store: Store, organization_id: ObjectId, subject: str)
     if current is None or current.state is not LifecycleState.ACTIVE:
         return None
     try:
-        await TenantCollections(store).create(current.tenant_collection)
+        await TenantCollections(store).create(current.namespace)
     except AppError:
         return None  # documents appeared under that name meanwhile; verify reports it
-    return Step("created collection", subject, current.tenant_collection)
+    return Step("created collection", subject, str(store.resolve(current.namespace)))
 
 
 async def _drop_orphan(
-    store: Store, collection: str, force: bool, announce: Announce
+    store: Store, collection: TenantNamespace, force: bool, announce: Announce
 ) -> Step | None:
     tenants = TenantCollections(store)
     # Checked again just before acting: an organization may have adopted it since the scan.
-    if await OperatorRegistry(store).points_to(collection):
+    if await OperatorRegistry(store).points_to(collection, store.default_tenant_db):
         return None
     if not await TenantCatalog(store).exists(collection):
         return None
@@ -218,5 +220,5 @@ async def _drop_orphan(
         )
     await tenants.drop(collection)
     if held:
-        return Step(_FORCED_DROP, collection, f"{held} document(s) removed")
-    return Step("dropped empty collection", collection, "no organization used it")
+        return Step(_FORCED_DROP, str(collection), f"{held} document(s) removed")
+    return Step("dropped empty collection", str(collection), "no organization used it")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from app.billing.repository import Plan
 from app.config import Settings
-from app.db.store import Store
+from app.db.store import Store, TenantNamespace
 from app.operations.registry import OperatorRegistry
 from app.operations.tenant_catalog import TenantCatalog
 from app.organizations.models import LifecycleState, Status
@@ -58,18 +58,21 @@ async def gather_statistics(store: Store, settings: Settings, top: int) -> Stati
 async def _tenant_sizes(store: Store, registry: OperatorRegistry) -> list[TenantSize]:
     catalog = TenantCatalog(store)
     tenants = TenantCollections(store)
-    existing = await catalog.tenant_collection_names()
+    existing = await catalog.tenant_namespaces()
     sizes = []
     for document in await registry.all_organizations():
-        collection = document.get("tenant_collection")
+        collection = TenantNamespace(
+            str(document.get("tenant_database") or store.default_tenant_db),
+            str(document.get("tenant_collection")),
+        )
         if document.get("state") != LifecycleState.ACTIVE.value or collection not in existing:
             continue
         sizes.append(
             TenantSize(
                 organization=str(document.get("name", "?")),
                 collection=str(collection),
-                documents=await catalog.estimated_count(str(collection)),
-                storage_bytes=await tenants.storage_bytes(str(collection)),
+                documents=await catalog.estimated_count(collection),
+                storage_bytes=await tenants.storage_bytes(collection),
             )
         )
     return sizes

@@ -1,11 +1,12 @@
-"""What the tenant database holds, as operators need to see it."""
+"""What the tenant databases hold, as operators need to see it."""
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from app.db.naming import TENANT_COLLECTION_PREFIX
-from app.db.store import Store
+from app.db.store import Document, Store, TenantNamespace
+from app.organizations.repository import OrganizationRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,19 +18,35 @@ class IndexSummary:
 
 class TenantCatalog:
     def __init__(self, store: Store) -> None:
-        self._database = store.tenants
+        self._store = store
 
-    async def tenant_collection_names(self) -> set[str]:
-        names = await self._database.list_collection_names()
-        return {name for name in names if name.startswith(TENANT_COLLECTION_PREFIX)}
+    async def databases(self) -> list[str]:
+        """Every database tenant collections may be in: the placement pool, the default
+        database, and any other the registry records."""
+        recorded = await OrganizationRepository(self._store).collections_per_database()
+        names = {*self._store.tenant_pool, self._store.default_tenant_db, *recorded}
+        return sorted(names - {""})
 
-    async def exists(self, collection: str) -> bool:
+    async def tenant_namespaces(self) -> set[TenantNamespace]:
+        found: set[TenantNamespace] = set()
+        for database in await self.databases():
+            names = await self._store.tenant_database(database).list_collection_names()
+            found.update(
+                TenantNamespace(database, name)
+                for name in names
+                if name.startswith(TENANT_COLLECTION_PREFIX)
+            )
+        return found
+
+    async def exists(self, namespace: TenantNamespace) -> bool:
         # Lists every name rather than filtering on the server: the in-memory store's filtered
         # listing also returns collections that were dropped or merely referenced.
-        return collection in await self._database.list_collection_names()
+        names = await self._store.tenant_database(namespace.database).list_collection_names()
+        return namespace.collection in names
 
-    async def indexes(self, collection: str) -> list[IndexSummary]:
-        information: MutableMapping[str, Any] = await self._database[collection].index_information()
+    async def indexes(self, namespace: TenantNamespace) -> list[IndexSummary]:
+        collection = self._store.collection(namespace)
+        information: MutableMapping[str, Any] = await collection.index_information()
         summaries = []
         for name, info in sorted(information.items()):
             keys = ", ".join(f"{field}: {direction}" for field, direction in info["key"])
@@ -41,6 +58,23 @@ class TenantCatalog:
             summaries.append(IndexSummary(name, keys, options))
         return summaries
 
-    async def estimated_count(self, collection: str) -> int:
+    async def estimated_count(self, namespace: TenantNamespace) -> int:
         # From collection metadata: exact counts of every tenant would scan every collection.
-        return await self._database[collection].estimated_document_count()
+        return await self._store.collection(namespace).estimated_document_count()
+
+
+def namespaces_named_by(document: Document, default_database: str) -> set[TenantNamespace]:
+    """Every tenant collection a registry entry uses or is moving to, with its database."""
+    database = document.get("tenant_database") or default_database
+    names = {document.get("tenant_collection")}
+    pending = document.get("pending_rename")
+    if isinstance(pending, dict):
+        names.add(pending.get("tenant_collection"))
+    found = {TenantNamespace(database, name) for name in names if isinstance(name, str)}
+    move = document.get("pending_move")
+    collection = document.get("tenant_collection")
+    if isinstance(move, dict) and isinstance(collection, str):
+        for end in (move.get("source"), move.get("target")):
+            if isinstance(end, str):
+                found.add(TenantNamespace(end or default_database, collection))
+    return found

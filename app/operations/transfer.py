@@ -17,6 +17,7 @@ from typing import Protocol
 from bson.binary import UuidRepresentation
 from bson.codec_options import DatetimeConversion
 from bson.json_util import CANONICAL_JSON_OPTIONS
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.config import Settings
@@ -69,7 +70,7 @@ async def export_tenant(
     The file appears only once complete: a failed export leaves no half-written file.
     """
     organization = await resolve_settled_organization(store, settings, reference)
-    collection = store.tenants[organization.tenant_collection]
+    collection = store.collection(organization.namespace)
     progress.start(await collection.count_documents({}))
     writer = await asyncio.to_thread(JsonLinesWriter, path, compress, WRITE_OPTIONS)
     written = 0
@@ -106,7 +107,8 @@ async def import_tenant(
     """
     organization = await resolve_settled_organization(store, settings, reference)
     name = organization.tenant_collection
-    total = await _check_file(store, name, path, check_existing=not replace)
+    target = store.collection(organization.namespace)
+    total = await _check_file(target, name, path, check_existing=not replace)
     progress.start(total)
     reader = await asyncio.to_thread(JsonLinesReader, path, READ_OPTIONS)
     written = replaced = 0
@@ -114,9 +116,9 @@ async def import_tenant(
         while batch := await asyncio.to_thread(reader.read_batch, BATCH_SIZE):
             documents = [document for _, document in batch]
             if replace:
-                replaced += await _replace(store, name, documents)
+                replaced += await _replace(target, documents)
             else:
-                await store.tenants[name].insert_many(documents, ordered=True)
+                await target.insert_many(documents, ordered=True)
             written += len(documents)
             progress.advance(len(documents))
     except BulkWriteError as exc:
@@ -137,9 +139,10 @@ async def _write(writer: JsonLinesWriter, batch: list[Document], progress: Progr
     return len(batch)
 
 
-async def _check_file(store: Store, collection: str, path: Path, *, check_existing: bool) -> int:
+async def _check_file(
+    target: AsyncCollection[Document], collection: str, path: Path, *, check_existing: bool
+) -> int:
     reader = await asyncio.to_thread(JsonLinesReader, path, READ_OPTIONS)
-    target = store.tenants[collection]
     total = clashes = 0
     example: object = None
     try:
@@ -160,9 +163,8 @@ async def _check_file(store: Store, collection: str, path: Path, *, check_existi
     return total
 
 
-async def _replace(store: Store, collection: str, documents: list[Document]) -> int:
+async def _replace(target: AsyncCollection[Document], documents: list[Document]) -> int:
     """Upsert each document by `_id`; returns how many replaced an existing one."""
-    target = store.tenants[collection]
     replaced = 0
     for start in range(0, len(documents), REPLACE_CONCURRENCY):
         chunk = documents[start : start + REPLACE_CONCURRENCY]

@@ -1,4 +1,4 @@
-"""Checking that the registry, the identifier claims and the tenant database agree.
+"""Checking that the registry, the identifier claims and the tenant databases agree.
 
 The service keeps them in step (README, "Rules the service keeps"); a crash mid-operation, a
 hand edit or a restore from an old backup can leave them apart. Every disagreement becomes a
@@ -13,9 +13,9 @@ from bson import ObjectId
 
 from app.auth.models import Role
 from app.db.naming import identifier_for, name_key, tenant_collection_for
-from app.db.store import Document, Store
+from app.db.store import Document, Store, TenantNamespace
 from app.operations.registry import OperatorRegistry
-from app.operations.tenant_catalog import TenantCatalog
+from app.operations.tenant_catalog import TenantCatalog, namespaces_named_by
 from app.organizations.models import LifecycleState, Organization
 from app.organizations.tenants import TenantCollections
 
@@ -39,7 +39,7 @@ class Finding:
     subject: str
     detail: str
     organization_id: ObjectId | None = None
-    collection: str | None = None
+    collection: TenantNamespace | None = None
     identifier: str | None = None
     # Documents in `collection`, or the owner count to record, depending on the problem.
     count: int | None = None
@@ -72,31 +72,40 @@ async def verify(store: Store) -> VerificationReport:
     tenants = TenantCollections(store)
     now = datetime.now(UTC)
     documents = await registry.all_organizations()
-    collections = await TenantCatalog(store).tenant_collection_names()
+    collections = await TenantCatalog(store).tenant_namespaces()
     claims = await registry.claims()
     owners = await registry.member_counts(role=Role.OWNER)
     claimed = {(claim["_id"], claim.get("organization_id")) for claim in claims}
 
     findings: list[Finding] = []
     organizations: dict[ObjectId, Organization] = {}
-    pointed_to: set[str] = set()
+    pointed_to: set[TenantNamespace] = set()
     for document in documents:
-        pointed_to.update(_collections_named_by(document))
+        pointed_to.update(namespaces_named_by(document, store.default_tenant_db))
         try:
             organization = Organization.from_document(document)
         except (KeyError, TypeError, ValueError) as exc:
             findings.append(_damaged(document, exc))
             continue
         organizations[organization.id] = organization
-        findings.extend(_check_organization(organization, now, collections, claimed, owners))
+        findings.extend(
+            _check_organization(
+                organization,
+                store.resolve(organization.namespace),
+                now,
+                collections,
+                claimed,
+                owners,
+            )
+        )
 
-    for collection in sorted(collections - pointed_to):
+    for collection in sorted(collections - pointed_to, key=str):
         documents_held = await tenants.count(collection)
         emptiness = "empty" if not documents_held else f"holds {documents_held} document(s)"
         findings.append(
             Finding(
                 Problem.ORPHAN_COLLECTION,
-                collection,
+                str(collection),
                 f"no organization points to it; {emptiness}",
                 collection=collection,
                 count=documents_held,
@@ -119,14 +128,15 @@ async def verify(store: Store) -> VerificationReport:
 
 def _check_organization(
     organization: Organization,
+    collection: TenantNamespace,
     now: datetime,
-    collections: set[str],
+    collections: set[TenantNamespace],
     claimed: set[tuple[object, object]],
     owners: dict[ObjectId, int],
 ) -> list[Finding]:
     found: list[Finding] = []
     label = _label(organization)
-    organization_id, collection = organization.id, organization.tenant_collection
+    organization_id = organization.id
     if organization.state is not LifecycleState.ACTIVE:
         age = now - organization.modified_at
         found.append(
@@ -208,8 +218,8 @@ async def _check_claim(
     claim: Document,
     organizations: dict[ObjectId, Organization],
     documents: list[Document],
-    collections: set[str],
-    pointed_to: set[str],
+    collections: set[TenantNamespace],
+    pointed_to: set[TenantNamespace],
     tenants: TenantCollections,
     now: datetime,
 ) -> Finding | None:
@@ -223,12 +233,15 @@ async def _check_claim(
         return None  # a damaged entry holds it; that entry is reported on its own
     else:
         reason = f"held by {holder_id}, which no organization is"
-    leftover = tenant_collection_for(str(identifier))
-    held = await tenants.count(leftover) if leftover in collections else None
+    name = tenant_collection_for(str(identifier))
+    # Renames stay inside a database; where the holder is gone, look in every one.
+    leftovers = sorted((c for c in collections if c.collection == name), key=str)
+    leftover = leftovers[0] if leftovers else None
+    held = await tenants.count(leftover) if leftover else None
     claimed_at = claim.get("claimed_at")
     age = now - claimed_at if isinstance(claimed_at, datetime) else None
     where = "no collection" if held is None else f"{leftover} holds {held} document(s)"
-    in_use = leftover in pointed_to
+    in_use = any(namespace.collection == name for namespace in pointed_to)
     if in_use:
         where += ", and an organization uses that collection"
     return Finding(
@@ -253,14 +266,6 @@ def _damaged(document: Document, exc: Exception) -> Finding:
     )
 
 
-def _collections_named_by(document: Document) -> set[str]:
-    named = {document.get("tenant_collection")}
-    pending = document.get("pending_rename")
-    if isinstance(pending, dict):
-        named.add(pending.get("tenant_collection"))
-    return {name for name in named if isinstance(name, str)}
-
-
 def _identifiers_of(organization: Organization) -> set[str]:
     identifiers = {organization.identifier}
     if organization.pending_rename:
@@ -273,6 +278,9 @@ def _pending_detail(organization: Organization) -> str:
     if organization.state is LifecycleState.RENAMING and pending:
         how = "copying" if pending.copying else "moving"
         return f"; {how} {organization.tenant_collection} to {pending.tenant_collection}"
+    move = organization.pending_move
+    if organization.state is LifecycleState.MOVING and move:
+        return f"; moving {organization.tenant_collection} from {move.source} to {move.target}"
     return ""
 
 

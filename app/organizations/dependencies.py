@@ -14,7 +14,12 @@ from app.organizations.service import OrganizationService
 def get_organization_service(context: ContextDep, auth: AuthServiceDep) -> OrganizationService:
     lifecycle = build_lifecycle(context.store, context.settings, context.checkpoint)
     return OrganizationService(
-        lifecycle, context.hasher, auth, context.metrics, AuditTrail(context.store)
+        lifecycle,
+        context.hasher,
+        auth,
+        context.metrics,
+        AuditTrail(context.store),
+        context.placement,
     )
 
 

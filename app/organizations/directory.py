@@ -67,7 +67,7 @@ class OrganizationDirectory:
         organization = await self._organizations.get_visible(principal.organization_id)
         if organization is None:
             raise OrganizationNotFound()
-        collection = organization.tenant_collection
+        collection = organization.namespace
         statistics = OrganizationStatistics(
             members=await self._memberships.count_for_organization(organization.id),
             pending_invitations=await self._invitations.count_pending(organization.id),

@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 
 from app.auth.repository import AccountRepository
 from app.config import Settings
-from app.db.store import Store
+from app.db.store import Store, TenantNamespace
 from app.errors import AppError
 from app.invitations.repository import InvitationRepository
 from app.members.repository import MembershipRepository
-from app.organizations.models import LifecycleState, Organization, PendingRename
+from app.organizations.errors import OperationInProgress
+from app.organizations.models import LifecycleState, Organization, PendingMove, PendingRename
 from app.organizations.repository import IdentifierClaims, OrganizationRepository
 from app.organizations.tenants import MoveStrategy, RenameResult, TenantCollections
 from app.organizations.write_leases import WriteLeases
@@ -68,7 +69,7 @@ class Lifecycle:
         write_leases: WriteLeases | None = None,
         drain_seconds: float = 10,
     ) -> None:
-        self._store = store
+        self.store = store
         self.organizations = organizations
         self.claims = claims
         self.accounts = accounts
@@ -88,14 +89,15 @@ class Lifecycle:
         `owns_collection` is False when the create failed before it made (or adopted) the
         collection: one by that name then belongs to someone else and stays.
         """
-        if owns_collection and await self.tenants.exists(organization.tenant_collection):
-            if await self.tenants.is_empty(organization.tenant_collection):
-                await self.tenants.drop(organization.tenant_collection)
+        namespace = organization.namespace
+        if owns_collection and await self.tenants.exists(namespace):
+            if await self.tenants.is_empty(namespace):
+                await self.tenants.drop(namespace)
             else:  # cannot happen through the API; never destroy documents to tidy up
                 logger.error(
                     "unfinished organization %s: %s holds documents, left in place",
                     organization.id,
-                    organization.tenant_collection,
+                    namespace,
                 )
         await self.memberships.remove_account_from(organization.admin_id, organization.id)
         await self._remove_workspaces(organization)
@@ -108,10 +110,8 @@ class Lifecycle:
 
         Returns the number of documents in the new collection.
         """
-        source = organization.tenant_collection
-        if self._write_leases is not None:
-            # The registry already says RENAMING, so no new write starts; wait for the rest.
-            await self._write_leases.wait_until_drained(organization.id, self._drain_seconds)
+        source = organization.namespace
+        await self._drain_writes(organization)
         if await self.tenants.exists(source):
             await self._move(organization, target)
             await self.checkpoint("rename.moved")
@@ -121,7 +121,7 @@ class Lifecycle:
         await self.tenants.drop(source)
         await self.checkpoint("rename.source_dropped")
         await self.claims.release(organization.identifier, organization.id)
-        return await self.tenants.count(target.tenant_collection)
+        return await self.tenants.count(organization.namespace_of(target.tenant_collection))
 
     async def roll_back_rename(self, organization: Organization) -> None:
         """Return to the old name while the old collection is intact; otherwise finish.
@@ -136,16 +136,61 @@ class Lifecycle:
         if target is None:
             await self.organizations.abandon_rename(organization.id)
             return
-        if not await self.tenants.exists(current.tenant_collection):
+        if not await self.tenants.exists(current.namespace):
             await self.finish_rename(current, target)
             return
         if target.copying:
-            await self.tenants.drop(target.tenant_collection)
+            await self.tenants.drop(current.namespace_of(target.tenant_collection))
         await self.organizations.abandon_rename(organization.id)
         await self.claims.release(target.identifier, organization.id)
 
+    async def finish_move(self, organization: Organization, move: PendingMove) -> int:
+        """Copy the collection to the target database, point the registry at the copy, drop
+        the source. Returns the number of documents in the moved collection."""
+        source = TenantNamespace(move.source, organization.tenant_collection)
+        target = TenantNamespace(move.target, organization.tenant_collection)
+        await self._drain_writes(organization)
+        current = await self.organizations.get(organization.id)
+        if current is None or current.state is not LifecycleState.MOVING:
+            raise OperationInProgress()
+        if current.tenant_database == move.source:
+            if not move.copying:
+                await self.organizations.mark_move_copying(organization.id)
+
+            async def progress(copied: int) -> None:
+                await self.organizations.touch(organization.id)
+                await self.checkpoint("move.copy_batch")
+
+            copied = await self.tenants.copy(source, target, progress)
+            logger.info("organization %s: copied %d documents to %s", current.id, copied, target)
+            await self.checkpoint("move.copied")
+            await self.organizations.switch_database(organization.id, move)
+            await self.checkpoint("move.switched")
+        await self.tenants.drop(source)
+        await self.checkpoint("move.source_dropped")
+        await self.organizations.end_move(organization.id)
+        return await self.tenants.count(target)
+
+    async def roll_back_move(self, organization: Organization) -> None:
+        """Stay in the source database while the registry points there; otherwise finish."""
+        current = await self.organizations.get(organization.id)
+        if current is None or current.state is not LifecycleState.MOVING:
+            return
+        move = current.pending_move
+        if move is None:
+            await self.organizations.end_move(organization.id)
+            return
+        if current.tenant_database == move.target:
+            await self.finish_move(current, move)
+            return
+        # Before the switch, a collection under this name in the target database can only be
+        # this move's copy: the name is the organization's (identifier claims) and a move
+        # refuses to start over one that holds documents.
+        await self.tenants.drop(TenantNamespace(move.target, current.tenant_collection))
+        await self.organizations.end_move(organization.id)
+
     async def finish_delete(self, organization: Organization) -> None:
-        await self.tenants.drop(organization.tenant_collection)
+        await self.tenants.drop(organization.namespace)
         await self.checkpoint("delete.collection_dropped")
         await self.memberships.remove_all_of_organization(organization.id)
         await self._remove_workspaces(organization)
@@ -158,11 +203,11 @@ class Lifecycle:
 
     @property
     def workspaces(self) -> WorkspaceAccess:
-        return WorkspaceAccess(self._store)
+        return WorkspaceAccess(self.store)
 
     async def _remove_workspaces(self, organization: Organization) -> None:
-        await WorkspaceMemberRepository(self._store).delete_for_organization(organization.id)
-        await WorkspaceRepository(self._store).delete_for_organization(organization.id)
+        await WorkspaceMemberRepository(self.store).delete_for_organization(organization.id)
+        await WorkspaceRepository(self.store).delete_for_organization(organization.id)
 
     async def _settle_accounts_homed_in(self, organization: Organization) -> None:
         """Accounts whose home was the organization: deleted when it was their only
@@ -175,13 +220,17 @@ class Lifecycle:
             else:
                 await self.accounts.delete(account_id)
 
+    async def _drain_writes(self, organization: Organization) -> None:
+        if self._write_leases is not None:
+            # The registry already records the operation, so no new write starts; wait for
+            # the ones under way.
+            await self._write_leases.wait_until_drained(organization.id, self._drain_seconds)
+
     async def _move(self, organization: Organization, target: PendingRename) -> None:
-        source = organization.tenant_collection
+        source = organization.namespace
+        destination = organization.namespace_of(target.tenant_collection)
         if not target.copying and self._move_strategy is not MoveStrategy.COPY:
-            if (
-                await self.tenants.try_rename(source, target.tenant_collection)
-                is RenameResult.MOVED
-            ):
+            if await self.tenants.try_rename(source, destination) is RenameResult.MOVED:
                 return
             if self._move_strategy is MoveStrategy.RENAME:
                 raise RenameRefused()
@@ -192,10 +241,7 @@ class Lifecycle:
             await self.organizations.touch(organization.id)
             await self.checkpoint("rename.copy_batch")
 
-        copied = await self.tenants.copy(source, target.tenant_collection, progress)
+        copied = await self.tenants.copy(source, destination, progress)
         logger.info(
-            "organization %s: copied %d documents into %s",
-            organization.id,
-            copied,
-            target.tenant_collection,
+            "organization %s: copied %d documents into %s", organization.id, copied, destination
         )

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from bson import ObjectId
 
-from app.db.store import Document
+from app.db.store import Document, TenantNamespace
 
 
 class Status(StrEnum):
@@ -27,6 +27,7 @@ class LifecycleState(StrEnum):
     PROVISIONING = "provisioning"
     ACTIVE = "active"
     RENAMING = "renaming"
+    MOVING = "moving"
     DELETING = "deleting"
 
 
@@ -38,6 +39,17 @@ class PendingRename:
     tenant_collection: str
     # Set once documents start being copied (rather than renamed) into the target, so that a
     # resumed rename knows a non-empty target is its own partial copy.
+    copying: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMove:
+    """An operator's move of the tenant collection, under the same name, to another database."""
+
+    source: str
+    target: str
+    # Set once documents start being copied, so that a resumed move knows a non-empty target
+    # collection is its own partial copy.
     copying: bool = False
 
 
@@ -56,10 +68,23 @@ class Organization:
     # Kept beside the memberships so that "never zero owners" is one conditional update.
     owner_count: int = 1
     status: Status = Status.ACTIVE
+    # The tenant database holding the collection; "" for entries recorded before placement,
+    # which live in the default tenant database.
+    tenant_database: str = ""
+    pending_move: PendingMove | None = None
+
+    @property
+    def namespace(self) -> TenantNamespace:
+        return TenantNamespace(self.tenant_database, self.tenant_collection)
+
+    def namespace_of(self, collection: str) -> TenantNamespace:
+        """Another collection in the organization's database (renames stay inside it)."""
+        return TenantNamespace(self.tenant_database, collection)
 
     @classmethod
     def from_document(cls, document: Document) -> "Organization":
         pending = document.get("pending_rename")
+        move = document.get("pending_move")
         return cls(
             id=document["_id"],
             name=document["name"],
@@ -73,6 +98,8 @@ class Organization:
             pending_rename=PendingRename(**pending) if pending else None,
             owner_count=document.get("owner_count", 1),
             status=Status(document.get("status", Status.ACTIVE)),
+            tenant_database=document.get("tenant_database", ""),
+            pending_move=PendingMove(**move) if move else None,
         )
 
     def to_document(self) -> Document:
@@ -89,6 +116,10 @@ class Organization:
             "owner_count": self.owner_count,
             "status": self.status.value,
         }
+        if self.tenant_database:
+            document["tenant_database"] = self.tenant_database
         if self.pending_rename:
             document["pending_rename"] = asdict(self.pending_rename)
+        if self.pending_move:
+            document["pending_move"] = asdict(self.pending_move)
         return document

@@ -6,6 +6,7 @@ another instance is left alone.
 
 - PROVISIONING: the creator never got its 201, so the organization is rolled back.
 - RENAMING: the new identifier is claimed and recorded, so the rename is finished.
+- MOVING: an operator asked for it and the copy is resumable, so the move is finished.
 - DELETING: the caller asked for it and tokens are already refused, so the delete is finished.
 - A claim no organization accounts for is released, after its leftover collection (the source
   of a copied rename) is dropped when that is provably safe.
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 
 from app.db.naming import tenant_collection_for
+from app.db.store import TenantNamespace
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.models import LifecycleState, Organization
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 class RecoveryReport:
     rolled_back_creates: list[str] = field(default_factory=list)
     finished_renames: list[str] = field(default_factory=list)
+    finished_moves: list[str] = field(default_factory=list)
     finished_deletes: list[str] = field(default_factory=list)
     released_claims: list[str] = field(default_factory=list)
     needs_operator: list[str] = field(default_factory=list)
@@ -39,6 +42,7 @@ class RecoveryReport:
             (
                 self.rolled_back_creates,
                 self.finished_renames,
+                self.finished_moves,
                 self.finished_deletes,
                 self.released_claims,
             )
@@ -86,6 +90,12 @@ class LifecycleRecovery:
         elif organization.state is LifecycleState.RENAMING:
             await lifecycle.organizations.abandon_rename(organization.id)
             report.finished_renames.append(label)
+        elif organization.state is LifecycleState.MOVING and organization.pending_move:
+            await lifecycle.finish_move(organization, organization.pending_move)
+            report.finished_moves.append(label)
+        elif organization.state is LifecycleState.MOVING:
+            await lifecycle.organizations.end_move(organization.id)
+            report.finished_moves.append(label)
         elif organization.state is LifecycleState.DELETING:
             await lifecycle.finish_delete(organization)
             report.finished_deletes.append(label)
@@ -97,31 +107,48 @@ class LifecycleRecovery:
         organization = await lifecycle.organizations.get(organization_id)
         if organization is not None and identifier in _identifiers_of(organization):
             return
-        leftover = tenant_collection_for(identifier)
-        if await lifecycle.organizations.uses_collection(leftover):
+        collection = tenant_collection_for(identifier)
+        if await lifecycle.organizations.uses_collection(collection):
             # The claim is stale but its collection is some organization's live data (its
             # identifier was edited by hand): never touch it; let an operator sort it out.
-            report.needs_operator.append(f"{leftover} (claim {identifier}, in use)")
+            report.needs_operator.append(f"{collection} (claim {identifier}, in use)")
             return
-        if await self._holds_documents(leftover) and not await self._is_copied_source(
-            leftover, organization
-        ):
-            report.needs_operator.append(f"{leftover} (claim {identifier})")
-            return
-        await lifecycle.tenants.drop(leftover)
+        leftovers = [
+            TenantNamespace(database, collection)
+            for database in await self._databases(organization)
+        ]
+        for leftover in leftovers:
+            if await self._holds_documents(leftover) and not await self._is_copied_source(
+                leftover, organization
+            ):
+                report.needs_operator.append(f"{leftover} (claim {identifier})")
+                return
+        for leftover in leftovers:
+            await lifecycle.tenants.drop(leftover)
         await lifecycle.claims.release(identifier, organization_id)
         report.released_claims.append(identifier)
 
-    async def _holds_documents(self, collection: str) -> bool:
-        tenants = self._lifecycle.tenants
-        return await tenants.exists(collection) and not await tenants.is_empty(collection)
+    async def _databases(self, holder: Organization | None) -> list[str]:
+        """Every tenant database a leftover may be in: renames stay in the holder's
+        database, but the holder may have moved since, or be gone."""
+        recorded = await self._lifecycle.organizations.collections_per_database()
+        names = {*self._lifecycle.store.tenant_pool, *recorded}
+        if holder is not None:
+            names.add(holder.tenant_database)
+        return sorted(names)
 
-    async def _is_copied_source(self, collection: str, holder: Organization | None) -> bool:
+    async def _holds_documents(self, namespace: TenantNamespace) -> bool:
+        tenants = self._lifecycle.tenants
+        return await tenants.exists(namespace) and not await tenants.is_empty(namespace)
+
+    async def _is_copied_source(
+        self, namespace: TenantNamespace, holder: Organization | None
+    ) -> bool:
         """True when the claim holder has moved on to a collection at least as full."""
         if holder is None or holder.state is not LifecycleState.ACTIVE:
             return False
         tenants = self._lifecycle.tenants
-        return await tenants.count(holder.tenant_collection) >= await tenants.count(collection)
+        return await tenants.count(holder.namespace) >= await tenants.count(namespace)
 
 
 async def recover_periodically(

@@ -15,12 +15,22 @@ from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from app.errors import ServiceUnavailable
 from app.organizations.errors import OrganizationSuspended
-from app.organizations.models import LifecycleState, Organization, PendingRename, Status
+from app.organizations.models import (
+    LifecycleState,
+    Organization,
+    PendingMove,
+    PendingRename,
+    Status,
+)
 
 HOLD_SECONDS = 10
 
 # States in which an organization is visible to clients; PROVISIONING and DELETING are not.
-VISIBLE_STATES = [LifecycleState.ACTIVE.value, LifecycleState.RENAMING.value]
+VISIBLE_STATES = [
+    LifecycleState.ACTIVE.value,
+    LifecycleState.RENAMING.value,
+    LifecycleState.MOVING.value,
+]
 
 
 class DuplicateOrganization(Exception):
@@ -150,6 +160,73 @@ class OrganizationRepository:
             except (KeyError, TypeError, ValueError):
                 found.append((document["_id"], None))
         return found
+
+    async def begin_move(self, current: Organization, target_database: str) -> bool:
+        """Record a move of the tenant collection to `target_database`; False unless the
+        organization is ACTIVE and still in the database `current` says."""
+        move = PendingMove(source=current.tenant_database, target=target_database)
+        result = await self._organizations.update_one(
+            {
+                "_id": current.id,
+                "state": LifecycleState.ACTIVE.value,
+                "tenant_collection": current.tenant_collection,
+                **_in_database(current.tenant_database),
+            },
+            {
+                "$set": {
+                    "state": LifecycleState.MOVING.value,
+                    "pending_move": asdict(move),
+                    "modified_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    async def mark_move_copying(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.MOVING.value},
+            {"$set": {"pending_move.copying": True, "modified_at": datetime.now(UTC)}},
+        )
+
+    async def switch_database(self, organization_id: ObjectId, move: PendingMove) -> None:
+        """Point the registry at the copy; the move stays recorded until the source is gone."""
+        await self._organizations.update_one(
+            {
+                "_id": organization_id,
+                "state": LifecycleState.MOVING.value,
+                **_in_database(move.source),
+            },
+            {"$set": {"tenant_database": move.target, "modified_at": datetime.now(UTC)}},
+        )
+
+    async def end_move(self, organization_id: ObjectId) -> None:
+        """Back to ACTIVE, wherever the registry now points (finished or rolled back)."""
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.MOVING.value},
+            {
+                "$set": {"state": LifecycleState.ACTIVE.value, "modified_at": datetime.now(UTC)},
+                "$unset": {"pending_move": ""},
+            },
+        )
+
+    async def collections_per_database(self) -> dict[str, int]:
+        """How many tenant collections the registry places in each database ("" = default)."""
+        cursor = await self._organizations.aggregate(
+            [{"$group": {"_id": {"$ifNull": ["$tenant_database", ""]}, "count": {"$sum": 1}}}]
+        )
+        return {str(row["_id"]): int(row["count"]) async for row in cursor}
+
+    async def in_database(self, database: str, *, limit: int = 0) -> list[Organization]:
+        """Organizations whose collection the registry places in `database`, oldest first."""
+        cursor = self._organizations.find(_in_database(database)).sort("_id", 1).limit(limit)
+        return [Organization.from_document(document) async for document in cursor]
+
+    async def record_default_database(self, database: str) -> int:
+        """Write the default database into entries from before placement; safe to repeat."""
+        result = await self._organizations.update_many(
+            {"tenant_database": {"$exists": False}}, {"$set": {"tenant_database": database}}
+        )
+        return result.modified_count
 
     async def abandon_rename(self, organization_id: ObjectId) -> None:
         await self._organizations.update_one(
@@ -288,6 +365,13 @@ class OrganizationRepository:
             {"_id": organization_id, "owner_count": {"$exists": False}},
             {"$set": {"owner_count": count}},
         )
+
+
+def _in_database(database: str) -> dict[str, Any]:
+    """The registry filter for "placed in `database`"; "" matches entries without one."""
+    if database:
+        return {"tenant_database": database}
+    return {"tenant_database": {"$in": ["", None]}}
 
 
 class IdentifierClaims:

@@ -34,6 +34,7 @@ from app.organizations.errors import (
 )
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.models import LifecycleState, Organization, PendingRename
+from app.organizations.placement import TenantPlacement
 from app.organizations.repository import DuplicateOrganization
 from app.workspaces.models import WorkspaceRole
 
@@ -61,6 +62,7 @@ class OrganizationService:
         auth: AuthService,
         metrics: Metrics,
         audit: AuditTrail,
+        placement: TenantPlacement,
     ) -> None:
         self._lifecycle = lifecycle
         self._organizations = lifecycle.organizations
@@ -72,6 +74,7 @@ class OrganizationService:
         self._auth = auth
         self._metrics = metrics
         self._audit = audit
+        self._placement = placement
 
     async def create(self, name: str, email: str, password: str, address: str) -> OrganizationView:
         """Register an organization, its owner and its (empty) tenant collection.
@@ -87,8 +90,9 @@ class OrganizationService:
 
         now = datetime.now(UTC)
         identifier = identifier_for(name)
+        organization_id = ObjectId()
         organization = Organization(
-            id=ObjectId(),
+            id=organization_id,
             name=name,
             name_key=name_key(name),
             identifier=identifier,
@@ -97,8 +101,10 @@ class OrganizationService:
             state=LifecycleState.PROVISIONING,
             created_at=now,
             modified_at=now,
+            tenant_database=await self._placement.choose(organization_id),
         )
         if not await self._claims.claim(identifier, organization.id):
+            self._placement.forget(organization.tenant_database)
             raise OrganizationNameTaken()
 
         owns_collection = False
@@ -117,7 +123,7 @@ class OrganizationService:
             )
             await self._provision_default_workspace(organization)
             await self._checkpoint("create.owner_added")
-            await self._tenants.create(organization.tenant_collection)
+            await self._tenants.create(organization.namespace)
             owns_collection = True
             await self._checkpoint("create.collection_created")
             if not await self._organizations.set_state(
@@ -126,6 +132,7 @@ class OrganizationService:
                 # Recovery judged this create abandoned and rolled it back.
                 raise ServiceUnavailable("The request took too long and was undone; try again")
         except BaseException:
+            self._placement.forget(organization.tenant_database)
             with anyio.CancelScope(shield=True):
                 try:
                     await self._lifecycle.undo_create(organization, owns_collection=owns_collection)
@@ -212,7 +219,7 @@ class OrganizationService:
                 raise OrganizationNameTaken() from None
             if not rewritten:
                 raise OperationInProgress()
-            documents = await self._tenants.count(current.tenant_collection)
+            documents = await self._tenants.count(current.namespace)
             await self._record_rename(principal, current, target)
             return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 

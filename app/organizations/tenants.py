@@ -1,13 +1,15 @@
-"""The tenant collections themselves, in the tenant database."""
+"""The tenant collections themselves, in the tenant databases."""
 
 import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
 
-from app.db.store import Document, Store
+from app.db.store import Document, Store, TenantNamespace
 from app.errors import AppError
 from app.organizations.errors import TenantCollectionOccupied
 
@@ -39,38 +41,47 @@ class TenantCopyMismatch(AppError):
 
 
 class TenantCollections:
+    """Tenant collections wherever they are placed; each is addressed by its namespace."""
+
     def __init__(self, store: Store, *, copy_batch_size: int = 1000) -> None:
-        self._database = store.tenants
+        self._store = store
         self._batch_size = copy_batch_size
 
-    async def exists(self, name: str) -> bool:
+    def _database(self, namespace: TenantNamespace) -> AsyncDatabase[Document]:
+        return self._store.tenant_database(namespace.database)
+
+    def _collection(self, namespace: TenantNamespace) -> AsyncCollection[Document]:
+        return self._store.collection(namespace)
+
+    async def exists(self, name: TenantNamespace) -> bool:
         # The filter spares a real server listing every collection; the membership test keeps
         # the answer right on servers that ignore it.
-        return name in await self._database.list_collection_names(filter={"name": name})
+        names = await self._database(name).list_collection_names(filter={"name": name.collection})
+        return name.collection in names
 
-    async def count(self, name: str) -> int:
-        return await self._database[name].count_documents({})
+    async def count(self, name: TenantNamespace) -> int:
+        return await self._collection(name).count_documents({})
 
-    async def storage_bytes(self, name: str) -> int | None:
+    async def storage_bytes(self, name: TenantNamespace) -> int | None:
         """Storage the server reports for the collection; None where it reports nothing."""
         try:
-            stats = await self._database.command("collStats", name)
+            stats = await self._database(name).command("collStats", name.collection)
         except Exception:  # the in-memory store and some servers do not implement collStats
             return None
         size = stats.get("storageSize") if isinstance(stats, dict) else None
         return int(size) if isinstance(size, int | float) else None
 
-    async def is_empty(self, name: str) -> bool:
-        return not await self._database[name].count_documents({}, limit=1)
+    async def is_empty(self, name: TenantNamespace) -> bool:
+        return not await self._collection(name).count_documents({}, limit=1)
 
-    async def create(self, name: str) -> bool:
+    async def create(self, name: TenantNamespace) -> bool:
         """Create the collection so that it is listed at once; False if it already existed.
 
         A collection left behind by an interrupted operation is adopted when it is empty and
         refused when it holds documents, which belong to no current organization.
         """
         try:
-            await self._database.create_collection(name)
+            await self._database(name).create_collection(name.collection)
         except CollectionInvalid:
             await self._require_empty(name)
             created = False
@@ -84,23 +95,26 @@ class TenantCollections:
         await self.ensure_workspace_index(name)
         return created
 
-    async def ensure_workspace_index(self, name: str) -> None:
+    async def ensure_workspace_index(self, name: TenantNamespace) -> None:
         """Documents are listed per workspace, newest or oldest first."""
-        await self._database[name].create_index(
+        await self._collection(name).create_index(
             [("workspace_id", 1), ("created_at", 1)], name="workspace_created"
         )
 
-    async def try_rename(self, source: str, target: str) -> RenameResult:
+    async def try_rename(self, source: TenantNamespace, target: TenantNamespace) -> RenameResult:
         """Move `source` to `target` with renameCollection: metadata only, `_id`s and indexes kept.
 
-        REFUSED when the server declines, or acknowledges without moving; the caller then
-        copies. An empty `target` (left by an earlier attempt) is replaced.
+        Both must be in the same database. REFUSED when the server declines, or acknowledges
+        without moving; the caller then copies. An empty `target` (left by an earlier attempt)
+        is replaced.
         """
+        if source.database != target.database:
+            raise ValueError("renameCollection is only used inside one database")
         if await self.exists(target):
             await self._require_empty(target)
-            await self._database.drop_collection(target)
+            await self.drop(target)
         try:
-            await self._database[source].rename(target)
+            await self._collection(source).rename(target.collection)
         except OperationFailure as exc:
             logger.warning("renameCollection %s -> %s refused (code %s)", source, target, exc.code)
             return RenameResult.REFUSED
@@ -109,7 +123,9 @@ class TenantCollections:
             return RenameResult.REFUSED
         return RenameResult.MOVED
 
-    async def copy(self, source: str, target: str, progress: Progress | None = None) -> int:
+    async def copy(
+        self, source: TenantNamespace, target: TenantNamespace, progress: Progress | None = None
+    ) -> int:
         """Copy every document and index of `source` into `target`; return the count copied.
 
         Resumable: documents already in `target` (same `_id`) are skipped, so running it again
@@ -121,7 +137,7 @@ class TenantCollections:
         await self._copy_indexes(source, target)
         copied = 0
         batch: list[Document] = []
-        async for document in self._database[source].find({}).sort("_id", 1):
+        async for document in self._collection(source).find({}).sort("_id", 1):
             batch.append(document)
             if len(batch) >= self._batch_size:
                 copied += await self._insert_missing(target, batch)
@@ -140,20 +156,20 @@ class TenantCollections:
             raise TenantCopyMismatch()
         return actual
 
-    async def drop(self, name: str) -> None:
-        await self._database.drop_collection(name)
+    async def drop(self, name: TenantNamespace) -> None:
+        await self._database(name).drop_collection(name.collection)
 
-    async def _copy_indexes(self, source: str, target: str) -> None:
-        existing = await self._database[target].index_information()
-        for name, info in (await self._database[source].index_information()).items():
+    async def _copy_indexes(self, source: TenantNamespace, target: TenantNamespace) -> None:
+        existing = await self._collection(target).index_information()
+        for name, info in (await self._collection(source).index_information()).items():
             if name == "_id_" or name in existing:
                 continue
             options: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_METADATA}
-            await self._database[target].create_index(_creatable_keys(info), name=name, **options)
+            await self._collection(target).create_index(_creatable_keys(info), name=name, **options)
 
-    async def _insert_missing(self, target: str, batch: list[Document]) -> int:
+    async def _insert_missing(self, target: TenantNamespace, batch: list[Document]) -> int:
         try:
-            result = await self._database[target].insert_many(batch, ordered=False)
+            result = await self._collection(target).insert_many(batch, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(error.get("code") != _DUPLICATE_KEY for error in errors):
@@ -161,7 +177,7 @@ class TenantCollections:
             return len(batch) - len(errors)
         return len(result.inserted_ids)
 
-    async def _require_empty(self, name: str) -> None:
+    async def _require_empty(self, name: TenantNamespace) -> None:
         if not await self.is_empty(name):
             logger.error("tenant collection %s exists, holds documents and has no owner", name)
             raise TenantCollectionOccupied()

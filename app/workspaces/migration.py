@@ -6,7 +6,7 @@ from bson import ObjectId
 
 from app.auth.models import Role
 from app.db.schema import MEMBERSHIPS, ORGANIZATIONS
-from app.db.store import Store
+from app.db.store import Store, TenantNamespace
 from app.organizations.tenants import TenantCollections
 from app.workspaces.models import WorkspaceRole
 from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceRepository
@@ -36,11 +36,15 @@ async def migrate_to_workspaces(store: Store) -> int:
             role = _WORKSPACE_ROLE.get(membership["role"], WorkspaceRole.VIEWER)
             await members.put(organization_id, default.id, membership["account_id"], role)
         organization = await store.master[ORGANIZATIONS].find_one(
-            {"_id": organization_id}, {"tenant_collection": 1}
+            {"_id": organization_id}, {"tenant_collection": 1, "tenant_database": 1}
         )
-        if organization and await tenants.exists(organization["tenant_collection"]):
-            collection = organization["tenant_collection"]
-            await store.tenants[collection].update_many(
+        if organization is None:
+            continue
+        collection = TenantNamespace(
+            organization.get("tenant_database", ""), organization["tenant_collection"]
+        )
+        if await tenants.exists(collection):
+            await store.collection(collection).update_many(
                 {"workspace_id": {"$exists": False}}, {"$set": {"workspace_id": default.id}}
             )
             await tenants.ensure_workspace_index(collection)

@@ -180,4 +180,4 @@ class WorkspaceService:
 
     async def _collection_for(self, organization_id: ObjectId) -> AsyncCollection[Document] | None:
         organization = await self._organizations.get_visible(organization_id)
-        return self._store.tenants[organization.tenant_collection] if organization else None
+        return self._store.collection(organization.namespace) if organization else None

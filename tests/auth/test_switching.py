@@ -11,7 +11,7 @@ from app.auth.models import Role
 from app.db.schema import ACCOUNTS
 from app.db.store import Store
 from app.members.repository import MembershipRepository
-from tests.support import EMAIL, NAME, PASSWORD, bearer, create_org, created_org, login
+from tests.support import EMAIL, NAME, PASSWORD, bearer, create_org, created_org, login, tenants
 
 OTHER_NAME = "Partner Corp"
 OTHER_EMAIL = "partner@techcorp.com"
@@ -215,5 +215,5 @@ async def test_signing_up_with_a_known_email_and_the_wrong_password_is_409(
     assert response.status_code == 409
     lookup = await client.get("/org/get", params={"organization_name": "Second Corp"})
     assert lookup.status_code == 404
-    assert await store.tenants.list_collection_names() == ["tenant_tech_innovations_corp"]
+    assert await tenants(store).list_collection_names() == ["tenant_tech_innovations_corp"]
     assert len((await me(client, await login(client)))["memberships"]) == 1

@@ -12,7 +12,7 @@ from httpx import AsyncClient
 from app.config import Settings
 from app.db.schema import ACCOUNTS
 from app.db.store import Store
-from tests.support import EMAIL, created_org, login, rename
+from tests.support import EMAIL, created_org, login, rename, tenants
 
 
 def claims_for(created: dict[str, Any], token: str, settings: Settings) -> dict[str, Any]:
@@ -39,13 +39,13 @@ def unsigned(claims: dict[str, Any]) -> str:
 
 
 async def assert_refused(client: AsyncClient, store: Store, token: str) -> None:
-    before = sorted(await store.tenants.list_collection_names())
+    before = sorted(await tenants(store).list_collection_names())
 
     response = await rename(client, token, "Renamed By Forgery")
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert sorted(await store.tenants.list_collection_names()) == before
+    assert sorted(await tenants(store).list_collection_names()) == before
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from app.cli.main import app
 from app.cli.runtime import CliConfig
 from app.config import Settings
 from app.db.store import Store
+from tests.support import tenants
 
 T = TypeVar("T")
 
@@ -51,7 +52,7 @@ class Operator:
                 update={
                     "mongo_uri": os.environ["MONGODB_TEST_URI"],
                     "primary_db": self.store.master.name,
-                    "tenant_db": self.store.tenants.name,
+                    "tenant_db": tenants(self.store).name,
                 }
             )
         )

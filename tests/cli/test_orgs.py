@@ -7,7 +7,7 @@ from bson import ObjectId
 from app.auth.models import Role
 from app.db.schema import ORGANIZATIONS
 from tests.cli.conftest import Operator
-from tests.support import EMAIL, add_account, created_org
+from tests.support import EMAIL, add_account, created_org, tenants
 
 
 def seed(operator: Operator) -> dict[str, dict[str, Any]]:
@@ -26,7 +26,7 @@ def seed(operator: Operator) -> dict[str, dict[str, Any]]:
         registry.update_one({"_id": ObjectId(globex["id"])}, {"$set": {"status": "suspended"}})
     )
     operator.run(add_account(operator.store, acme["id"], "member@acme.example", Role.MEMBER))
-    collection = operator.store.tenants[acme["tenant_collection"]]
+    collection = tenants(operator.store)[acme["tenant_collection"]]
     operator.run(collection.insert_many([{"n": n} for n in range(7)]))
     operator.run(collection.create_index("n", name="by_n", unique=True))
     return organizations
@@ -83,7 +83,7 @@ def test_show_by_name_or_id(operator: Operator) -> None:
 
 def test_show_reports_a_missing_collection_and_unknown_names(operator: Operator) -> None:
     organization = operator.run(created_org(operator.client))
-    operator.run(operator.store.tenants.drop_collection(organization["tenant_collection"]))
+    operator.run(tenants(operator.store).drop_collection(organization["tenant_collection"]))
     result = operator.cli("orgs", "show", organization["id"])
     assert result.exit_code == 0, result.output
     assert any("exists" in line and "NO" in line for line in result.stdout.splitlines())

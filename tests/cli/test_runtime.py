@@ -3,9 +3,11 @@
 import gc
 import secrets
 import socket
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ServerSelectionTimeoutError
 from typer.testing import CliRunner
 
@@ -13,7 +15,7 @@ from app.cli.main import app
 from app.cli.runtime import CliConfig, server_hosts
 from app.config import Settings
 from app.db.memory import open_memory_store
-from app.db.store import Store
+from app.db.store import Client, Document, Store
 from tests.conftest import IsolatedSettings
 
 URI = "mongodb://operator:hunter2-secret@db1.example:27017,db2.example:27018/tenantry?tls=true"
@@ -78,8 +80,15 @@ def test_an_invalid_uri_or_configuration_exits_2() -> None:
 
 
 class SpyClient:
-    def __init__(self) -> None:
+    def __init__(self, client: Client) -> None:
+        self._client = client
         self.closed = False
+
+    def get_database(self, name: str) -> AsyncDatabase[Document]:
+        return self._client.get_database(name)
+
+    async def list_database_names(self) -> list[str]:
+        return await self._client.list_database_names()
 
     async def close(self) -> None:
         self.closed = True
@@ -87,8 +96,8 @@ class SpyClient:
 
 def spied(settings: Settings) -> tuple[Store, SpyClient]:
     memory = open_memory_store(settings)
-    spy = SpyClient()
-    return Store(memory.master, memory.tenants, persistent=False, client=spy), spy
+    spy = SpyClient(memory.client)
+    return replace(memory, client=spy), spy
 
 
 def test_a_store_handed_in_is_never_closed_one_opened_is(settings: Settings) -> None:

@@ -11,7 +11,7 @@ from bson import Binary, Decimal128, Int64, ObjectId, encode
 
 from app.db.store import Store
 from tests.cli.conftest import Operator
-from tests.support import NAME, created_org
+from tests.support import NAME, created_org, tenants
 
 DOCUMENTS = 600  # more than one batch (500)
 
@@ -36,13 +36,13 @@ def varied(n: int) -> dict[str, Any]:
 
 async def bson_of(store: Store, collection: str) -> list[bytes]:
     """The collection's documents in `_id` order, as the bytes MongoDB would store."""
-    cursor = store.tenants[collection].find({}).sort("_id", 1)
+    cursor = tenants(store)[collection].find({}).sort("_id", 1)
     return [encode(document) async for document in cursor]
 
 
 def seeded(operator: Operator, count: int = DOCUMENTS) -> tuple[dict[str, Any], list[bytes]]:
     organization = operator.run(created_org(operator.client))
-    collection = operator.store.tenants[organization["tenant_collection"]]
+    collection = tenants(operator.store)[organization["tenant_collection"]]
     operator.run(collection.insert_many([varied(n) for n in range(count)]))
     return organization, operator.run(bson_of(operator.store, organization["tenant_collection"]))
 
@@ -76,7 +76,7 @@ def test_round_trip_is_exact(
     assert list(tmp_path.iterdir()) == [path]  # no partial file left behind
 
     collection = organization["tenant_collection"]
-    operator.run(operator.store.tenants.drop_collection(collection))
+    operator.run(tenants(operator.store).drop_collection(collection))
     imported = operator.cli("import", organization["id"], str(path))
     assert imported.exit_code == 0, imported.output
     assert f"Imported {DOCUMENTS} document(s) into {collection}" in imported.stdout
@@ -88,7 +88,7 @@ def test_existing_ids_import_nothing_unless_replace(operator: Operator, tmp_path
     organization, before = seeded(operator, 120)
     path = tmp_path / "tenant.jsonl"
     assert operator.cli("export", NAME, str(path)).exit_code == 0
-    collection = operator.store.tenants[organization["tenant_collection"]]
+    collection = tenants(operator.store)[organization["tenant_collection"]]
     first = operator.run(collection.find_one({}, sort=[("_id", 1)]))
     assert first is not None
     operator.run(collection.update_one({"_id": first["_id"]}, {"$set": {"int32": "changed"}}))
@@ -114,7 +114,7 @@ def test_a_damaged_file_imports_nothing(operator: Operator, tmp_path: Path) -> N
     result = operator.cli("import", NAME, str(path))
     assert result.exit_code == 1
     assert "broken.jsonl, line 3: not Extended JSON" in result.stderr
-    count = operator.store.tenants[organization["tenant_collection"]].count_documents({})
+    count = tenants(operator.store)[organization["tenant_collection"]].count_documents({})
     assert operator.run(count) == 0
 
 

@@ -8,7 +8,7 @@ from bson import ObjectId
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, MEMBERSHIPS, ORGANIZATIONS
 from app.db.store import Store
 from tests.cli.conftest import Operator
-from tests.support import assert_consistent, created_org
+from tests.support import assert_consistent, created_org, tenants
 
 LONG_AGO = datetime.now(UTC) - timedelta(hours=3)
 
@@ -16,7 +16,7 @@ LONG_AGO = datetime.now(UTC) - timedelta(hours=3)
 async def snapshot(store: Store) -> dict[str, list[Any]]:
     """Every document of both databases, by collection."""
     contents: dict[str, list[Any]] = {}
-    for database in (store.master, store.tenants):
+    for database in (store.master, tenants(store)):
         for name in sorted(await database.list_collection_names()):
             documents = await database[name].find({}).to_list()
             contents[f"{database.name}.{name}"] = sorted(documents, key=lambda d: str(d["_id"]))
@@ -24,7 +24,7 @@ async def snapshot(store: Store) -> dict[str, list[Any]]:
 
 
 async def collections(store: Store) -> set[str]:
-    return set(await store.tenants.list_collection_names())
+    return set(await tenants(store).list_collection_names())
 
 
 def break_everything(operator: Operator) -> dict[str, dict[str, Any]]:
@@ -36,7 +36,7 @@ def break_everything(operator: Operator) -> dict[str, dict[str, Any]]:
     }
     registry = store.master[ORGANIZATIONS]
     # Alpha's collection disappeared.
-    operator.run(store.tenants.drop_collection(orgs["Alpha"]["tenant_collection"]))
+    operator.run(tenants(store).drop_collection(orgs["Alpha"]["tenant_collection"]))
     # Beta's delete died half way: still registered, state deleting, long ago.
     beta = ObjectId(orgs["Beta"]["id"])
     operator.run(
@@ -44,7 +44,7 @@ def break_everything(operator: Operator) -> dict[str, dict[str, Any]]:
     )
     # Gamma's rename to "Gamma Two" died after claiming the new identifier.
     gamma = ObjectId(orgs["Gamma"]["id"])
-    operator.run(store.tenants["tenant_gamma"].insert_many([{"n": n} for n in range(4)]))
+    operator.run(tenants(store)["tenant_gamma"].insert_many([{"n": n} for n in range(4)]))
     target = {
         "name": "Gamma Two",
         "name_key": "gamma two",
@@ -68,8 +68,8 @@ def break_everything(operator: Operator) -> dict[str, dict[str, Any]]:
             {"_id": "zombie-corp", "organization_id": ObjectId(), "claimed_at": LONG_AGO}
         )
     )
-    operator.run(store.tenants.create_collection("tenant_ghost_empty"))
-    operator.run(store.tenants["tenant_ghost_full"].insert_many([{"kept": n} for n in range(3)]))
+    operator.run(tenants(store).create_collection("tenant_ghost_empty"))
+    operator.run(tenants(store)["tenant_ghost_full"].insert_many([{"kept": n} for n in range(3)]))
     return orgs
 
 
@@ -100,7 +100,8 @@ def test_verify_reports_every_problem_and_repair_settles_them(operator: Operator
     dry = operator.cli("repair")
     assert dry.exit_code == 0, dry.output
     assert "Dry run: nothing was changed" in dry.stdout
-    for expected in ("settle", "create tenant_alpha empty", "drop empty collection", "keep"):
+    plan = ("settle", "create tenantry_tenants.tenant_alpha empty", "drop empty collection", "keep")
+    for expected in plan:
         assert expected in dry.stdout, expected
     assert operator.run(snapshot(store)) == before
 
@@ -112,7 +113,7 @@ def test_verify_reports_every_problem_and_repair_settles_them(operator: Operator
     assert "tenant_alpha" in present
     assert "tenant_ghost_empty" not in present
     assert "tenant_ghost_full" in present
-    assert operator.run(store.tenants["tenant_ghost_full"].count_documents({})) == 3
+    assert operator.run(tenants(store)["tenant_ghost_full"].count_documents({})) == 3
     # Beta's delete finished: entry, owner account, membership, collection and claim are gone.
     beta = ObjectId(orgs["Beta"]["id"])
     assert operator.run(store.master[ORGANIZATIONS].find_one({"_id": beta})) is None
@@ -129,7 +130,7 @@ def test_verify_reports_every_problem_and_repair_settles_them(operator: Operator
         "Gamma Two",
         "tenant_gamma_two",
     )
-    assert operator.run(store.tenants["tenant_gamma_two"].count_documents({})) == 4
+    assert operator.run(tenants(store)["tenant_gamma_two"].count_documents({})) == 4
     assert "tenant_gamma" not in present
     claims = operator.run(store.master[IDENTIFIER_CLAIMS].distinct("_id"))
     assert sorted(claims) == ["alpha", "delta", "gamma-two"]
@@ -141,7 +142,9 @@ def test_verify_reports_every_problem_and_repair_settles_them(operator: Operator
 
     forced = operator.cli("repair", "--yes", "--force")
     assert forced.exit_code == 0, forced.output
-    confirmation = "--force given: dropping orphan collection tenant_ghost_full and its 3"
+    confirmation = (
+        "--force given: dropping orphan collection tenantry_tenants.tenant_ghost_full and its 3"
+    )
     assert confirmation in forced.stdout
     assert "tenant_ghost_full" not in operator.run(collections(store))
 

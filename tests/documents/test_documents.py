@@ -8,7 +8,7 @@ from httpx import AsyncClient
 
 from app.auth.models import Role
 from app.db.store import Store
-from tests.support import add_account, bearer, created_org, login
+from tests.support import add_account, bearer, created_org, login, tenants
 
 
 class Tenant:
@@ -112,7 +112,7 @@ async def test_operator_shaped_or_reserved_fields_are_refused(
 
     assert response.status_code == 400
     assert field in [str(part) for part in response.json()["detail"][0]["loc"]]
-    assert await store.tenants["tenant_tech_innovations_corp"].count_documents({}) == 0
+    assert await tenants(store)["tenant_tech_innovations_corp"].count_documents({}) == 0
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ async def test_roles_table_for_documents(
     assert read.status_code == (200 if can_read else 403)
     assert write.status_code == (201 if can_write else 403)
     expected = 2 if can_write else 1
-    assert await store.tenants["tenant_tech_innovations_corp"].count_documents({}) == expected
+    assert await tenants(store)["tenant_tech_innovations_corp"].count_documents({}) == expected
 
 
 async def test_a_suspended_organization_refuses_writes_but_serves_reads(

@@ -13,7 +13,7 @@ from app.db.store import Store
 from app.factory import create_app
 from app.organizations.write_leases import WriteLeases
 from tests.conftest import borrowed
-from tests.support import bearer, created_org, login
+from tests.support import bearer, created_org, login, tenants
 
 
 async def test_a_write_during_a_rename_is_told_to_retry(client: AsyncClient, store: Store) -> None:
@@ -29,7 +29,7 @@ async def test_a_write_during_a_rename_is_told_to_retry(client: AsyncClient, sto
 
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) > 0
-    assert await store.tenants[created["tenant_collection"]].count_documents({}) == 0
+    assert await tenants(store)[created["tenant_collection"]].count_documents({}) == 0
 
 
 async def test_a_rename_waits_for_writes_under_way_and_gives_up_cleanly(
@@ -56,7 +56,7 @@ async def test_a_rename_waits_for_writes_under_way_and_gives_up_cleanly(
 
     assert refused.status_code == 503
     assert accepted.status_code == 200
-    assert await store.tenants.list_collection_names() == ["tenant_moved_corp"]
+    assert await tenants(store).list_collection_names() == ["tenant_moved_corp"]
 
 
 @pytest.mark.parametrize("round_", range(8))
@@ -81,6 +81,6 @@ async def test_every_acknowledged_write_survives_a_concurrent_rename(
     acknowledged = {n for n in results[:-1] if isinstance(n, int) and n >= 0}
     organization = await store.master[ORGANIZATIONS].find_one({"_id": ObjectId(created["id"])})
     assert organization is not None
-    assert await store.tenants.list_collection_names() == [organization["tenant_collection"]]
-    stored = await store.tenants[organization["tenant_collection"]].distinct("n")
+    assert await tenants(store).list_collection_names() == [organization["tenant_collection"]]
+    stored = await tenants(store)[organization["tenant_collection"]].distinct("n")
     assert set(stored) == acknowledged

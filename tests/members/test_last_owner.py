@@ -11,6 +11,7 @@ yields before every database call, as a round trip to a server does, so races re
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -22,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.auth.models import Role
 from app.config import Settings
 from app.db.schema import MEMBERSHIPS, ORGANIZATIONS
-from app.db.store import Document, Store
+from app.db.store import Client, Document, Store
 from app.factory import create_app
 from tests.conftest import borrowed
 from tests.support import EMAIL, NAME, PASSWORD, add_account, bearer, created_org, login
@@ -59,13 +60,26 @@ class _RoundTrips:
         return call
 
 
+class _RoundTripClient:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get_database(self, name: str) -> AsyncDatabase[Document]:
+        return cast(AsyncDatabase[Document], _RoundTrips(self._client.get_database(name)))
+
+    async def list_database_names(self) -> list[str]:
+        return await self._client.list_database_names()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
 def interleaving(store: Store) -> Store:
     """`store` as the app sees it, with a scheduling point before every database call."""
-    return Store(
+    return replace(
+        store,
         master=cast(AsyncDatabase[Document], _RoundTrips(store.master)),
-        tenants=cast(AsyncDatabase[Document], _RoundTrips(store.tenants)),
-        persistent=store.persistent,
-        client=store.client,
+        client=_RoundTripClient(store.client),
     )
 
 

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from app.db.schema import ACCOUNTS, MEMBERSHIPS, ORGANIZATIONS
 from app.db.store import Store
 from app.members.migration import migrate_to_memberships
-from tests.support import EMAIL, PASSWORD, bearer, login
+from tests.support import EMAIL, PASSWORD, bearer, login, tenants
 
 
 async def seed_legacy_organization(store: Store) -> tuple[ObjectId, ObjectId]:
@@ -39,7 +39,7 @@ async def seed_legacy_organization(store: Store) -> tuple[ObjectId, ObjectId]:
             "created_at": now,
         }
     )
-    await store.tenants.create_collection("tenant_legacy_corp")
+    await tenants(store).create_collection("tenant_legacy_corp")
     return organization_id, account_id
 
 

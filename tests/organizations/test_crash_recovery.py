@@ -32,6 +32,7 @@ from tests.support import (
     delete,
     login,
     rename,
+    tenants,
 )
 
 DOCUMENTS = 25
@@ -62,7 +63,7 @@ async def seeded(settings: Settings, store: Store) -> tuple[str, list[ObjectId]]
     async with running(settings, store) as client:
         await created_org(client)
         token = await login(client)
-    collection = store.tenants[OLD]
+    collection = tenants(store)[OLD]
     result = await collection.insert_many([{"n": i} for i in range(DOCUMENTS)])
     await collection.create_index("n", name="by_n")
     return token, list(result.inserted_ids)
@@ -141,9 +142,9 @@ async def test_a_rename_interrupted_at_any_step_keeps_every_document(
         # Before the rename was recorded it is undone; from then on it is finished.
         expected = OLD if step == "rename.claimed" else NEW
         assert organization["tenant_collection"] == expected
-        documents = await store.tenants[expected].find({}).to_list()
+        documents = await tenants(store)[expected].find({}).to_list()
         assert sorted(d["_id"] for d in documents) == sorted(ids)
-        assert "by_n" in await store.tenants[expected].index_information()
+        assert "by_n" in await tenants(store)[expected].index_information()
         found = await client.get("/org/get", params={"organization_name": organization["name"]})
         assert found.json()["tenant_collection"] == expected
         again = await rename(client, token, "Third Name")
@@ -170,7 +171,7 @@ async def test_a_delete_interrupted_at_any_step_is_finished(
     async with running(recovering, store) as client:
         await assert_consistent(store)
         assert await store.master[ORGANIZATIONS].count_documents({}) == 0
-        assert await store.tenants.list_collection_names() == []
+        assert await tenants(store).list_collection_names() == []
         assert (await rename(client, token, "Zombie")).status_code == 401
         assert (await create_org(client)).status_code == 201
 
@@ -228,14 +229,14 @@ async def test_an_unowned_collection_with_documents_is_reported_not_dropped(
     await store.master[IDENTIFIER_CLAIMS].insert_one(
         {"_id": "stray", "organization_id": ObjectId(), "claimed_at": long_ago}
     )
-    await store.tenants["tenant_stray"].insert_one({"precious": True})
+    await tenants(store)["tenant_stray"].insert_one({"precious": True})
 
     report = await LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint)).run(
         timedelta(seconds=0)
     )
 
-    assert report.needs_operator == ["tenant_stray (claim stray)"]
-    assert await store.tenants["tenant_stray"].count_documents({}) == 1
+    assert report.needs_operator == ["tenantry_tenants.tenant_stray (claim stray)"]
+    assert await tenants(store)["tenant_stray"].count_documents({}) == 1
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 1
 
 
@@ -301,7 +302,7 @@ async def test_a_stale_claim_never_costs_an_organization_its_live_collection(
 ) -> None:
     async with running(settings, store) as client:
         created = await created_org(client)
-    await store.tenants[created["tenant_collection"]].insert_one({"precious": True})
+    await tenants(store)[created["tenant_collection"]].insert_one({"precious": True})
     # An operator edited the identifier by hand; the claim on the old one stays behind.
     await store.master[ORGANIZATIONS].update_one(
         {"_id": ObjectId(created["id"])}, {"$set": {"identifier": "hand-edited"}}
@@ -311,5 +312,5 @@ async def test_a_stale_claim_never_costs_an_organization_its_live_collection(
         timedelta(0)
     )
 
-    assert await store.tenants[created["tenant_collection"]].count_documents({}) == 1
+    assert await tenants(store)[created["tenant_collection"]].count_documents({}) == 1
     assert any("in use" in entry for entry in report.needs_operator)

@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, MEMBERSHIPS, ORGANIZATIONS
 from app.db.store import Store
 from app.organizations.tenants import TenantCollections
-from tests.support import EMAIL, NAME, PASSWORD, create_org, created_org, field_errors
+from tests.support import EMAIL, NAME, PASSWORD, create_org, created_org, field_errors, tenants
 
 
 async def test_create_answers_the_contract_shape(client: AsyncClient) -> None:
@@ -34,8 +34,8 @@ async def test_create_answers_the_contract_shape(client: AsyncClient) -> None:
 async def test_create_makes_the_tenant_collection_exist(client: AsyncClient, store: Store) -> None:
     body = await created_org(client)
 
-    assert await store.tenants.list_collection_names() == [body["tenant_collection"]]
-    assert await store.tenants[body["tenant_collection"]].count_documents({}) == 0
+    assert await tenants(store).list_collection_names() == [body["tenant_collection"]]
+    assert await tenants(store)[body["tenant_collection"]].count_documents({}) == 0
 
 
 async def test_create_stores_registry_and_owner_without_plain_secrets(
@@ -88,7 +88,7 @@ async def test_a_name_whose_slug_is_taken_is_a_conflict(
     assert response.json() == {"detail": "An organization with this name already exists"}
     assert await store.master[ORGANIZATIONS].count_documents({}) == 1
     assert await store.master[ACCOUNTS].count_documents({}) == 1
-    assert len(await store.tenants.list_collection_names()) == 1
+    assert len(await tenants(store).list_collection_names()) == 1
 
 
 async def test_an_existing_account_with_its_password_becomes_owner_of_another_organization(
@@ -116,7 +116,7 @@ async def test_an_existing_email_with_a_wrong_password_is_a_conflict(
     assert "password" in response.json()["detail"]
     assert await store.master[ORGANIZATIONS].count_documents({}) == 1
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 1
-    assert len(await store.tenants.list_collection_names()) == 1
+    assert len(await tenants(store).list_collection_names()) == 1
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ async def test_invalid_input_is_a_400_naming_the_field(
 
     assert field_errors(response) == [field]
     assert await store.master[ORGANIZATIONS].count_documents({}) == 0
-    assert await store.tenants.list_collection_names() == []
+    assert await tenants(store).list_collection_names() == []
 
 
 async def test_validation_errors_never_echo_the_submitted_password(client: AsyncClient) -> None:
@@ -203,7 +203,7 @@ async def test_names_are_slugged_into_safe_identifiers(
 
     assert body["organization_identifier"] == identifier
     assert body["tenant_collection"] == collection
-    assert await store.tenants.list_collection_names() == [collection]
+    assert await tenants(store).list_collection_names() == [collection]
 
 
 async def test_a_name_at_the_length_limit_fits_mongodb(client: AsyncClient) -> None:
@@ -237,7 +237,7 @@ async def test_simultaneous_creates_of_one_name_make_exactly_one(
     assert await store.master[ORGANIZATIONS].count_documents({}) == 1
     assert await store.master[ACCOUNTS].count_documents({}) == 1
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 1
-    assert await store.tenants.list_collection_names() == ["tenant_race_corp"]
+    assert await tenants(store).list_collection_names() == ["tenant_race_corp"]
 
 
 async def test_simultaneous_sign_ups_with_one_new_email_make_one_account(
@@ -253,7 +253,7 @@ async def test_simultaneous_sign_ups_with_one_new_email_make_one_account(
     assert await store.master[ACCOUNTS].count_documents({}) == 1
     assert await store.master[ORGANIZATIONS].count_documents({}) == len(created)
     assert await store.master[MEMBERSHIPS].count_documents({}) == len(created)
-    assert len(await store.tenants.list_collection_names()) == len(created)
+    assert len(await tenants(store).list_collection_names()) == len(created)
 
 
 async def test_a_failed_step_undoes_the_earlier_ones(
@@ -277,7 +277,7 @@ async def test_a_failed_step_undoes_the_earlier_ones(
 
 
 async def test_an_empty_leftover_collection_is_adopted(client: AsyncClient, store: Store) -> None:
-    await store.tenants.create_collection("tenant_tech_innovations_corp")
+    await tenants(store).create_collection("tenant_tech_innovations_corp")
 
     assert (await create_org(client)).status_code == 201
 
@@ -285,13 +285,13 @@ async def test_an_empty_leftover_collection_is_adopted(client: AsyncClient, stor
 async def test_a_leftover_collection_holding_data_is_never_shared(
     client: AsyncClient, store: Store
 ) -> None:
-    await store.tenants["tenant_tech_innovations_corp"].insert_one({"stray": True})
+    await tenants(store)["tenant_tech_innovations_corp"].insert_one({"stray": True})
 
     response = await create_org(client)
 
     assert response.status_code == 409
     assert "operator" in response.json()["detail"]
-    assert await store.tenants["tenant_tech_innovations_corp"].count_documents({}) == 1
+    assert await tenants(store)["tenant_tech_innovations_corp"].count_documents({}) == 1
     assert await store.master[ORGANIZATIONS].count_documents({}) == 0
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 0
 

@@ -4,7 +4,7 @@ from httpx import AsyncClient
 from app.auth.models import Role
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
-from tests.support import NAME, add_account, bearer, created_org, delete, login, rename
+from tests.support import NAME, add_account, bearer, created_org, delete, login, rename, tenants
 
 
 async def test_delete_removes_registry_accounts_claim_and_collection(
@@ -13,14 +13,14 @@ async def test_delete_removes_registry_accounts_claim_and_collection(
     created = await created_org(client)
     await add_account(store, created["id"], "member@techcorp.com", Role.MEMBER)
     await created_org(client, name="Bystander", email="bystander@example.com")
-    await store.tenants[created["tenant_collection"]].insert_many([{"n": i} for i in range(5)])
+    await tenants(store)[created["tenant_collection"]].insert_many([{"n": i} for i in range(5)])
     token = await login(client)
 
     response = await delete(client, token)
 
     assert response.status_code == 200
     assert response.json() == {"message": "Organization and all associated data have been deleted"}
-    assert await store.tenants.list_collection_names() == ["tenant_bystander"]
+    assert await tenants(store).list_collection_names() == ["tenant_bystander"]
     assert await store.master[ORGANIZATIONS].distinct("name") == ["Bystander"]
     assert await store.master[ACCOUNTS].distinct("email") == ["bystander@example.com"]
     assert await store.master[IDENTIFIER_CLAIMS].distinct("_id") == ["bystander"]
@@ -72,7 +72,7 @@ async def test_deleting_another_organization_is_403(client: AsyncClient, store: 
     response = await delete(client, token, name="Victim Corp")
 
     assert response.status_code == 403
-    assert "tenant_victim_corp" in await store.tenants.list_collection_names()
+    assert "tenant_victim_corp" in await tenants(store).list_collection_names()
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.BILLING_ADMIN, Role.MEMBER, Role.VIEWER])

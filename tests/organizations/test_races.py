@@ -20,6 +20,7 @@ from tests.support import (
     delete,
     login,
     rename,
+    tenants,
 )
 
 ROUNDS = range(12)
@@ -28,7 +29,7 @@ ROUNDS = range(12)
 @pytest.mark.parametrize("round_", ROUNDS)
 async def test_rename_racing_delete(client: AsyncClient, store: Store, round_: int) -> None:
     created = await created_org(client)
-    await store.tenants[created["tenant_collection"]].insert_many([{"n": i} for i in range(30)])
+    await tenants(store)[created["tenant_collection"]].insert_many([{"n": i} for i in range(30)])
     token = await login(client)
 
     renamed, deleted = await asyncio.gather(
@@ -40,11 +41,11 @@ async def test_rename_racing_delete(client: AsyncClient, store: Store, round_: i
     await assert_consistent(store)
     if deleted.status_code == 200:
         assert await store.master[ORGANIZATIONS].count_documents({}) == 0
-        assert await store.tenants.list_collection_names() == []
+        assert await tenants(store).list_collection_names() == []
     else:
         organization = await store.master[ORGANIZATIONS].find_one({})
         assert organization is not None
-        assert await store.tenants[organization["tenant_collection"]].count_documents({}) == 30
+        assert await tenants(store)[organization["tenant_collection"]].count_documents({}) == 30
 
 
 @pytest.mark.parametrize("round_", ROUNDS)

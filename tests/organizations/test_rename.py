@@ -19,6 +19,7 @@ from tests.support import (
     field_errors,
     login,
     rename,
+    tenants,
 )
 
 OLD = "tenant_tech_innovations_corp"
@@ -26,10 +27,10 @@ NEW = "tenant_tech_innovations_corp_2_0"
 
 
 async def seed_documents(store: Store, collection: str, count: int) -> list[ObjectId]:
-    result = await store.tenants[collection].insert_many(
+    result = await tenants(store)[collection].insert_many(
         [{"n": i, "label": f"doc {i}"} for i in range(count)]
     )
-    await store.tenants[collection].create_index("label", name="by_label")
+    await tenants(store)[collection].create_index("label", name="by_label")
     return list(result.inserted_ids)
 
 
@@ -50,11 +51,11 @@ async def test_rename_moves_every_document_with_its_id_and_indexes(
     assert body["documents_migrated"] == 42
     assert body["organization_identifier"] == "tech-innovations-corp-2-0"
     assert body["id"] == created["id"]
-    assert await store.tenants.list_collection_names() == [NEW]
-    moved = await store.tenants[NEW].find({}).to_list()
+    assert await tenants(store).list_collection_names() == [NEW]
+    moved = await tenants(store)[NEW].find({}).to_list()
     assert sorted(doc["_id"] for doc in moved) == sorted(ids)
     assert {doc["n"] for doc in moved} == set(range(42))
-    assert "by_label" in await store.tenants[NEW].index_information()
+    assert "by_label" in await tenants(store)[NEW].index_information()
 
 
 async def test_after_rename_the_new_name_is_found_and_the_old_is_not(client: AsyncClient) -> None:
@@ -84,7 +85,7 @@ async def test_the_old_name_is_free_again_after_a_rename(client: AsyncClient, st
     again = await created_org(client, email="new@example.com")
 
     assert again["tenant_collection"] == OLD
-    assert sorted(await store.tenants.list_collection_names()) == [OLD, NEW]
+    assert sorted(await tenants(store).list_collection_names()) == [OLD, NEW]
     assert await store.master[IDENTIFIER_CLAIMS].count_documents({}) == 2
 
 
@@ -110,7 +111,7 @@ async def test_renaming_to_the_same_name_moves_nothing(client: AsyncClient, stor
     body = response.json()
     assert body["previous_collection"] == body["current_collection"] == OLD
     assert body["documents_migrated"] == 3
-    assert await store.tenants[OLD].count_documents({}) == 3
+    assert await tenants(store)[OLD].count_documents({}) == 3
 
 
 async def test_a_case_or_punctuation_variant_rewrites_the_name_only(
@@ -127,7 +128,7 @@ async def test_a_case_or_punctuation_variant_rewrites_the_name_only(
     assert response.json()["organization_name"] == "TECH innovations, corp."
     found = await client.get("/org/get", params={"organization_name": "tech innovations, corp."})
     assert found.status_code == 200
-    assert await store.tenants[OLD].count_documents({}) == 3
+    assert await tenants(store)[OLD].count_documents({}) == 3
 
 
 async def test_a_name_in_use_is_a_conflict_that_changes_nothing(
@@ -141,8 +142,11 @@ async def test_a_name_in_use_is_a_conflict_that_changes_nothing(
     response = await rename(client, token, "other corp")
 
     assert response.status_code == 409
-    assert sorted(await store.tenants.list_collection_names()) == ["tenant_other_corp", OLD]
-    assert await store.tenants[OLD].count_documents({}) == 5
+    assert sorted(await tenants(store).list_collection_names()) == [
+        "tenant_other_corp",
+        OLD,
+    ]
+    assert await tenants(store)[OLD].count_documents({}) == 5
     mine = await client.get("/org/get", params={"organization_name": NAME})
     theirs = await client.get("/org/get", params={"organization_name": "Other Corp"})
     assert mine.status_code == 200
@@ -179,7 +183,7 @@ async def test_a_wrong_password_is_401(client: AsyncClient, store: Store) -> Non
     response = await rename(client, token, "New Name", password="WrongPassword1")
 
     assert response.status_code == 401
-    assert await store.tenants.list_collection_names() == [OLD]
+    assert await tenants(store).list_collection_names() == [OLD]
 
 
 async def test_credentials_of_another_account_are_401(client: AsyncClient) -> None:
@@ -203,7 +207,7 @@ async def test_a_role_without_rename_rights_is_403(
     response = await rename(client, token, "Hijacked", email="someone@techcorp.com")
 
     assert response.status_code == 403
-    assert await store.tenants.list_collection_names() == [OLD]
+    assert await tenants(store).list_collection_names() == [OLD]
 
 
 async def test_an_admin_may_rename(client: AsyncClient, store: Store) -> None:
@@ -234,8 +238,8 @@ async def test_a_rename_decided_on_a_stale_read_is_refused(
     response = await rename(client, token, "Third")
 
     assert response.status_code == 409
-    assert await store.tenants.list_collection_names() == ["tenant_second"]
-    assert await store.tenants["tenant_second"].count_documents({}) == 6
+    assert await tenants(store).list_collection_names() == ["tenant_second"]
+    assert await tenants(store)["tenant_second"].count_documents({}) == 6
     assert await store.master[IDENTIFIER_CLAIMS].distinct("_id") == ["second"]
 
 
@@ -262,9 +266,9 @@ async def test_simultaneous_renames_of_one_organization_stay_consistent(
     organization = await store.master[ORGANIZATIONS].find_one({})
     assert organization is not None
     assert organization["state"] == "active"
-    collections = await store.tenants.list_collection_names()
+    collections = await tenants(store).list_collection_names()
     assert collections == [organization["tenant_collection"]]
-    documents = await store.tenants[collections[0]].find({}).to_list()
+    documents = await tenants(store)[collections[0]].find({}).to_list()
     assert sorted(d["_id"] for d in documents) == sorted(ids)
     assert await store.master[IDENTIFIER_CLAIMS].distinct("_id") == [organization["identifier"]]
 
@@ -283,7 +287,7 @@ async def test_a_failed_move_leaves_the_organization_as_it_was(
     response = await rename(client, token, "Elsewhere")
 
     assert response.status_code == 500
-    assert await store.tenants[OLD].count_documents({}) == 4
+    assert await tenants(store)[OLD].count_documents({}) == 4
     organization = await store.master[ORGANIZATIONS].find_one({})
     assert organization is not None
     assert organization["state"] == "active"
@@ -306,4 +310,4 @@ async def test_renaming_onto_a_case_variant_of_another_organization_is_a_conflic
     organization = await store.master[ORGANIZATIONS].find_one({"name": NAME})
     assert organization is not None
     assert organization["state"] == "active"
-    assert OLD in await store.tenants.list_collection_names()
+    assert OLD in await tenants(store).list_collection_names()

@@ -18,6 +18,7 @@ from tests.support import (
     bearer,
     created_org,
     field_errors,
+    tenants,
 )
 
 ORGANIZATIONS = "/api/v1/organizations"
@@ -97,7 +98,7 @@ async def test_an_organization_reads_with_its_statistics(client: AsyncClient, st
         headers=bearer(token),
     )
     assert invited.status_code == 201, invited.text
-    await store.tenants["tenant_tech_innovations_corp"].insert_many([{"n": n} for n in range(3)])
+    await tenants(store)["tenant_tech_innovations_corp"].insert_many([{"n": n} for n in range(3)])
 
     body = await read(client, org_id, token)
 
@@ -205,7 +206,7 @@ async def test_a_bad_profile_is_a_400_naming_the_field_and_changes_nothing(
 
 async def test_a_rename_moves_the_tenant_collection(client: AsyncClient, store: Store) -> None:
     org_id, token = await owned(client)
-    inserted = await store.tenants["tenant_tech_innovations_corp"].insert_many(
+    inserted = await tenants(store)["tenant_tech_innovations_corp"].insert_many(
         [{"n": n} for n in range(5)]
     )
 
@@ -220,8 +221,8 @@ async def test_a_rename_moves_the_tenant_collection(client: AsyncClient, store: 
         "organization_identifier": "tech-innovations-corp-2-0",
     }
     assert {key: response.json().get(key) for key in expected} == expected
-    assert await store.tenants.list_collection_names() == ["tenant_tech_innovations_corp_2_0"]
-    moved = await store.tenants["tenant_tech_innovations_corp_2_0"].distinct("_id")
+    assert await tenants(store).list_collection_names() == ["tenant_tech_innovations_corp_2_0"]
+    moved = await tenants(store)["tenant_tech_innovations_corp_2_0"].distinct("_id")
     assert sorted(moved) == sorted(inserted.inserted_ids)
     body = await read(client, org_id, token)
     assert (body["organization_name"], body["tenant_collection"]) == (
@@ -255,7 +256,7 @@ async def test_a_delete_removes_the_organization_its_data_and_its_tokens(
 
     assert response.status_code == 200, response.text
     assert (await client.get("/org/get", params={"organization_name": NAME})).status_code == 404
-    assert "tenant_tech_innovations_corp" not in await store.tenants.list_collection_names()
+    assert "tenant_tech_innovations_corp" not in await tenants(store).list_collection_names()
     assert (await client.get(f"{ORGANIZATIONS}/{org_id}", headers=bearer(token))).status_code == 401
     only_here = await client.post(
         "/admin/login", json={"email": "only-here@techcorp.com", "password": PASSWORD}

@@ -7,7 +7,7 @@ from httpx import AsyncClient
 
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
-from tests.support import NAME, create_org, created_org, delete, login, rename
+from tests.support import NAME, create_org, created_org, delete, login, rename, tenants
 from tests.wire.conftest import Server
 
 pytestmark = pytest.mark.wire
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.wire
 async def test_create_get_login_delete(wire_client: AsyncClient, wire_store: Store) -> None:
     created = await created_org(wire_client)
 
-    assert created["tenant_collection"] in await wire_store.tenants.list_collection_names()
+    assert created["tenant_collection"] in await tenants(wire_store).list_collection_names()
     found = await wire_client.get("/org/get", params={"organization_name": "tech innovations CORP"})
     assert found.json() == created
     token = await login(wire_client)
     assert (await delete(wire_client, token)).status_code == 200
-    assert created["tenant_collection"] not in await wire_store.tenants.list_collection_names()
+    assert created["tenant_collection"] not in await tenants(wire_store).list_collection_names()
     assert await wire_store.master[ORGANIZATIONS].count_documents({}) == 0
     assert (await rename(wire_client, token, "Ghost")).status_code == 401
 
@@ -70,7 +70,7 @@ async def test_rename_moves_documents_ids_and_indexes(
     """On nx-27017 renameCollection is acknowledged but does nothing, so the move takes the
     copy path: this is how the copy is exercised over the wire."""
     created = await created_org(wire_client)
-    old = wire_store.tenants[created["tenant_collection"]]
+    old = tenants(wire_store)[created["tenant_collection"]]
     inserted = await old.insert_many([{"n": i} for i in range(100)])
     await old.create_index("n", name="by_n")
     token = await login(wire_client)
@@ -79,9 +79,9 @@ async def test_rename_moves_documents_ids_and_indexes(
 
     assert response.status_code == 200
     assert response.json()["documents_migrated"] == 100
-    names = await wire_store.tenants.list_collection_names()
+    names = await tenants(wire_store).list_collection_names()
     assert created["tenant_collection"] not in names
-    new = wire_store.tenants["tenant_tech_innovations_corp_2_0"]
+    new = tenants(wire_store)["tenant_tech_innovations_corp_2_0"]
     assert sorted(d["_id"] for d in await new.find({}, {"_id": 1}).to_list()) == sorted(
         inserted.inserted_ids
     )

@@ -12,7 +12,7 @@ from app.auth.models import Role
 from app.db.schema import WORKSPACE_MEMBERS, WORKSPACES
 from app.db.store import Store
 from app.workspaces.migration import migrate_to_workspaces
-from tests.support import add_account, bearer, created_org, login
+from tests.support import add_account, bearer, created_org, login, tenants
 
 
 class Org:
@@ -226,14 +226,14 @@ async def test_invited_members_start_in_the_default_workspace(
 async def test_organizations_from_before_get_a_default_workspace(store: Store, org: Org) -> None:
     await store.master[WORKSPACES].delete_many({})
     await store.master[WORKSPACE_MEMBERS].delete_many({})
-    await store.tenants["tenant_tech_innovations_corp"].insert_one({"old": True})
+    await tenants(store)["tenant_tech_innovations_corp"].insert_one({"old": True})
 
     assert await migrate_to_workspaces(store) == 1
     assert await migrate_to_workspaces(store) == 0
 
     default = await store.master[WORKSPACES].find_one({"is_default": True})
     assert default is not None
-    old = await store.tenants["tenant_tech_innovations_corp"].find_one({"old": True})
+    old = await tenants(store)["tenant_tech_innovations_corp"].find_one({"old": True})
     assert old is not None
     assert old["workspace_id"] == default["_id"]
     assert await store.master[WORKSPACE_MEMBERS].count_documents({}) == 1
