@@ -91,7 +91,7 @@ def create_app(
                     "the server is reachable"
                 ) from None
             await ensure_audit_indexes(store, settings.audit_retention_days)
-            await OrganizationRepository(store).record_default_database(settings.tenant_db)
+            await OrganizationRepository(store).record_default_database(store.default_tenant_db)
             await migrate_to_memberships(store)
             await migrate_to_workspaces(store)
             recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
@@ -128,19 +128,19 @@ def create_app(
                 metrics=metrics,
                 email_sender=build_sender(settings),
                 placement=TenantPlacement(
-                    settings.tenant_database_pool(),
+                    store.tenant_pool,
                     PlacementPolicy(settings.tenant_placement),
                     OrganizationRepository(store).collections_per_database,
-                    default_database=settings.tenant_db,
+                    default_database=store.default_tenant_db,
                     full_databases=capacity.full_databases,
                 ),
                 capacity=capacity,
                 checkpoint=checkpoint,
             )
-            pool = settings.tenant_database_pool()
+            pool = store.tenant_pool
             logger.info(
                 "ready: master database %r, %d tenant database(s) from %r, %s placement (%s)",
-                settings.primary_db,
+                store.master.name,
                 len(pool),
                 pool[0],
                 settings.tenant_placement,

@@ -79,6 +79,7 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
                 "mongo_uri": uri,
                 "primary_db": f"tenantry_test_{suffix}",
                 "tenant_db": f"tenantry_test_{suffix}_tenants",
+                "tenant_db_prefix": f"tenantry_test_{suffix}_tenants_",
             }
         )
     )

@@ -104,13 +104,35 @@ async def assert_consistent(store: Store) -> None:
     """Every claim, registry entry and tenant collection accounts for the others."""
     organizations = await store.master[ORGANIZATIONS].find({}).to_list()
     claims = sorted(await store.master[IDENTIFIER_CLAIMS].distinct("_id"))
-    collections = sorted(await store.tenant_database("").list_collection_names())
     assert all(org["state"] == "active" for org in organizations)
     assert all("pending_rename" not in org for org in organizations)
+    assert all("pending_move" not in org for org in organizations)
     assert claims == sorted(org["identifier"] for org in organizations)
-    assert collections == sorted(org["tenant_collection"] for org in organizations)
+    placed = sorted(
+        f"{org.get('tenant_database') or store.default_tenant_db}.{org['tenant_collection']}"
+        for org in organizations
+    )
+    assert await tenant_namespaces(store) == placed
     owners = await store.master[ACCOUNTS].distinct("organization_id")
     assert sorted(owners) == sorted(org["_id"] for org in organizations)
+
+
+async def tenant_namespaces(store: Store) -> list[str]:
+    """Every collection in every tenant database, as `database.collection`, sorted."""
+    databases = {store.default_tenant_db, *store.tenant_pool}
+    # A test's own in-memory client holds only its databases; on a shared server, the
+    # test's databases share the master database's name as a prefix.
+    databases.update(
+        name
+        for name in await store.client.list_database_names()
+        if name != store.master.name
+        and (not store.persistent or name.startswith(store.master.name))
+    )
+    found = []
+    for database in databases:
+        names = await store.tenant_database(database).list_collection_names()
+        found += [f"{database}.{name}" for name in names]
+    return sorted(found)
 
 
 def tenants(store: Store) -> AsyncDatabase[Document]:

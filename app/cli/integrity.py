@@ -10,20 +10,27 @@ from app.cli.display import plain, table
 from app.cli.runtime import EXIT_PROBLEMS, Session, out, run_with_store
 from app.operations.repair import RepairOutcome, Step, plan_repair, repair
 from app.operations.verify import VerificationReport, verify
+from app.organizations.capacity import CapacityReport, measure
 
 
 def verify_command(ctx: typer.Context) -> None:
-    """Compare the registry with the tenant collections and the identifier claims.
+    """Compare the registry with the tenant collections and the identifier claims, and count
+    collections and indexes against the capacity limits (see `capacity`).
 
-    Exits 1 when anything is wrong, 0 when everything agrees.
+    Exits 1 when anything is wrong or a capacity warning is due, 0 when all is well.
     """
 
-    async def work(session: Session) -> VerificationReport:
-        return await verify(session.store)
+    async def work(session: Session) -> tuple[VerificationReport, CapacityReport]:
+        return await verify(session.store), await measure(session.store, session.settings)
 
-    report = run_with_store(ctx, work)
+    report, capacity = run_with_store(ctx, work)
     _print_report(report)
-    if not report.clean:
+    warnings = capacity.warnings()
+    for line in warnings:
+        out().print(plain(f"CAPACITY WARNING: {line}"))
+    if warnings:
+        out().print("`capacity` shows every database; `orgs rebalance` proposes moves.")
+    if not report.clean or warnings:
         raise typer.Exit(EXIT_PROBLEMS)
 
 

@@ -56,11 +56,13 @@ class Store:
         """A tenant database by name; "" is the default one."""
         return self.client.get_database(name or self.default_tenant_db)
 
+    def resolve_database(self, name: str) -> str:
+        """The database's name, "" (recorded before placement) being the default one."""
+        return name or self.default_tenant_db
+
     def resolve(self, namespace: TenantNamespace) -> TenantNamespace:
-        """The namespace with its database named ("" becomes the default tenant database)."""
-        if namespace.database:
-            return namespace
-        return TenantNamespace(self.default_tenant_db, namespace.collection)
+        """The namespace with its database named."""
+        return TenantNamespace(self.resolve_database(namespace.database), namespace.collection)
 
     def collection(self, namespace: TenantNamespace) -> AsyncCollection[Document]:
         return self.tenant_database(namespace.database)[namespace.collection]

@@ -1,15 +1,20 @@
 """Prometheus metrics, one registry per application instance.
 
 Exposed at `/metrics`: request counts and latency by route template and status, login
-failures, organizations by lifecycle state (counted when scraped), rename durations, and
-MongoDB connection pool usage.
+failures, organizations by lifecycle state (counted when scraped), rename durations,
+MongoDB connection pool usage, and collections and indexes per database against the capacity
+limits (from the latest background count, `CAPACITY_REFRESH_SECONDS`).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pymongo import monitoring
 
+if TYPE_CHECKING:
+    from app.organizations.capacity import CapacityReport
+
+_LEVELS = {"ok": 0, "warning": 1, "over": 2}
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _RENAME_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900)
 
@@ -58,6 +63,74 @@ class Metrics:
             "MongoDB connections currently open in the pool.",
             registry=self.registry,
         )
+
+        self.database_collections = Gauge(
+            "tenantry_database_collections",
+            "Collections per database at the latest capacity count.",
+            ["database", "role"],
+            registry=self.registry,
+        )
+        self.database_indexes = Gauge(
+            "tenantry_database_indexes",
+            "Indexes per database at the latest capacity count.",
+            ["database", "role"],
+            registry=self.registry,
+        )
+        self.database_organizations = Gauge(
+            "tenantry_database_organizations",
+            "Tenant collections the registry places in each database.",
+            ["database"],
+            registry=self.registry,
+        )
+        self.database_capacity_level = Gauge(
+            "tenantry_database_capacity_level",
+            "Collections plus indexes against CAPACITY_DATABASE_LIMIT: 0 ok, 1 warning, 2 over.",
+            ["database"],
+            registry=self.registry,
+        )
+        self.cluster_namespaces = Gauge(
+            "tenantry_cluster_collections_and_indexes",
+            "Collections plus indexes in every database of the cluster.",
+            registry=self.registry,
+        )
+        self.cluster_capacity_level = Gauge(
+            "tenantry_cluster_capacity_level",
+            "Collections plus indexes against CAPACITY_CLUSTER_LIMIT: 0 ok, 1 warning, 2 over.",
+            registry=self.registry,
+        )
+        self.capacity_limit = Gauge(
+            "tenantry_capacity_limit",
+            "Collections plus indexes planned for, per database and per cluster.",
+            ["scope"],
+            registry=self.registry,
+        )
+        self.capacity_counted_at = Gauge(
+            "tenantry_capacity_counted_timestamp_seconds",
+            "When collections and indexes were last counted (Unix time).",
+            registry=self.registry,
+        )
+
+    def show_capacity(self, report: "CapacityReport") -> None:
+        """Set the capacity gauges from a count; databases gone since drop out."""
+        for gauge in (
+            self.database_collections,
+            self.database_indexes,
+            self.database_organizations,
+            self.database_capacity_level,
+        ):
+            gauge.clear()
+        for database in report.databases:
+            self.database_collections.labels(database.name, database.role).set(database.collections)
+            self.database_indexes.labels(database.name, database.role).set(database.indexes)
+            self.database_organizations.labels(database.name).set(database.organizations)
+            self.database_capacity_level.labels(database.name).set(
+                _LEVELS[report.level_of(database)]
+            )
+        self.cluster_namespaces.set(report.cluster_namespaces)
+        self.cluster_capacity_level.set(_LEVELS[report.cluster_level])
+        self.capacity_limit.labels("database").set(report.limits.database)
+        self.capacity_limit.labels("cluster").set(report.limits.cluster)
+        self.capacity_counted_at.set(report.measured_at.timestamp())
 
     def pool_listener(self) -> "PoolListener":
         return PoolListener(self)

@@ -48,6 +48,8 @@ async def metrics(context: ContextDep) -> Response:
     counts = await OrganizationRepository(context.store).count_by_state()
     for state, count in counts.items():
         context.metrics.organizations.labels(state).set(count)
+    if context.capacity.report is not None:
+        context.metrics.show_capacity(context.capacity.report)
     return Response(
         context.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )

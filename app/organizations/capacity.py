@@ -122,22 +122,23 @@ async def measure(store: Store, settings: Settings) -> CapacityReport:
     recorded = await OrganizationRepository(store).collections_per_database()
     placed: dict[str, int] = {}
     for name, count in recorded.items():
-        key = name or settings.tenant_db
+        key = store.resolve_database(name)
         placed[key] = placed.get(key, 0) + count
-    pool = settings.tenant_database_pool()
+    pool = store.tenant_pool
+    master = store.master.name
     try:
         listed = await store.client.list_database_names()
     except Exception:  # no listDatabases privilege: count what Tenantry knows of
         logger.info("cannot list databases; counting only Tenantry's own")
         listed = []
-    names = sorted({*listed, settings.primary_db, *pool, *placed})
+    names = sorted({*listed, master, *pool, *placed})
     databases = []
     for name in names:
         collections, indexes = await _count(store, name)
         databases.append(
             DatabaseUsage(
                 name=name,
-                role=_role(name, settings.primary_db, pool, placed),
+                role=_role(name, master, pool, placed),
                 collections=collections,
                 indexes=indexes,
                 organizations=placed.get(name, 0),

@@ -29,6 +29,7 @@ class OrganizationDetails:
     role: str
     profile: dict[str, Any]
     statistics: OrganizationStatistics
+    tenant_database: str
 
 
 class OrganizationDirectory:
@@ -75,7 +76,10 @@ class OrganizationDirectory:
             tenant_storage_bytes=await self._tenants.storage_bytes(collection),
         )
         profile = await self._organizations.profile_of(organization.id)
-        return OrganizationDetails(organization, principal.role.value, profile, statistics)
+        database = self._tenants.database_of(organization)
+        return OrganizationDetails(
+            organization, principal.role.value, profile, statistics, database
+        )
 
     async def update_profile(
         self, principal: Principal, changes: dict[str, Any]

@@ -12,6 +12,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
 from app.db.store import Document, Store, TenantNamespace
 from app.errors import AppError
 from app.organizations.errors import TenantCollectionOccupied
+from app.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class TenantCollections:
     def __init__(self, store: Store, *, copy_batch_size: int = 1000) -> None:
         self._store = store
         self._batch_size = copy_batch_size
+
+    def database_of(self, organization: Organization) -> str:
+        return self._store.resolve_database(organization.tenant_database)
 
     def _database(self, namespace: TenantNamespace) -> AsyncDatabase[Document]:
         return self._store.tenant_database(namespace.database)

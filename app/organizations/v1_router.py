@@ -61,6 +61,7 @@ def _detail(details: OrganizationDetails) -> OrganizationDetail:
     return OrganizationDetail(
         **_summary(organization, details.role).model_dump(),
         tenant_collection=organization.tenant_collection,
+        tenant_database=details.tenant_database,
         profile=Profile(**details.profile),
         statistics=Statistics(
             members=details.statistics.members,

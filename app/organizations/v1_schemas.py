@@ -106,6 +106,7 @@ class OrganizationSummary(BaseModel):
 
 class OrganizationDetail(OrganizationSummary):
     tenant_collection: str
+    tenant_database: str = Field(description="The database holding the tenant collection.")
     profile: Profile
     statistics: Statistics
     created_at: datetime

@@ -1,0 +1,244 @@
+"""Moving tenant collections between databases, and planning moves that even out the pool.
+
+A move keeps the collection's name and copies it into the target database with the same
+resumable, verified copy a rename falls back to (`renameCollection` across databases is a
+copy too, and sharded clusters refuse it when the databases' primary shards differ). The
+registry records the move before anything is copied, so a move interrupted at any point is
+finished by the service's recovery, by `repair`, or by running the same move again.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import anyio
+
+from app.config import Settings, is_valid_database_name
+from app.db.store import Store, TenantNamespace
+from app.errors import Conflict
+from app.operations.errors import OrganizationBusy, UnacceptableInput
+from app.operations.organizations import resolve_organization
+from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
+from app.organizations.models import LifecycleState, Organization, PendingMove
+from app.organizations.repository import OrganizationRepository
+from app.organizations.tenants import TenantCollections
+
+
+class TargetOccupied(Conflict):
+    def __init__(self, namespace: TenantNamespace) -> None:
+        super().__init__(
+            f"{namespace} already exists and holds documents that belong to no move; nothing "
+            "was changed. Inspect it (verify reports it) before moving there."
+        )
+
+
+class AlreadyThere(Conflict):
+    def __init__(self, name: str, database: str) -> None:
+        super().__init__(f"{name!r} is already in {database}; nothing to move")
+
+
+@dataclass(frozen=True, slots=True)
+class MoveResult:
+    organization: str
+    collection: str
+    source: str
+    target: str
+    documents: int
+    resumed: bool
+    in_pool: bool
+
+
+async def move_organization(
+    store: Store,
+    settings: Settings,
+    reference: str,
+    target: str,
+    *,
+    checkpoint: Checkpoint = no_checkpoint,
+) -> MoveResult:
+    """Move the organization's tenant collection to database `target`.
+
+    Run again after an interruption, the same move resumes where it stopped. Writes to the
+    organization's documents answer 503 while it runs; reads keep working.
+    """
+    if not is_valid_database_name(target) or target == store.master.name:
+        raise UnacceptableInput(f"{target!r} cannot hold tenant collections")
+    organization = await resolve_organization(store, settings, reference)
+    lifecycle = build_lifecycle(store, settings, checkpoint)
+    move = organization.pending_move
+    resumed = organization.state is LifecycleState.MOVING
+    if resumed and move is not None and store.resolve_database(move.target) == target:
+        current = organization
+    elif organization.state is not LifecycleState.ACTIVE:
+        raise OrganizationBusy(organization.name, organization.state.value)
+    else:
+        current, move = await _begin(store, lifecycle.organizations, organization, target)
+    await checkpoint("move.recorded")
+    try:
+        documents = await lifecycle.finish_move(current, move)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await lifecycle.roll_back_move(current)
+        raise
+    return MoveResult(
+        organization=organization.name,
+        collection=organization.tenant_collection,
+        source=store.resolve_database(move.source),
+        target=target,
+        documents=documents,
+        resumed=resumed,
+        in_pool=target in store.tenant_pool,
+    )
+
+
+async def _begin(
+    store: Store,
+    organizations: OrganizationRepository,
+    organization: Organization,
+    target: str,
+) -> tuple[Organization, PendingMove]:
+    if store.resolve(organization.namespace).database == target:
+        raise AlreadyThere(organization.name, target)
+    tenants = TenantCollections(store)
+    destination = TenantNamespace(target, organization.tenant_collection)
+    if await tenants.exists(destination) and not await tenants.is_empty(destination):
+        raise TargetOccupied(destination)
+    if not await organizations.begin_move(organization, target):
+        raise OrganizationBusy(organization.name, "changing")
+    current = await organizations.get(organization.id)
+    if current is None or current.pending_move is None:
+        raise OrganizationBusy(organization.name, "gone")
+    return current, current.pending_move
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedMove:
+    organization_id: str
+    organization: str
+    collection: str
+    source: str
+    target: str
+    documents: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RebalancePlan:
+    pool: list[str]
+    before: dict[str, int]
+    after: dict[str, int]
+    tolerance: int
+    moves: list[ProposedMove] = field(default_factory=list)
+    # Organizations in an operation (not ACTIVE) are never proposed; how many were skipped.
+    skipped_busy: int = 0
+
+
+async def plan_rebalance(
+    store: Store, settings: Settings, *, tolerance: int | None = None, limit: int = 0
+) -> RebalancePlan:
+    """Moves that bring every pool database within `tolerance` tenant collections of the
+    others, cheapest (fewest documents) first, after draining databases outside the pool.
+
+    `tolerance` defaults to 5% of the mean (at least 1); `limit` caps the moves (0: none).
+    """
+    organizations = OrganizationRepository(store)
+    pool = list(store.tenant_pool)
+    recorded: dict[str, int] = {}
+    for name, count in (await organizations.collections_per_database()).items():
+        key = store.resolve_database(name)
+        recorded[key] = recorded.get(key, 0) + count
+    counts = {name: recorded.get(name, 0) for name in pool}
+    before = {**recorded, **counts}
+    total = sum(recorded.values())
+    if tolerance is None:
+        tolerance = max(1, math.ceil(0.05 * total / len(pool)))
+    planner = _Planner(store, organizations, counts, limit)
+
+    for database in sorted(set(recorded) - set(pool)):
+        await planner.take(database, recorded[database], "outside the pool")
+    while not planner.full():
+        fullest = max(counts, key=lambda name: (counts[name], name))
+        emptiest = min(counts, key=lambda name: (counts[name], name))
+        surplus = counts[fullest] - counts[emptiest]
+        if surplus <= tolerance:
+            break
+        if not await planner.take(fullest, max(1, surplus // 2), "evens out the pool"):
+            break
+    after = dict(before)
+    for move in planner.moves:
+        after[move.source] -= 1
+        after[move.target] = after.get(move.target, 0) + 1
+    return RebalancePlan(
+        pool, before, after, tolerance, planner.moves, skipped_busy=len(planner.busy)
+    )
+
+
+class _Planner:
+    """Proposes moves one database at a time, keeping running counts of the pool."""
+
+    def __init__(
+        self,
+        store: Store,
+        organizations: OrganizationRepository,
+        counts: dict[str, int],
+        limit: int,
+    ) -> None:
+        self._store = store
+        self._organizations = organizations
+        self._counts = counts
+        self._limit = limit
+        self._tenants = TenantCollections(store)
+        self._proposed: set[str] = set()
+        self.moves: list[ProposedMove] = []
+        self.busy: set[str] = set()
+
+    def full(self) -> bool:
+        return bool(self._limit) and len(self.moves) >= self._limit
+
+    async def take(self, source: str, wanted: int, reason: str) -> bool:
+        """Propose up to `wanted` moves out of `source`; False when none could be proposed."""
+        candidates = await self._candidates(source, wanted)
+        proposed = False
+        for organization, documents in candidates[:wanted]:
+            if self.full():
+                break
+            target = min(self._counts, key=lambda name: (self._counts[name], name))
+            if target == source:
+                break
+            self._counts[target] += 1
+            if source in self._counts:
+                self._counts[source] -= 1
+            self._proposed.add(str(organization.id))
+            self.moves.append(
+                ProposedMove(
+                    organization_id=str(organization.id),
+                    organization=organization.name,
+                    collection=organization.tenant_collection,
+                    source=source,
+                    target=target,
+                    documents=documents,
+                    reason=reason,
+                )
+            )
+            proposed = True
+        return proposed
+
+    async def _candidates(self, source: str, wanted: int) -> list[tuple[Organization, int]]:
+        """The smallest settled organizations in `source` among a bounded sample: sizes come
+        from collection metadata (`estimatedDocumentCount`), never from a scan."""
+        sample = 0 if source not in self._counts else max(4 * wanted, 200)
+        stored = "" if source == self._store.default_tenant_db else source
+        found = await self._organizations.in_database(source, limit=sample)
+        if stored != source:
+            found += await self._organizations.in_database(stored, limit=sample)
+        sized = []
+        for organization in found:
+            if str(organization.id) in self._proposed:
+                continue
+            if organization.state is not LifecycleState.ACTIVE:
+                self.busy.add(str(organization.id))
+                continue
+            namespace = self._store.resolve(organization.namespace)
+            documents = await self._store.collection(namespace).estimated_document_count()
+            sized.append((organization, documents))
+        sized.sort(key=lambda pair: (pair[1], str(pair[0].id)))
+        return sized
