@@ -98,6 +98,11 @@ async def _begin(
 ) -> tuple[Organization, PendingMove]:
     if store.resolve(organization.namespace).database == target:
         raise AlreadyThere(organization.name, target)
+    if not organization.tenant_database:
+        # Recorded before placement: name its database first, so that both ends of the move
+        # are named in the registry whatever the service's start-up writes meanwhile.
+        await organizations.record_default_database(store.default_tenant_db)
+        organization = await organizations.get(organization.id) or organization
     tenants = TenantCollections(store)
     destination = TenantNamespace(target, organization.tenant_collection)
     if await tenants.exists(destination) and not await tenants.is_empty(destination):

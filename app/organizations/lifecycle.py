@@ -153,7 +153,7 @@ class Lifecycle:
         current = await self.organizations.get(organization.id)
         if current is None or current.state is not LifecycleState.MOVING:
             raise OperationInProgress()
-        if current.tenant_database == move.source:
+        if self._placed_in(current, move.source):
             if not move.copying:
                 await self.organizations.mark_move_copying(organization.id)
 
@@ -166,6 +166,10 @@ class Lifecycle:
             await self.checkpoint("move.copied")
             await self.organizations.switch_database(organization.id, move)
             await self.checkpoint("move.switched")
+            current = await self.organizations.get(organization.id)
+        if current is None or not self._placed_in(current, move.target):
+            # The registry points at neither end: drop nothing, leave it for an operator.
+            raise OperationInProgress()
         await self.tenants.drop(source)
         await self.checkpoint("move.source_dropped")
         await self.organizations.end_move(organization.id)
@@ -180,7 +184,7 @@ class Lifecycle:
         if move is None:
             await self.organizations.end_move(organization.id)
             return
-        if current.tenant_database == move.target:
+        if self._placed_in(current, move.target):
             await self.finish_move(current, move)
             return
         # Before the switch, a collection under this name in the target database can only be
@@ -219,6 +223,10 @@ class Lifecycle:
                 await self.accounts.set_home(account_id, remaining[0].organization_id)
             else:
                 await self.accounts.delete(account_id)
+
+    def _placed_in(self, organization: Organization, database: str) -> bool:
+        resolve = self.store.resolve_database
+        return resolve(organization.tenant_database) == resolve(database)
 
     async def _drain_writes(self, organization: Organization) -> None:
         if self._write_leases is not None:

@@ -3,6 +3,7 @@ step finished by recovery or by running the move again."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -285,3 +286,20 @@ async def test_a_move_out_of_the_pool_says_so(settings: Settings, store: Store) 
 
     assert not result.in_pool
     await assert_moved(store, source, dedicated, ids)
+
+
+async def test_an_organization_recorded_before_placement_moves_too(
+    settings: Settings, store: Store
+) -> None:
+    async with running(settings, replace(store, tenant_pool=(store.default_tenant_db,))) as client:
+        await created_org(client)
+    await store.master[ORGANIZATIONS].update_many({}, {"$unset": {"tenant_database": ""}})
+    legacy = store.tenant_database(store.default_tenant_db)[COLLECTION]
+    ids = (await legacy.insert_many([{"n": n} for n in range(DOCUMENTS)])).inserted_ids
+    await legacy.create_index("n", name="by_n")
+    target = store.tenant_pool[0]
+
+    result = await move_organization(store, settings, NAME, target)
+
+    assert result.source == store.default_tenant_db
+    await assert_moved(store, store.default_tenant_db, target, list(ids))
