@@ -54,6 +54,7 @@ def list_command(
         "state",
         "status",
         "plan",
+        "tenant database",
         "tenant collection",
         "members",
     )
@@ -65,6 +66,7 @@ def list_command(
             row.state,
             row.status,
             row.plan,
+            row.tenant_database,
             row.tenant_collection,
             str(row.members),
         )

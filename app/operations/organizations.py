@@ -21,6 +21,7 @@ class OrganizationRow:
     state: str
     status: str
     plan: str
+    tenant_database: str
     tenant_collection: str
     members: int
 
@@ -75,6 +76,7 @@ async def list_organizations(
             state=str(document.get("state", "?")),
             status=str(document.get("status") or "active"),
             plan=registry.plan_of(document),
+            tenant_database=str(document.get("tenant_database") or store.default_tenant_db),
             tenant_collection=str(document.get("tenant_collection", "?")),
             members=members.get(document["_id"], 0),
         )
