@@ -99,6 +99,10 @@ def test_move_moves_and_refuses_to_move_twice(crowded: Operator) -> None:
     assert unknown.exit_code == 1
     assert crowded.run(placed(crowded.store)) == {FIRST: 5, SECOND: 1}
     crowded.run(assert_consistent(crowded.store))
+    listed = crowded.cli("orgs", "list", "--name", "Org 3")
+    assert re.search(rf"Org 3\s*│.*│\s*{SECOND}\s*│\s*tenant_org_3\s*│", listed.stdout), (
+        listed.stdout
+    )
 
 
 def test_capacity_reports_every_database_and_the_cluster(crowded: Operator) -> None:
