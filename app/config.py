@@ -3,7 +3,7 @@
 import os
 import re
 import secrets
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     Field,
@@ -13,7 +13,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from app.plans import Plan, Plans, parse_member_limits
 
 MEMORY_URI = "memory://"
 
@@ -53,6 +55,10 @@ def is_valid_database_name(name: str) -> bool:
     )
 
 
+# A comma-separated list in the environment (`a, b,c`), a list when given in code.
+CommaSeparated = Annotated[list[str], NoDecode]
+
+
 def _is_weak_secret(value: str) -> bool:
     return (
         len(value.encode()) < MIN_SECRET_BYTES
@@ -81,7 +87,7 @@ class Settings(BaseSettings):
     # The pool of databases new organizations' tenant collections are placed in: an explicit
     # comma-separated list, or a count of databases named TENANT_DB_PREFIX + 1..N. Neither set:
     # TENANT_DB alone. Organizations keep the database recorded for them when the pool changes.
-    tenant_databases: str = Field(default="", description="comma-separated")
+    tenant_databases: CommaSeparated = Field(default_factory=list)
     tenant_db_count: int = Field(default=0, ge=0, le=10_000)
     tenant_db_prefix: str = ""
     # How a new organization's database is chosen: the one holding the fewest tenant
@@ -99,7 +105,7 @@ class Settings(BaseSettings):
 
     secret_key: SecretStr = SecretStr("")
     # Keys retired from signing, still accepted until the tokens they signed expire.
-    previous_secret_keys: SecretStr = Field(default=SecretStr(""), description="comma-separated")
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     token_lifetime: int = Field(default=60, ge=1, le=60 * 24 * 30, description="minutes")
     token_issuer: str = Field(default="tenantry", min_length=1)
@@ -123,12 +129,15 @@ class Settings(BaseSettings):
     login_trusted_address_days: int = Field(default=30, ge=0, le=365)
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
-    cors_origins: str = Field(default="", description="comma-separated; empty disables CORS")
+    # Empty disables CORS.
+    cors_origins: CommaSeparated = Field(default_factory=list)
     forwarded_allow_ips: str = "127.0.0.1"
 
     # Plans and the members (pending invitations included) each allows; 0 means no limit.
-    default_plan: Literal["free", "pro", "enterprise"] = "free"
-    plan_member_limits: str = "free=5,pro=50,enterprise=0"
+    default_plan: Plan = Plan.FREE
+    plan_member_limits: Annotated[dict[Plan, int], NoDecode] = Field(
+        default_factory=lambda: {Plan.FREE: 5, Plan.PRO: 50, Plan.ENTERPRISE: 0}
+    )
 
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
     # Where invitation links point: the page of your product that accepts them.
@@ -157,7 +166,8 @@ class Settings(BaseSettings):
     # Scheduling priority of the hashing threads (nice value); 0 keeps them at the loop's.
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
 
-    _secret_key_generated: bool = PrivateAttr(default=False)
+    # Set when SECRET_KEY is missing or weak where that is allowed: a per-process key.
+    _generated_key: str | None = PrivateAttr(default=None)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -171,6 +181,27 @@ class Settings(BaseSettings):
             return MEMORY_URI
         return value
 
+    @field_validator("tenant_databases", "cors_origins", "previous_secret_keys", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("plan_member_limits", mode="before")
+    @classmethod
+    def _parse_member_limits(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return parse_member_limits(value)
+            except ValueError:
+                raise ValueError(
+                    "PLAN_MEMBER_LIMITS must look like free=5,pro=50,enterprise=0"
+                ) from None
+        return value
+
     @field_validator("primary_db", "tenant_db")
     @classmethod
     def _valid_database_name(cls, value: str) -> str:
@@ -179,43 +210,31 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _derive_and_check(self) -> Self:
+    def _check(self) -> Self:
         if not self.primary_db:
             raise ValueError("PRIMARY_DB must not be empty")
-        if not self.tenant_db:
-            suffix = "_tenants"
-            self.tenant_db = self.primary_db[: MAX_DB_NAME_BYTES - len(suffix)] + suffix
-        if self.tenant_db == self.primary_db:
+        if self.default_tenant_db == self.primary_db:
             raise ValueError("TENANT_DB must differ from PRIMARY_DB")
         self._check_tenant_pool()
-        if _is_weak_secret(self.secret_key.get_secret_value()):
-            if not (self.in_memory or self.environment == "development"):
-                raise ValueError(
-                    f"SECRET_KEY must be a random string of at least {MIN_SECRET_BYTES} bytes "
-                    "(not a placeholder) when ENVIRONMENT=production and a MongoDB server is used"
-                )
-            self.secret_key = SecretStr(secrets.token_urlsafe(48))
-            self._secret_key_generated = True
-        try:
-            {plan: self.member_limit(plan) for plan in ("free", "pro", "enterprise")}
-        except ValueError:
+        if _is_weak_secret(self.secret_key.get_secret_value()) and not (
+            self.in_memory or self.environment == "development"
+        ):
             raise ValueError(
-                "PLAN_MEMBER_LIMITS must look like free=5,pro=50,enterprise=0"
-            ) from None
+                f"SECRET_KEY must be a random string of at least {MIN_SECRET_BYTES} bytes "
+                "(not a placeholder) when ENVIRONMENT=production and a MongoDB server is used"
+            )
         if "{token}" not in self.invitation_url_template:
             raise ValueError("INVITATION_URL_TEMPLATE must contain {token}")
-        if any(_is_weak_secret(key) for key in self.retired_keys()):
+        if any(_is_weak_secret(key.get_secret_value()) for key in self.previous_secret_keys):
             raise ValueError(
                 f"each PREVIOUS_SECRET_KEYS entry must be at least {MIN_SECRET_BYTES} random bytes"
             )
         return self
 
     def _check_tenant_pool(self) -> None:
-        if self.tenant_databases.strip() and self.tenant_db_count:
+        if self.tenant_databases and self.tenant_db_count:
             raise ValueError("set TENANT_DATABASES or TENANT_DB_COUNT, not both")
-        if not self.tenant_db_prefix:
-            self.tenant_db_prefix = self.tenant_db[: MAX_DB_NAME_BYTES - 6] + "_"
-        pool = self.tenant_database_pool()
+        pool = self.tenant_pool
         for name in pool:
             if not is_valid_database_name(name):
                 raise ValueError(f"tenant database {name!r} {_DB_NAME_RULE}")
@@ -224,33 +243,38 @@ class Settings(BaseSettings):
         if len(set(pool)) != len(pool):
             raise ValueError("TENANT_DATABASES names a database twice")
 
-    def tenant_database_pool(self) -> list[str]:
-        """The databases new organizations are placed in, in a stable order."""
-        listed = [name.strip() for name in self.tenant_databases.split(",") if name.strip()]
-        if listed:
-            return listed
-        if self.tenant_db_count:
-            return [f"{self.tenant_db_prefix}{n}" for n in range(1, self.tenant_db_count + 1)]
-        return [self.tenant_db]
+    @property
+    def default_tenant_db(self) -> str:
+        """TENANT_DB, or `<PRIMARY_DB>_tenants`: where organizations recorded before placement
+        keep their collections, and the whole pool when no other is configured."""
+        if self.tenant_db:
+            return self.tenant_db
+        suffix = "_tenants"
+        return self.primary_db[: MAX_DB_NAME_BYTES - len(suffix)] + suffix
 
-    def retired_keys(self) -> list[str]:
-        raw = self.previous_secret_keys.get_secret_value()
-        return [key.strip() for key in raw.split(",") if key.strip()]
+    @property
+    def tenant_pool(self) -> tuple[str, ...]:
+        """The databases new organizations are placed in, in a stable order."""
+        if self.tenant_databases:
+            return tuple(self.tenant_databases)
+        if self.tenant_db_count:
+            prefix = self.tenant_db_prefix or self.default_tenant_db[: MAX_DB_NAME_BYTES - 6] + "_"
+            return tuple(f"{prefix}{n}" for n in range(1, self.tenant_db_count + 1))
+        return (self.default_tenant_db,)
 
     def signing_keys(self) -> list[str]:
         """The current key first, then the retired ones still accepted."""
-        return [self.secret_key.get_secret_value(), *self.retired_keys()]
+        current = self.secret_key.get_secret_value()
+        if _is_weak_secret(current):
+            # Made once per settings object, so every token codec built from it agrees.
+            if self._generated_key is None:
+                self._generated_key = secrets.token_urlsafe(48)
+            current = self._generated_key
+        return [current, *(key.get_secret_value() for key in self.previous_secret_keys)]
 
-    def member_limit(self, plan: str) -> int | None:
-        """Members (and pending invitations) a plan allows; None for no limit."""
-        limits = dict(
-            entry.strip().split("=", 1) for entry in self.plan_member_limits.split(",") if entry
-        )
-        limit = int(limits.get(plan, "0"))
-        return limit or None
-
-    def cors_origin_list(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+    @property
+    def plans(self) -> Plans:
+        return Plans(self.default_plan, self.plan_member_limits)
 
     @property
     def in_memory(self) -> bool:
@@ -259,7 +283,7 @@ class Settings(BaseSettings):
     @property
     def secret_key_generated(self) -> bool:
         """True when SECRET_KEY was missing or weak and a per-process key replaced it."""
-        return self._secret_key_generated
+        return _is_weak_secret(self.secret_key.get_secret_value())
 
 
 class ConfigurationError(Exception):
@@ -275,3 +299,22 @@ def load_settings() -> Settings:
             for error in exc.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+class ExplicitSettings(Settings):
+    """Settings from keyword arguments only: the environment and `.env` are ignored.
+
+    For code that builds a service on purpose (tests, benchmarks) and must not pick up a
+    developer's configuration by accident.
+    """
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)

@@ -1,24 +1,12 @@
-"""The service's one error hierarchy and the handlers that render every error as JSON.
+"""The service's one error hierarchy.
 
-Services raise `AppError` subclasses; nothing below the routers knows about HTTP beyond the
-status code each error carries. Bodies keep FastAPI's `{"detail": ...}` shape.
+Services raise `AppError` subclasses; nothing below the HTTP layer knows about HTTP beyond the
+status code (and headers) each error carries. `app.api.errors` renders them.
 """
 
-import logging
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar
-
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from app.request_context import current_request_id
-
-logger = logging.getLogger(__name__)
+from typing import ClassVar
 
 _BEARER_CHALLENGE = MappingProxyType({"WWW-Authenticate": "Bearer"})
 
@@ -85,62 +73,3 @@ class ServiceUnavailable(AppError):
     status_code = 503
     detail = "The database is unavailable; try again shortly"
     headers = MappingProxyType({"Retry-After": "5"})
-
-
-def validation_error_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Reduce pydantic errors to what a client needs: where, what, and which rule.
-
-    The offending input is left out on purpose: it may be a password.
-    """
-    return [
-        {
-            "loc": list(error.get("loc", ())),
-            "msg": str(error.get("msg", "")),
-            "type": error.get("type"),
-        }
-        for error in errors
-    ]
-
-
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    if isinstance(exc, InvalidInput):
-        body: Any = [{"loc": list(exc.location), "msg": exc.message, "type": "value_error"}]
-    else:
-        body = exc.message
-    return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.response_headers)
-
-
-async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101
-    return JSONResponse({"detail": validation_error_items(exc.errors())}, status_code=400)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Framework errors keep their status; a 400 (an unreadable body) gets the validation shape."""
-    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    if exc.status_code == 400:
-        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
-        return JSONResponse({"detail": detail}, status_code=400, headers=exc.headers)
-    return await http_exception_handler(request, exc)
-
-
-async def _database_error(_: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, ConnectionFailure | AutoReconnect):
-        logger.warning("database unreachable: %s", type(exc).__name__)
-        error: AppError = ServiceUnavailable()
-    else:
-        # Driver messages can name collections, indexes and values: log them, never return them.
-        logger.error("unexpected database error", exc_info=exc)
-        error = AppError()
-    body: dict[str, Any] = {"detail": error.message}
-    if error.status_code == 500:
-        body["request_id"] = current_request_id()
-    return JSONResponse(body, status_code=error.status_code, headers=error.response_headers)
-
-
-def register_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(PyMongoError, _database_error)

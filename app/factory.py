@@ -1,52 +1,30 @@
 """`create_app()`: the FastAPI application, its lifespan and its routes."""
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from pymongo.errors import PyMongoError
 
-from app import health
-from app.audit import router as audit_router
-from app.audit.trail import ensure_audit_indexes
-from app.auth import router as auth_router
-from app.auth import v1_router as auth_v1_router
-from app.auth.passwords import PasswordHasher
-from app.auth.throttle import ThrottlePolicy
-from app.auth.tokens import TokenCodec
-from app.billing import router as billing_router
-from app.config import ConfigurationError, Settings, load_settings
-from app.context import AppContext
-from app.db.schema import ensure_indexes
-from app.db.store import Store, open_store
-from app.documents import router as documents_router
-from app.errors import register_error_handlers
-from app.http_guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from app.invitations import router as invitations_router
-from app.invitations.delivery import build_sender
-from app.members import router as members_router
-from app.members.migration import migrate_to_memberships
-from app.observability import router as observability_router
+from app.api import monitoring, v1
+from app.api.contract import health
+from app.api.contract import organizations as contract_organizations
+from app.api.contract import sessions as contract_sessions
+from app.api.errors import register_error_handlers
+from app.api.guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.api.request_ids import RequestContextMiddleware
+from app.api.responses import install_openapi
+from app.api.state import State
+from app.api.telemetry import RequestTelemetryMiddleware
+from app.config import Settings, load_settings
+from app.db.connect import open_store
+from app.db.store import Store
 from app.observability.logs import configure_logging
 from app.observability.metrics import Metrics
-from app.observability.telemetry import RequestTelemetryMiddleware
-from app.openapi import install_openapi
-from app.organizations import router as organizations_router
-from app.organizations import v1_router as organizations_v1_router
-from app.organizations.capacity import CapacityMonitor
-from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
-from app.organizations.placement import PlacementPolicy, TenantPlacement
-from app.organizations.recovery import LifecycleRecovery, recover_periodically
-from app.organizations.repository import OrganizationRepository
-from app.request_context import RequestContextMiddleware
-from app.workspaces import router as workspaces_router
-from app.workspaces.migration import migrate_to_workspaces
+from app.organizations.lifecycle import Checkpoint, no_checkpoint
+from app.startup import background_tasks, prepare_database, start_services
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +53,7 @@ def create_app(
     opener = store_opener or partial(open_store, pool_listener=metrics.pool_listener())
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, AppContext]]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         if settings.secret_key_generated:
             logger.warning(
                 "SECRET_KEY is missing or weak: signing tokens with a random per-process key. "
@@ -83,85 +61,10 @@ def create_app(
             )
         store = opener(settings)
         try:
-            try:
-                await ensure_indexes(store)
-            except PyMongoError as exc:
-                raise ConfigurationError(
-                    f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
-                    "the server is reachable"
-                ) from None
-            await ensure_audit_indexes(store, settings.audit_retention_days)
-            await OrganizationRepository(store).record_default_database(store.default_tenant_db)
-            await migrate_to_memberships(store)
-            await migrate_to_workspaces(store)
-            recovery = LifecycleRecovery(build_lifecycle(store, settings, checkpoint))
-            grace = timedelta(seconds=settings.recovery_grace_seconds)
-            await recovery.run(grace)
-            hasher = PasswordHasher(
-                settings.bcrypt_rounds,
-                settings.password_hash_workers,
-                settings.password_hash_niceness,
-            )
-            await hasher.warm_up()
-            capacity = CapacityMonitor(store, settings)
-            try:
-                await capacity.refresh()
-            except PyMongoError:
-                logger.exception("could not count collections and indexes; retrying later")
-            context = AppContext(
-                settings=settings,
-                store=store,
-                hasher=hasher,
-                tokens=TokenCodec(
-                    keys=settings.signing_keys(),
-                    algorithm=settings.algorithm,
-                    lifetime=timedelta(minutes=settings.token_lifetime),
-                    issuer=settings.token_issuer,
-                    audience=settings.token_audience,
-                ),
-                throttle_policy=ThrottlePolicy(
-                    window=timedelta(seconds=settings.login_window_seconds),
-                    max_per_account=settings.login_max_failures_per_account,
-                    max_per_address=settings.login_max_failures_per_address,
-                    trust_for=timedelta(days=settings.login_trusted_address_days),
-                ),
-                metrics=metrics,
-                email_sender=build_sender(settings),
-                placement=TenantPlacement(
-                    store.tenant_pool,
-                    PlacementPolicy(settings.tenant_placement),
-                    OrganizationRepository(store).collections_per_database,
-                    default_database=store.default_tenant_db,
-                    full_databases=capacity.full_databases,
-                ),
-                capacity=capacity,
-                checkpoint=checkpoint,
-            )
-            pool = store.tenant_pool
-            logger.info(
-                "ready: master database %r, %d tenant database(s) from %r, %s placement (%s)",
-                store.master.name,
-                len(pool),
-                pool[0],
-                settings.tenant_placement,
-                "MongoDB server" if store.persistent else "in memory",
-            )
-            background = []
-            if settings.recovery_interval_seconds:
-                interval = timedelta(seconds=settings.recovery_interval_seconds)
-                background.append(
-                    asyncio.create_task(recover_periodically(recovery, grace, interval))
-                )
-            if settings.capacity_refresh_seconds:
-                every = timedelta(seconds=settings.capacity_refresh_seconds)
-                background.append(asyncio.create_task(capacity.run_periodically(every)))
-            try:
-                yield {"context": context}
-            finally:
-                for task in background:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await prepare_database(store, settings)
+            services = await start_services(settings, store, metrics, checkpoint)
+            async with background_tasks(services):
+                yield {"services": services}
         finally:
             await store.close()
 
@@ -173,7 +76,7 @@ def create_app(
         lifespan=lifespan,
     )
     # Added innermost first: request ids wrap everything, so even a 413 or CORS answer has one.
-    cors_origins = settings.cors_origin_list()
+    cors_origins = settings.cors_origins
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -189,17 +92,10 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(observability_router.router)
-    app.include_router(organizations_router.router)
-    app.include_router(auth_router.router)
-    app.include_router(auth_v1_router.router)
-    app.include_router(organizations_v1_router.router)
-    app.include_router(members_router.router)
-    app.include_router(documents_router.router)
-    app.include_router(billing_router.router)
-    app.include_router(audit_router.router)
-    app.include_router(workspaces_router.router)
-    app.include_router(invitations_router.organization_router)
-    app.include_router(invitations_router.router)
+    app.include_router(monitoring.router)
+    app.include_router(contract_organizations.router)
+    app.include_router(contract_sessions.router)
+    for router in v1.routers:
+        app.include_router(router)
     install_openapi(app)
     return app

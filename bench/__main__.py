@@ -16,12 +16,14 @@ import uvloop
 from bench import charts, growth, loop_health, throughput
 from bench.machine import CpuMeter, code_revision
 from bench.model import Plan, Table
-from bench.report import RunInfo, redact_uri, write_results
+from bench.progress import speaker
+from bench.report import MEMORY_STORE, RESULTS_DIR, RunInfo, redact_uri, write_results
 from bench.server import MEMORY_URI
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 # Every scenario bounds its own loops; this only guarantees that the whole run ends.
 SCENARIO_TIMEOUT_SECONDS = 3600.0
+
+say = speaker("bench")
 
 Scenario = Callable[[Plan], Awaitable[Table]]
 SCENARIOS: list[tuple[str, str, Scenario]] = [
@@ -31,11 +33,6 @@ SCENARIOS: list[tuple[str, str, Scenario]] = [
     ("rename_cost", "4. Rename cost vs tenant size", growth.rename_cost),
     ("registry_growth", "5. Cost growth against registry size", growth.registry_growth),
 ]
-
-
-def say(message: str) -> None:
-    sys.stderr.write(f"[bench {datetime.now():%H:%M:%S}] {message}\n")
-    sys.stderr.flush()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -53,7 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--quick", action="store_true", help="fewer requests and sizes: a smoke run"
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="where results go (default bench/results)"
+        "--out", type=Path, default=RESULTS_DIR, help="where results go (default bench/results)"
     )
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -113,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     written = charts.draw_all({table.key: table for table in tables}, out)
     info = RunInfo(
         command=command,
-        store="in-memory (mongomock, `memory://`)"
-        if plan.in_memory
-        else f"MongoDB at `{redact_uri(plan.mongo_uri)}`",
+        store=MEMORY_STORE if plan.in_memory else f"MongoDB at `{redact_uri(plan.mongo_uri)}`",
         started=started,
         finished=datetime.now(UTC),
         repeats=plan.repeats,

@@ -1,4 +1,5 @@
-"""PNG charts of the scenarios, drawn with matplotlib's Agg backend (no display needed)."""
+"""PNG charts of the scenarios and of the placement bench, drawn with matplotlib's Agg backend
+(no display needed)."""
 
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bench.model import TIMES, Spread, Table
+from bench.placement_model import SERIES, GrowthRun
 
 TARGET_P99_RATIO = 2.0
 
@@ -118,6 +120,47 @@ def rename_cost(table: Table, path: Path) -> bool:
     axes.set_ylabel("PUT /org/update, seconds")
     axes.set_title("Rename cost vs tenant size")
     axes.legend()
+    return _save(figure, path)
+
+
+def placement_cost(runs: list[GrowthRun], path: Path) -> bool:
+    """The placement bench's main and control runs: p50 latencies and the fullest tenant
+    database's listing time against the number of organizations."""
+    drawn = [run for run in runs if run.plan.key in {"main", "control"} and run.steps]
+    if not drawn:
+        return False
+    figure, (latency, listing) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for run in drawn:
+        style = "-" if run.plan.key == "main" else "--"
+        label = f"{run.plan.databases} db"
+        xs = [step.organizations for step in run.steps]
+        for (name, attribute), color in zip(
+            SERIES, ("tab:blue", "tab:orange", "tab:green"), strict=True
+        ):
+            latency.plot(
+                xs,
+                [getattr(step, attribute).p50_ms for step in run.steps],
+                style,
+                color=color,
+                marker="o",
+                label=f"{name} p50, {label}",
+            )
+        listing.plot(
+            xs,
+            [step.listing_ms for step in run.steps],
+            style,
+            color="tab:purple",
+            marker="o",
+            label=label,
+        )
+    latency.set_xlabel("organizations")
+    latency.set_ylabel("ms")
+    latency.set_title("Request latency (p50) on the in-memory store")
+    latency.legend(fontsize="small")
+    listing.set_xlabel("organizations")
+    listing.set_ylabel("ms")
+    listing.set_title("Listing the fullest tenant database's collections")
+    listing.legend(fontsize="small")
     return _save(figure, path)
 
 

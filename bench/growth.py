@@ -1,6 +1,5 @@
 """Scenarios 4 and 5: how costs grow with a tenant's size and with the registry's size."""
 
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -8,19 +7,16 @@ from datetime import UTC, datetime
 
 import bcrypt
 import httpx
-from asgi_lifespan import LifespanManager
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
-from app.auth.models import Account, Role
-from app.config import Settings
-from app.db.memory import open_memory_store
+from app.access.roles import Role
+from app.accounts.models import Account, Membership, membership_id
 from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, MEMBERSHIPS, ORGANIZATIONS
-from app.factory import create_app
-from app.members.models import Membership, membership_id
-from app.organizations.models import LifecycleState, Organization
+from app.registry.models import LifecycleState, Organization
 from bench import api
+from bench.in_process import memory_settings, running_service
 from bench.load import Sample, make_client, run_load
 from bench.model import Metric, Plan, Row, Spread, Table
 from bench.server import ServerOptions, running_server
@@ -61,32 +57,13 @@ async def _timed_renames(
 
 
 async def _renames_in_process(strategy: str, size: int, plan: Plan) -> list[float]:
-    settings = Settings.model_validate(
-        {
-            "secret_key": secrets.token_urlsafe(48),
-            "bcrypt_rounds": 4,
-            "tenant_move_strategy": strategy,
-            "recovery_interval_seconds": 0,
-            # The in-memory store announces itself at WARNING; the bench knows.
-            "log_level": "ERROR",
-        }
-    )
-    # The app is built first so that its logging set-up (ERROR) is in place before the store
-    # is opened; the opener runs only at start-up, when `store` exists.
-    app = create_app(settings, store_opener=lambda _: store)
-    store = open_memory_store(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),
-            base_url="http://bench.invalid",
-            timeout=RENAME_TIMEOUT_SECONDS,
-        ) as client,
-    ):
+    settings = memory_settings(tenant_move_strategy=strategy)
+    async with running_service(settings, RENAME_TIMEOUT_SECONDS) as service:
         tag = uuid.uuid4().hex[:8]
-        account = await api.sign_up(client, api.org_name_for(tag, 0), api.email_for(tag, 0))
-        await seed_tenant(store.tenant_database("")[account.tenant_collection].insert_many, size)
-        return await _timed_renames(client, account, size, plan)
+        account = await api.sign_up(service.client, api.org_name_for(tag, 0), api.email_for(tag, 0))
+        tenants = service.store.tenant_database("")[account.tenant_collection]
+        await seed_tenant(tenants.insert_many, size)
+        return await _timed_renames(service.client, account, size, plan)
 
 
 async def _renames_over_http(size: int, plan: Plan) -> tuple[list[float], bool]:

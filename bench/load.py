@@ -3,13 +3,14 @@
 import asyncio
 import contextlib
 import itertools
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+
+from bench.latency import nearest_rank_percentile
 
 # A request to send: given a sequence number (unique within one run), returns the response.
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
@@ -37,20 +38,11 @@ class Sample:
 
     @property
     def p50_ms(self) -> float:
-        return percentile(self.latencies, 50) * 1000
+        return nearest_rank_percentile(self.latencies, 0.50) * 1000
 
     @property
     def p99_ms(self) -> float:
-        return percentile(self.latencies, 99) * 1000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile: always a latency that was actually observed."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+        return nearest_rank_percentile(self.latencies, 0.99) * 1000
 
 
 def make_client(base_url: str, connections: int = 1) -> httpx.AsyncClient:

@@ -10,6 +10,9 @@ from pathlib import Path
 from bench.machine import CodeRevision, machine
 from bench.model import EN_DASH, Table
 
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MEMORY_STORE = "in-memory (mongomock, `memory://`)"
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -17,10 +20,11 @@ class RunInfo:
     store: str
     started: datetime
     finished: datetime
-    repeats: int
     quick: bool
     code_at_start: CodeRevision
     code_at_end: CodeRevision
+    # Runs per figure, for a bench that repeats its measurements.
+    repeats: int | None = None
 
     @property
     def code(self) -> str:
@@ -37,6 +41,22 @@ class RunInfo:
     @property
     def duration_seconds(self) -> float:
         return (self.finished - self.started).total_seconds()
+
+    def as_json(self) -> dict[str, object]:
+        """The run's facts for a JSON results file."""
+        repeats = {} if self.repeats is None else {"repeats": self.repeats}
+        return {
+            "command": self.command,
+            "store": self.store,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "duration_seconds": self.duration_seconds,
+            **repeats,
+            "quick": self.quick,
+            "machine": machine(),
+            "code_at_start": self.code_at_start.describe(),
+            "code_at_end": self.code_at_end.describe(),
+        }
 
 
 def redact_uri(uri: str) -> str:
@@ -64,15 +84,16 @@ def render_table(table: Table) -> list[str]:
     return lines
 
 
-def render_markdown(info: RunInfo, tables: list[Table], charts: list[str]) -> str:
+def header_lines(title: str, info: RunInfo) -> list[str]:
+    """A results page's title and its table of when, what and where, then a blank line."""
     facts = machine()
     packages = ", ".join(
         f"{key.split(':', 1)[1]} {value}"
         for key, value in facts.items()
         if key.startswith("version:")
     )
-    lines = [
-        "# Tenantry benchmark results",
+    return [
+        f"# {title}",
         "",
         "| | |",
         "|---|---|",
@@ -86,6 +107,12 @@ def render_markdown(info: RunInfo, tables: list[Table], charts: list[str]) -> st
         f"| Platform | {facts['platform']} |",
         f"| Packages | {packages} |",
         "",
+    ]
+
+
+def render_markdown(info: RunInfo, tables: list[Table], charts: list[str]) -> str:
+    lines = [
+        *header_lines("Tenantry benchmark results", info),
         f"Each figure is `median (min{EN_DASH}max)` over {info.repeats} run(s)"
         + (" (`--quick`: reduced counts and durations)" if info.quick else "")
         + "; a single value means every run agreed or there was one run. The service runs as "
@@ -107,23 +134,15 @@ def write_results(out: Path, info: RunInfo, tables: list[Table], charts: list[st
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(render_markdown(info, tables, charts))
     document = {
-        "run": {
-            "command": info.command,
-            "store": info.store,
-            "started": info.started.isoformat(),
-            "finished": info.finished.isoformat(),
-            "duration_seconds": info.duration_seconds,
-            "repeats": info.repeats,
-            "quick": info.quick,
-            "machine": machine(),
-            "code_at_start": info.code_at_start.describe(),
-            "code_at_end": info.code_at_end.describe(),
-        },
+        "run": info.as_json(),
         "scenarios": {table.key: table.as_json() for table in tables},
     }
-    (out / "results.json").write_text(
-        json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n"
-    )
+    write_json(out / "results.json", document)
+
+
+def write_json(path: Path, document: object) -> None:
+    """Indented JSON, every figure nothing was measured for (NaN, infinity) as null."""
+    path.write_text(json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
 
 
 def _json_safe(value: object) -> object:

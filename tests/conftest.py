@@ -15,8 +15,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.config import Settings
+from app.db.connect import open_store
 from app.db.memory import open_memory_store
-from app.db.store import Client, Document, Store, open_store
+from app.db.store import Client, Document, Store
 from app.factory import create_app
 
 

@@ -8,11 +8,12 @@ from bson import ObjectId
 from httpx import AsyncClient, Response
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.auth.models import Account, Role
-from app.auth.repository import AccountRepository
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
+from app.accounts.models import Account
+from app.accounts.repository import AccountRepository
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Document, Store
-from app.members.repository import MembershipRepository
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
 

@@ -6,7 +6,7 @@ import pytest
 from httpx import AsyncClient
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
-from app.organizations.repository import OrganizationRepository
+from app.registry.repository import OrganizationRepository
 from tests.support import created_org
 
 

@@ -13,9 +13,9 @@ def test_defaults_run_in_memory_with_a_generated_key() -> None:
     assert settings.mongo_uri == MEMORY_URI
     assert settings.in_memory
     assert settings.secret_key_generated
-    assert len(settings.secret_key.get_secret_value()) >= 32
+    assert len(settings.signing_keys()[0]) >= 32
     assert settings.token_lifetime == 60
-    assert settings.tenant_db == "tenantry_tenants"
+    assert settings.default_tenant_db == "tenantry_tenants"
 
 
 def test_an_empty_mongo_uri_means_memory() -> None:
@@ -39,7 +39,7 @@ def test_a_weak_secret_is_replaced_in_development() -> None:
     )
 
     assert settings.secret_key_generated
-    assert settings.secret_key.get_secret_value() != "changeme"
+    assert settings.signing_keys()[0] != "changeme"
 
 
 def test_a_strong_secret_is_kept() -> None:
@@ -79,7 +79,7 @@ def test_the_contract_names_are_read_from_the_environment(
 
     assert settings.mongo_uri == "mongodb://db:27017"
     assert settings.primary_db == "org_master"
-    assert settings.tenant_db == "org_master_tenants"
+    assert settings.default_tenant_db == "org_master_tenants"
     assert settings.algorithm == "HS512"
     assert settings.token_lifetime == 15
     assert settings.log_level == "DEBUG"

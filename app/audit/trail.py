@@ -15,10 +15,10 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import OperationFailure
 
-from app.auth.principal import Principal
+from app.access.principal import Principal
 from app.db.schema import AUDIT_LOG
 from app.db.store import Store
-from app.request_context import current_client_address, current_request_id
+from app.kit.request_context import current_client_address, current_request_id
 
 logger = logging.getLogger(__name__)
 _INDEX_OPTIONS_CONFLICT = 85

@@ -11,10 +11,11 @@ from pydantic import (
     field_validator,
 )
 
-from app.auth.schemas import Email
-from app.billing.repository import BillingChanges, Plan, PostalAddress
+from app.access.credentials import Email
+from app.billing.models import BillingChanges, PostalAddress
 from app.billing.service import BillingView
-from app.request_body import RequestBody
+from app.kit.request_body import RequestBody
+from app.plans import Plan
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes (user-assigned ones such as XK are not).
 _ASSIGNED_COUNTRY_CODES = """

@@ -10,7 +10,7 @@ from app.cli.display import plain, table
 from app.cli.runtime import EXIT_PROBLEMS, Session, out, run_with_store
 from app.operations.repair import RepairOutcome, Step, plan_repair, repair
 from app.operations.verify import VerificationReport, verify
-from app.organizations.capacity import CapacityReport, measure
+from app.registry.capacity import CapacityReport, measure
 
 
 def verify_command(ctx: typer.Context) -> None:

@@ -5,7 +5,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.billing.repository import Plan
 from app.cli.display import plain, size, table
 from app.cli.runtime import Session, out, run_with_store
 from app.operations.organizations import (
@@ -14,8 +13,9 @@ from app.operations.organizations import (
     describe_organization,
     list_organizations,
 )
-from app.operations.registry import OrganizationFilter
-from app.organizations.models import LifecycleState, Status
+from app.plans import Plan
+from app.registry.models import LifecycleState, Status
+from app.registry.repository import OrganizationFilter
 
 app = typer.Typer(
     help="Look at organizations in the registry, whatever their state.", rich_markup_mode="markdown"

@@ -12,7 +12,7 @@ from app.operations.placement import (
     move_organization,
     plan_rebalance,
 )
-from app.organizations.capacity import CapacityReport, Level, measure
+from app.registry.capacity import CapacityReport, Level, measure
 
 
 def move_command(

@@ -16,7 +16,8 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from rich.console import Console
 
 from app.config import ConfigurationError, Settings, load_settings
-from app.db.store import Store, open_store
+from app.db.connect import open_store
+from app.db.store import Store
 from app.errors import AppError
 
 Result = TypeVar("Result")

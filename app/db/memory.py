@@ -94,7 +94,7 @@ def open_memory_store(settings: Settings) -> Store:
     return Store(
         master=client.get_database(settings.primary_db),
         client=client,
-        default_tenant_db=settings.tenant_db,
+        default_tenant_db=settings.default_tenant_db,
         persistent=False,
-        tenant_pool=tuple(settings.tenant_database_pool()),
+        tenant_pool=settings.tenant_pool,
     )

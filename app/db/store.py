@@ -6,19 +6,13 @@ receive a `Store` and never learn which backend is behind it: the in-memory adap
 PyMongo's asynchronous API.
 """
 
-import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.config import Settings
-
 Document = dict[str, Any]
-
-logger = logging.getLogger(__name__)
 
 
 class Client(Protocol):
@@ -49,7 +43,7 @@ class Store:
     # Where organizations recorded before placement existed keep their collections.
     default_tenant_db: str
     persistent: bool
-    # The databases new tenant collections are placed in (see app.organizations.placement).
+    # The databases new tenant collections are placed in (see app.registry.placement).
     tenant_pool: tuple[str, ...] = ()
 
     def tenant_database(self, name: str) -> AsyncDatabase[Document]:
@@ -72,30 +66,3 @@ class Store:
 
     async def close(self) -> None:
         await self.client.close()
-
-
-def open_store(
-    settings: Settings, pool_listener: monitoring.ConnectionPoolListener | None = None
-) -> Store:
-    """Create the client for the configured backend. Connecting happens lazily, on first use."""
-    if settings.in_memory:
-        from app.db.memory import open_memory_store
-
-        return open_memory_store(settings)
-
-    client: AsyncMongoClient[Document] = AsyncMongoClient(
-        settings.mongo_uri,
-        appname="tenantry",
-        tz_aware=True,
-        uuidRepresentation="standard",
-        serverSelectionTimeoutMS=settings.mongo_timeout_ms,
-        maxPoolSize=settings.mongo_max_pool_size,
-        event_listeners=[pool_listener] if pool_listener else [],
-    )
-    return Store(
-        master=client.get_database(settings.primary_db),
-        client=client,
-        default_tenant_db=settings.tenant_db,
-        persistent=True,
-        tenant_pool=tuple(settings.tenant_database_pool()),
-    )

@@ -4,7 +4,7 @@ Every operation reaches exactly one collection: the one the registry names for t
 organization, so one organization can never read, count or guess another's documents.
 Inside it, documents belong to workspaces: owners and admins see them all, everyone else
 only those of the workspace their token works in. Writes hold a write lease (see
-`app.organizations.write_leases`) and are refused with 503 while a rename moves the
+`app.registry.write_leases`) and are refused with 503 while a rename moves the
 collection.
 """
 
@@ -14,18 +14,18 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.auth.permissions import Action, require
-from app.auth.principal import Principal
+from app.access.permissions import Action, require
+from app.access.principal import Principal
 from app.db.ids import parse_object_id
 from app.db.store import Document, Store, TenantNamespace
 from app.documents.repository import TenantDocuments
 from app.documents.validation import DocumentLimits, check_document, check_field_name
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from app.organizations.errors import OrganizationNotFound
-from app.organizations.models import LifecycleState, Organization
-from app.organizations.repository import OrganizationRepository
-from app.organizations.tenants import TenantCollections
-from app.organizations.write_leases import WriteLeases
+from app.registry.errors import OrganizationNotFound
+from app.registry.models import LifecycleState, Organization
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
+from app.registry.write_leases import WriteLeases
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext
 
 SORTABLE_SERVER_FIELDS = ("created_at", "updated_at", "version")

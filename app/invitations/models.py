@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bson import ObjectId
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.store import Document
 
 

@@ -6,7 +6,8 @@ from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from app.auth.models import Role, email_key
+from app.access.roles import Role
+from app.accounts.models import email_key
 from app.db.schema import INVITATIONS
 from app.db.store import Store
 from app.invitations.models import Invitation, InvitationStatus, pending_key, token_digest
@@ -15,7 +16,7 @@ from app.invitations.models import Invitation, InvitationStatus, pending_key, to
 RETENTION = timedelta(days=30)
 
 
-def live_pending(organization_id: ObjectId) -> dict[str, object]:
+def _live_pending(organization_id: ObjectId) -> dict[str, object]:
     """The filter for invitations still open: pending and not yet expired."""
     return {
         "organization_id": organization_id,
@@ -78,7 +79,7 @@ class InvitationRepository:
     async def page_pending(
         self, organization_id: ObjectId, offset: int, limit: int
     ) -> tuple[list[Invitation], int]:
-        query = live_pending(organization_id)
+        query = _live_pending(organization_id)
         total = await self._invitations.count_documents(query)
         cursor = (
             self._invitations.find(query)
@@ -89,7 +90,7 @@ class InvitationRepository:
         return [Invitation.from_document(document) async for document in cursor], total
 
     async def count_pending(self, organization_id: ObjectId) -> int:
-        return await self._invitations.count_documents(live_pending(organization_id))
+        return await self._invitations.count_documents(_live_pending(organization_id))
 
     async def renew(
         self, invitation: Invitation, token: str, expires_at: datetime

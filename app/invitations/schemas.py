@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from app.auth.schemas import Email, Password
+from app.access.credentials import Email, Password
 from app.invitations.models import Invitation
-from app.request_body import RequestBody
+from app.kit.request_body import RequestBody
 
 InvitableRole = Literal["admin", "billing_admin", "member", "viewer"]
 

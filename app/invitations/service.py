@@ -6,21 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
+from app.access.passwords import PasswordHasher
+from app.access.permissions import Action, action_for, require
+from app.access.principal import Principal
+from app.access.roles import Role
+from app.accounts.memberships import AlreadyMember, MembershipRepository
+from app.accounts.models import Account, email_key
+from app.accounts.repository import AccountRepository, EmailTaken
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
-from app.auth.models import Account, Role, email_key
-from app.auth.passwords import PasswordHasher
-from app.auth.permissions import Action, require
-from app.auth.principal import Principal
-from app.auth.repository import AccountRepository, EmailTaken
-from app.auth.service import AuthService, LoginResult
 from app.config import Settings
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from app.invitations.delivery import EmailSender
 from app.invitations.models import Invitation, InvitationStatus
 from app.invitations.repository import AlreadyInvited, InvitationRepository
-from app.members.repository import AlreadyMember, MembershipRepository
-from app.organizations.repository import OrganizationRepository
-from app.request_context import current_client_address
+from app.invitations.seats import Seats
+from app.kit.request_context import current_client_address
+from app.registry.repository import OrganizationRepository
+from app.sessions.service import LoginResult, SessionService
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
 
@@ -44,25 +46,12 @@ class AlreadyPending(Conflict):
     detail = "This person already has a pending invitation; resend it instead"
 
 
-class MemberLimitReached(Conflict):
-    detail = "The organization's plan allows no more members (pending invitations count)"
-
-
 class InvitationForSomeoneElse(Forbidden):
     detail = "This invitation was sent to another email address"
 
 
 class SignInToAccept(Conflict):
     detail = "An account with this email exists: sign in and accept, or give its password"
-
-
-def action_for(role: Role) -> Action:
-    """What inviting, or changing to or from, `role` takes (see the roles table)."""
-    if role is Role.OWNER:
-        return Action.DELETE_ORGANIZATION
-    if role is Role.ADMIN:
-        return Action.MANAGE_ADMINS
-    return Action.MANAGE_MEMBERS
 
 
 class InvitationService:
@@ -73,11 +62,12 @@ class InvitationService:
         accounts: AccountRepository,
         organizations: OrganizationRepository,
         hasher: PasswordHasher,
-        auth: AuthService,
+        auth: SessionService,
         sender: EmailSender,
         settings: Settings,
         audit: AuditTrail,
         workspaces: WorkspaceAccess,
+        seats: Seats,
     ) -> None:
         self._invitations = invitations
         self._memberships = memberships
@@ -89,6 +79,7 @@ class InvitationService:
         self._settings = settings
         self._audit = audit
         self._workspaces = workspaces
+        self._seats = seats
 
     async def invite(self, principal: Principal, email: str, role: Role) -> tuple[Invitation, bool]:
         """Create and send an invitation; the flag says whether the email went out."""
@@ -105,7 +96,8 @@ class InvitationService:
         token = secrets.token_urlsafe(32)
         # Counting seats and taking one must not interleave with another invitation's.
         async with self._organizations.holding(organization_id, "invitations"):
-            await self._require_room(organization_id)
+            plan = self._settings.plans.of(await self._organizations.plan_of(organization_id))
+            await self._seats.require_one_free(organization_id, plan)
             try:
                 invitation = await self._invitations.create(
                     organization_id, email, role, principal.account_id, token, self._expiry()
@@ -235,15 +227,6 @@ class InvitationService:
         if invitation.status is not InvitationStatus.PENDING:
             raise InvitationGone()
         return invitation
-
-    async def _require_room(self, organization_id: ObjectId) -> None:
-        plan = await self._organizations.plan_of(organization_id) or self._settings.default_plan
-        limit = self._settings.member_limit(plan)
-        if limit is None:
-            return
-        members = await self._memberships.count_for_organization(organization_id)
-        if members + await self._invitations.count_pending(organization_id) >= limit:
-            raise MemberLimitReached()
 
     async def _deliver(self, invitation: Invitation, token: str) -> bool:
         link = self._settings.invitation_url_template.format(token=token)

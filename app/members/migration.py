@@ -2,11 +2,11 @@
 
 import logging
 
-from app.auth.models import Role
-from app.auth.repository import AccountRepository
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
+from app.accounts.repository import AccountRepository
 from app.db.store import Store
-from app.members.repository import MembershipRepository
-from app.organizations.repository import OrganizationRepository
+from app.registry.repository import OrganizationRepository
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ async def migrate_to_memberships(store: Store) -> int:
         migrated += 1
     for organization_id in await organizations.without_owner_count():
         owners = await memberships.count_for_organization(organization_id, Role.OWNER)
-        await organizations.set_owner_count(organization_id, max(owners, 1))
+        await organizations.correct_owner_count(organization_id, None, max(owners, 1))
     if migrated:
         logger.info("migrated %d accounts to memberships", migrated)
     return migrated

@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.kit.request_body import RequestBody
 from app.members.service import MemberView
-from app.request_body import RequestBody
 
 RoleName = Literal["owner", "admin", "billing_admin", "member", "viewer"]
 

@@ -10,16 +10,15 @@ from datetime import datetime
 
 from bson import ObjectId
 
+from app.access.permissions import Action, action_for, require
+from app.access.principal import Principal
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
+from app.accounts.models import Membership
+from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
-from app.auth.models import Role
-from app.auth.permissions import Action, require
-from app.auth.principal import Principal
-from app.auth.repository import AccountRepository
 from app.errors import Conflict, InvalidInput, NotFound
-from app.invitations.service import action_for
-from app.members.models import Membership
-from app.members.repository import MembershipRepository
-from app.organizations.repository import OrganizationRepository
+from app.registry.repository import OrganizationRepository
 from app.workspaces.repository import WorkspaceMemberRepository
 
 

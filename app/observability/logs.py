@@ -10,7 +10,7 @@ from typing import Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
-from app.request_context import RequestIdLogFilter
+from app.kit.request_context import RequestIdLogFilter
 
 LogFormat = Literal["text", "json"]
 

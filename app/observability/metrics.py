@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from pymongo import monitoring
 
 if TYPE_CHECKING:
-    from app.organizations.capacity import CapacityReport
+    from app.registry.capacity import CapacityReport
 
 _LEVELS = {"ok": 0, "warning": 1, "over": 2}
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

@@ -7,19 +7,18 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from pydantic import TypeAdapter, ValidationError
 
-from app.auth.models import Account, Role
-from app.auth.passwords import PasswordHasher, password_problem
-from app.auth.repository import AccountRepository, EmailTaken
-from app.auth.schemas import Email
+from app.access.credentials import Email
+from app.access.passwords import PasswordHasher, password_problem
+from app.access.roles import Role
+from app.accounts.memberships import AlreadyMember, MembershipRepository
+from app.accounts.models import Account, Membership
+from app.accounts.repository import AccountRepository, EmailTaken
 from app.config import Settings
 from app.db.store import Store
-from app.members.models import Membership
-from app.members.repository import AlreadyMember, MembershipRepository
 from app.operations.errors import UnacceptableInput, UnknownAccount
 from app.operations.organizations import resolve_organization
-from app.operations.registry import OperatorRegistry
-from app.organizations.models import LifecycleState, Organization
-from app.organizations.repository import OrganizationRepository
+from app.registry.models import LifecycleState, Organization
+from app.registry.repository import OrganizationRepository
 
 # Asked only when a password is needed (a new account): the command line prompts for it.
 PasswordSource = Callable[[], str]
@@ -119,7 +118,7 @@ async def _count_new_owner(
     # An organization that had lost every owner may carry any count (nothing in the service
     # can change it without an owner); it now has exactly one, who also becomes the admin
     # the contract endpoints report as `admin_email`.
-    await OperatorRegistry(store).set_owner_count(organization_id, 1)
+    await OrganizationRepository(store).reset_owner_count(organization_id, 1)
     await organizations.set_admin(organization_id, account_id)
 
 

@@ -7,10 +7,11 @@ from typing import Any
 from app.config import Settings
 from app.db.store import Document, Store, TenantNamespace
 from app.operations.errors import OrganizationBusy, UnknownOrganization
-from app.operations.registry import OperatorRegistry, OrganizationFilter
+from app.operations.registry import OperatorRegistry
 from app.operations.tenant_catalog import IndexSummary, TenantCatalog
-from app.organizations.models import LifecycleState, Organization
-from app.organizations.tenants import TenantCollections
+from app.registry.models import LifecycleState, Organization
+from app.registry.repository import OrganizationFilter
+from app.registry.tenants import TenantCollections
 
 
 @dataclass(frozen=True, slots=True)

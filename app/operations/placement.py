@@ -17,10 +17,10 @@ from app.db.store import Store, TenantNamespace
 from app.errors import Conflict
 from app.operations.errors import OrganizationBusy, UnacceptableInput
 from app.operations.organizations import resolve_organization
-from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
-from app.organizations.models import LifecycleState, Organization, PendingMove
-from app.organizations.repository import OrganizationRepository
-from app.organizations.tenants import TenantCollections
+from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
+from app.registry.models import LifecycleState, Organization, PendingMove
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
 
 
 class TargetOccupied(Conflict):
@@ -63,7 +63,7 @@ async def move_organization(
     if not is_valid_database_name(target) or target == store.master.name:
         raise UnacceptableInput(f"{target!r} cannot hold tenant collections")
     organization = await resolve_organization(store, settings, reference)
-    lifecycle = build_lifecycle(store, settings, checkpoint)
+    lifecycle = Lifecycle.configured(store, settings, checkpoint)
     move = organization.pending_move
     resumed = organization.state is LifecycleState.MOVING
     if resumed and move is not None and store.resolve_database(move.target) == target:

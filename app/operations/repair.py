@@ -28,11 +28,12 @@ from app.operations.verify import (
     describe_duration,
     verify,
 )
-from app.organizations.lifecycle import build_lifecycle, no_checkpoint
-from app.organizations.models import LifecycleState
+from app.organizations.lifecycle import Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery
-from app.organizations.repository import IdentifierClaims, OrganizationRepository
-from app.organizations.tenants import TenantCollections
+from app.registry.claims import IdentifierClaims
+from app.registry.models import LifecycleState
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
 
 Announce = Callable[[str], None]
 
@@ -160,7 +161,7 @@ def _settlement(finding: Finding) -> str:
 async def _recover(
     store: Store, settings: Settings, outcome: RepairOutcome, announce: Announce
 ) -> None:
-    recovery = LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint))
+    recovery = LifecycleRecovery(Lifecycle.configured(store, settings, no_checkpoint))
     result = await recovery.run(timedelta(0))
     settled = [
         *(("settled", label, "create rolled back") for label in result.rolled_back_creates),
@@ -207,7 +208,7 @@ async def _drop_orphan(
 ) -> Step | None:
     tenants = TenantCollections(store)
     # Checked again just before acting: an organization may have adopted it since the scan.
-    if await OperatorRegistry(store).points_to(collection, store.default_tenant_db):
+    if await OperatorRegistry(store).points_to(collection):
         return None
     if not await TenantCatalog(store).exists(collection):
         return None

@@ -2,14 +2,14 @@
 
 from dataclasses import dataclass
 
-from app.billing.repository import Plan
 from app.config import Settings
 from app.db.store import Store, TenantNamespace
 from app.operations.registry import OperatorRegistry
 from app.operations.tenant_catalog import TenantCatalog
-from app.organizations.models import LifecycleState, Status
-from app.organizations.repository import OrganizationRepository
-from app.organizations.tenants import TenantCollections
+from app.plans import Plan
+from app.registry.models import LifecycleState, Status
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ from typing import Any
 
 from app.db.naming import TENANT_COLLECTION_PREFIX
 from app.db.store import Document, Store, TenantNamespace
-from app.organizations.repository import OrganizationRepository
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +40,7 @@ class TenantCatalog:
         return found
 
     async def exists(self, namespace: TenantNamespace) -> bool:
-        # Lists every name rather than filtering on the server: the in-memory store's filtered
-        # listing also returns collections that were dropped or merely referenced.
-        names = await self._store.tenant_database(namespace.database).list_collection_names()
-        return namespace.collection in names
+        return await TenantCollections(self._store).exists(namespace)
 
     async def indexes(self, namespace: TenantNamespace) -> list[IndexSummary]:
         collection = self._store.collection(namespace)

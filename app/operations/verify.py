@@ -11,13 +11,13 @@ from enum import StrEnum
 
 from bson import ObjectId
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.db.store import Document, Store, TenantNamespace
 from app.operations.registry import OperatorRegistry
 from app.operations.tenant_catalog import TenantCatalog, namespaces_named_by
-from app.organizations.models import LifecycleState, Organization
-from app.organizations.tenants import TenantCollections
+from app.registry.models import LifecycleState, Organization
+from app.registry.tenants import TenantCollections
 
 
 class Problem(StrEnum):

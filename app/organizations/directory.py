@@ -3,16 +3,19 @@
 from dataclasses import dataclass
 from typing import Any
 
+from app.access.permissions import Action, require
+from app.access.principal import Principal
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
+from app.accounts.models import Membership
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
-from app.auth.permissions import Action, require
-from app.auth.principal import Principal
 from app.invitations.repository import InvitationRepository
-from app.members.models import Membership
-from app.members.repository import MembershipRepository
-from app.organizations.errors import OrganizationNotFound
-from app.organizations.models import Organization, Status
-from app.organizations.repository import OrganizationRepository
-from app.organizations.tenants import TenantCollections
+from app.registry.errors import OrganizationNotFound
+from app.registry.models import Organization, Status
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
+from app.workspaces.access import WorkspaceAccess
+from app.workspaces.models import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,14 @@ class OrganizationDirectory:
         invitations: InvitationRepository,
         tenants: TenantCollections,
         audit: AuditTrail,
+        workspaces: WorkspaceAccess,
     ) -> None:
         self._organizations = organizations
         self._memberships = memberships
         self._invitations = invitations
         self._tenants = tenants
         self._audit = audit
+        self._workspaces = workspaces
 
     async def mine(
         self, principal: Principal, offset: int, limit: int
@@ -62,6 +67,30 @@ class OrganizationDirectory:
             (visible[m.organization_id], m) for m in memberships if m.organization_id in visible
         ]
         return pairs[offset : offset + limit], len(pairs)
+
+    async def memberships_of(
+        self, principal: Principal
+    ) -> list[tuple[Organization, str, list[tuple[Workspace, str | None]]]]:
+        """The caller's organizations, role in each, and the workspaces open to them there."""
+        memberships = await self._memberships.for_account(principal.account_id)
+        roles = {m.organization_id: m.role for m in memberships}
+        organizations = await self._organizations.list_visible(list(roles))
+        order = [m.organization_id for m in memberships]
+        organizations.sort(key=lambda o: order.index(o.id))
+        result = []
+        for organization in organizations:
+            role = roles[organization.id]
+            workspaces, _ = await self._workspaces.workspaces.page(organization.id, None, 0, 100)
+            if role in (Role.OWNER, Role.ADMIN):
+                opened: list[tuple[Workspace, str | None]] = [(w, None) for w in workspaces]
+            else:
+                mine = await self._workspaces.members.of_account(
+                    organization.id, principal.account_id
+                )
+                by_id = {m.workspace_id: m.role.value for m in mine}
+                opened = [(w, by_id[w.id]) for w in workspaces if w.id in by_id]
+            result.append((organization, role.value, opened))
+        return result
 
     async def details(self, principal: Principal) -> OrganizationDetails:
         require(principal.role, Action.READ_ORGANIZATION)

@@ -8,17 +8,18 @@ checkpoint; production ignores them, tests use them to stop an operation at ever
 import logging
 from collections.abc import Awaitable, Callable
 
-from app.auth.repository import AccountRepository
+from app.accounts.memberships import MembershipRepository
+from app.accounts.repository import AccountRepository
 from app.config import Settings
 from app.db.store import Store, TenantNamespace
 from app.errors import AppError
 from app.invitations.repository import InvitationRepository
-from app.members.repository import MembershipRepository
-from app.organizations.errors import OperationInProgress
-from app.organizations.models import LifecycleState, Organization, PendingMove, PendingRename
-from app.organizations.repository import IdentifierClaims, OrganizationRepository
-from app.organizations.tenants import MoveStrategy, RenameResult, TenantCollections
-from app.organizations.write_leases import WriteLeases
+from app.registry.claims import IdentifierClaims
+from app.registry.errors import OperationInProgress
+from app.registry.models import LifecycleState, Organization, PendingMove, PendingRename
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import MoveStrategy, RenameResult, TenantCollections
+from app.registry.write_leases import WriteLeases
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceRepository
 
@@ -35,22 +36,6 @@ class RenameRefused(AppError):
 
 async def no_checkpoint(_: str) -> None:
     return None
-
-
-def build_lifecycle(store: Store, settings: Settings, checkpoint: Checkpoint) -> "Lifecycle":
-    return Lifecycle(
-        store,
-        OrganizationRepository(store),
-        IdentifierClaims(store),
-        AccountRepository(store),
-        MembershipRepository(store),
-        InvitationRepository(store),
-        TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
-        move_strategy=MoveStrategy(settings.tenant_move_strategy),
-        checkpoint=checkpoint,
-        write_leases=WriteLeases(store),
-        drain_seconds=settings.rename_drain_seconds,
-    )
 
 
 class Lifecycle:
@@ -80,6 +65,25 @@ class Lifecycle:
         self.checkpoint = checkpoint
         self._write_leases = write_leases
         self._drain_seconds = drain_seconds
+
+    @classmethod
+    def configured(
+        cls, store: Store, settings: Settings, checkpoint: Checkpoint = no_checkpoint
+    ) -> "Lifecycle":
+        """The lifecycle with its repositories on `store`, as the settings configure it."""
+        return cls(
+            store,
+            OrganizationRepository(store),
+            IdentifierClaims(store),
+            AccountRepository(store),
+            MembershipRepository(store),
+            InvitationRepository(store),
+            TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
+            move_strategy=MoveStrategy(settings.tenant_move_strategy),
+            checkpoint=checkpoint,
+            write_leases=WriteLeases(store),
+            drain_seconds=settings.rename_drain_seconds,
+        )
 
     async def undo_create(
         self, organization: Organization, *, owns_collection: bool = True

@@ -22,7 +22,7 @@ from bson import ObjectId
 from app.db.naming import tenant_collection_for
 from app.db.store import TenantNamespace
 from app.organizations.lifecycle import Lifecycle
-from app.organizations.models import LifecycleState, Organization
+from app.registry.models import LifecycleState, Organization
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class LifecycleRecovery:
         if organization is not None and identifier in _identifiers_of(organization):
             return
         collection = tenant_collection_for(identifier)
-        if await lifecycle.organizations.uses_collection(collection):
+        if await lifecycle.organizations.holders_of(collection):
             # The claim is stale but its collection is some organization's live data (its
             # identifier was edited by hand): never touch it; let an operator sort it out.
             report.needs_operator.append(f"{collection} (claim {identifier}, in use)")

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.auth.schemas import Email, Password
+from app.access.credentials import Email, Password
 from app.db.naming import MAX_NAME_LENGTH, InvalidName, validate_name
+from app.kit.request_body import RequestBody
 from app.organizations.service import OrganizationView, RenameOutcome
-from app.request_body import RequestBody
 
 # Raw input may carry surrounding whitespace; the normalized name is bounded separately.
 MAX_RAW_NAME_LENGTH = 1000

@@ -14,17 +14,18 @@ from datetime import UTC, datetime
 import anyio
 from bson import ObjectId
 
+from app.access.passwords import PasswordHasher
+from app.access.permissions import Action, require
+from app.access.principal import Principal
+from app.access.roles import Role
+from app.accounts.models import Account
+from app.accounts.repository import EmailTaken
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
-from app.auth.models import Account, Role
-from app.auth.passwords import PasswordHasher
-from app.auth.permissions import Action, require
-from app.auth.principal import Principal
-from app.auth.repository import EmailTaken
-from app.auth.service import AuthService
 from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.errors import ServiceUnavailable
 from app.observability.metrics import Metrics
-from app.organizations.errors import (
+from app.organizations.lifecycle import Lifecycle
+from app.registry.errors import (
     EmailAlreadyRegistered,
     ExistingAccountPasswordMismatch,
     NotYourOrganization,
@@ -32,10 +33,10 @@ from app.organizations.errors import (
     OrganizationNameTaken,
     OrganizationNotFound,
 )
-from app.organizations.lifecycle import Lifecycle
-from app.organizations.models import LifecycleState, Organization, PendingRename
-from app.organizations.placement import TenantPlacement
-from app.organizations.repository import DuplicateOrganization
+from app.registry.models import LifecycleState, Organization, PendingRename
+from app.registry.placement import TenantPlacement
+from app.registry.repository import DuplicateOrganization
+from app.sessions.service import SessionService
 from app.workspaces.models import WorkspaceRole
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class OrganizationService:
         self,
         lifecycle: Lifecycle,
         hasher: PasswordHasher,
-        auth: AuthService,
+        auth: SessionService,
         metrics: Metrics,
         audit: AuditTrail,
         placement: TenantPlacement,

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 
+from app.kit.request_body import RequestBody
 from app.organizations.schemas import OrganizationName
-from app.request_body import RequestBody
 
 _DOMAIN = re.compile(r"(?=.{4,253}$)((?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}")
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
-from app.auth.principal import Principal
+from app.access.principal import Principal
 from app.db.store import Store
 from app.errors import Forbidden, NotFound
 from app.workspaces.models import Workspace, WorkspaceRole

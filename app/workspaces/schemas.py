@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from app.request_body import RequestBody
+from app.kit.request_body import RequestBody
 from app.workspaces.models import WorkspaceMember
 from app.workspaces.service import WorkspaceView
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.auth.principal import Principal
+from app.access.principal import Principal
+from app.accounts.memberships import MembershipRepository
 from app.db.store import Document, Store
 from app.errors import Conflict, Forbidden, InvalidInput
-from app.members.repository import MembershipRepository
-from app.organizations.repository import OrganizationRepository
+from app.registry.repository import OrganizationRepository
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext, WorkspaceNotFound
 from app.workspaces.models import Workspace, WorkspaceMember, WorkspaceRole
 from app.workspaces.repository import WorkspaceNameTaken

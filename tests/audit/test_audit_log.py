@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.config import Settings
 from app.db.schema import AUDIT_LOG
 from app.db.store import Store

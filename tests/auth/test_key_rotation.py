@@ -33,7 +33,7 @@ async def test_tokens_of_a_retired_key_keep_working_until_it_is_dropped(
 ) -> None:
     before = settings.model_copy(update={"secret_key": SecretStr(OLD_KEY)})
     rotated = settings.model_copy(
-        update={"secret_key": SecretStr(NEW_KEY), "previous_secret_keys": SecretStr(OLD_KEY)}
+        update={"secret_key": SecretStr(NEW_KEY), "previous_secret_keys": [SecretStr(OLD_KEY)]}
     )
     after = settings.model_copy(update={"secret_key": SecretStr(NEW_KEY)})
 

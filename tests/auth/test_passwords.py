@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from app.auth.passwords import PasswordHasher, password_problem
+from app.access.passwords import PasswordHasher, password_problem
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_previous_keys_must_be_strong() -> None:
     from pydantic import SecretStr, ValidationError
 
     with pytest.raises(ValidationError, match="PREVIOUS_SECRET_KEYS"):
-        IsolatedSettings(previous_secret_keys=SecretStr("short"))
+        IsolatedSettings(previous_secret_keys=[SecretStr("short")])
 
 
 async def test_me_describes_the_caller(client: AsyncClient) -> None:

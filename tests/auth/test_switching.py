@@ -7,10 +7,10 @@ from typing import Any
 from bson import ObjectId
 from httpx import AsyncClient, Response
 
-from app.auth.models import Role
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
 from app.db.schema import ACCOUNTS
 from app.db.store import Store
-from app.members.repository import MembershipRepository
 from tests.support import EMAIL, NAME, PASSWORD, bearer, create_org, created_org, login, tenants
 
 OTHER_NAME = "Partner Corp"

@@ -5,24 +5,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient, Response
 from starlette.types import ASGIApp
 
-from app.audit.trail import AuditTrail
-from app.auth.dependencies import get_auth_service
-from app.auth.repository import AccountRepository
-from app.auth.revocation import RevokedTokens
-from app.auth.service import AuthService
-from app.auth.throttle import LoginThrottle
+from app.access.passwords import PasswordHasher
+from app.api.deps import get_services
+from app.api.state import Services, build_services, throttle_policy
 from app.config import Settings
-from app.context import ContextDep
 from app.db.schema import LOGIN_FAILURES
 from app.db.store import Store
 from app.factory import create_app
-from app.members.repository import MembershipRepository
-from app.organizations.repository import OrganizationRepository
-from app.workspaces.access import WorkspaceAccess
+from app.organizations.lifecycle import no_checkpoint
+from app.sessions.throttle import LoginThrottle
 from tests.conftest import borrowed
 from tests.support import EMAIL, PASSWORD, created_org, rename
 
@@ -51,21 +46,25 @@ def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
     """An app whose login throttle reads the test's clock."""
     app = create_app(settings, store_opener=lambda _: borrowed(store))
 
-    def service_on_test_clock(context: ContextDep) -> AuthService:
-        return AuthService(
-            AccountRepository(context.store),
-            MembershipRepository(context.store),
-            OrganizationRepository(context.store),
-            context.hasher,
-            context.tokens,
-            LoginThrottle(context.store, context.throttle_policy, clock),
-            RevokedTokens(context.store),
-            context.metrics,
-            AuditTrail(context.store),
-            WorkspaceAccess(context.store),
-        )
+    built: list[Services] = []
 
-    app.dependency_overrides[get_auth_service] = service_on_test_clock
+    async def services_on_test_clock(request: Request) -> Services:
+        if not built:
+            real: Services = request.state.services
+            built.append(
+                build_services(
+                    real.settings,
+                    real.store,
+                    metrics=real.metrics,
+                    hasher=PasswordHasher(real.settings.bcrypt_rounds, 2),
+                    capacity=real.capacity,
+                    checkpoint=no_checkpoint,
+                    throttle=LoginThrottle(real.store, throttle_policy(real.settings), clock),
+                )
+            )
+        return built[0]
+
+    app.dependency_overrides[get_services] = services_on_test_clock
     return app
 
 

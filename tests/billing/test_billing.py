@@ -10,13 +10,14 @@ from asgi_lifespan import LifespanManager
 from bson import ObjectId
 from httpx import ASGITransport, AsyncClient
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.config import Settings
 from app.db.schema import INVITATIONS, ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
-from app.organizations.models import Status
-from app.organizations.repository import OrganizationRepository
+from app.plans import Plan
+from app.registry.models import Status
+from app.registry.repository import OrganizationRepository
 from tests.conftest import borrowed
 from tests.support import add_account, bearer, created_org, field_errors, login
 
@@ -111,7 +112,10 @@ async def test_the_default_plan_and_limits_come_from_the_settings(
     settings: Settings, store: Store
 ) -> None:
     custom = settings.model_copy(
-        update={"default_plan": "pro", "plan_member_limits": "free=2,pro=7,enterprise=0"}
+        update={
+            "default_plan": Plan.PRO,
+            "plan_member_limits": {Plan.FREE: 2, Plan.PRO: 7, Plan.ENTERPRISE: 0},
+        }
     )
     async with serving(custom, store) as client:
         org_id = (await created_org(client))["id"]

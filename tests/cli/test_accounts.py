@@ -5,7 +5,7 @@ from typing import Any
 from bson import ObjectId
 from httpx import Response
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.schema import ACCOUNTS, MEMBERSHIPS, ORGANIZATIONS
 from tests.cli.conftest import Operator
 from tests.support import EMAIL, NAME, PASSWORD, add_account, bearer, created_org, login

@@ -4,7 +4,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.schema import ORGANIZATIONS
 from tests.cli.conftest import Operator
 from tests.support import EMAIL, add_account, created_org, tenants

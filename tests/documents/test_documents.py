@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.store import Store
 from tests.support import add_account, bearer, created_org, login, tenants
 

@@ -11,7 +11,7 @@ from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
-from app.organizations.write_leases import WriteLeases
+from app.registry.write_leases import WriteLeases
 from tests.conftest import borrowed
 from tests.support import bearer, created_org, login, tenants
 

@@ -19,10 +19,12 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from app import factory
-from app.auth.models import Role
+from app.access.roles import Role
+from app.api import state
 from app.config import Settings
 from app.db.schema import ACCOUNTS, INVITATIONS
 from app.db.store import Store
+from app.plans import Plan
 from tests.conftest import borrowed
 from tests.members.test_last_owner import interleaving
 from tests.support import EMAIL, add_account, bearer, created_org, field_errors, login
@@ -65,7 +67,7 @@ class Outbox:
 @pytest.fixture
 def outbox(monkeypatch: pytest.MonkeyPatch) -> Outbox:
     box = Outbox()
-    monkeypatch.setattr(factory, "build_sender", lambda _: box)
+    monkeypatch.setattr(state, "build_sender", lambda _: box)
     return box
 
 
@@ -416,7 +418,7 @@ async def test_the_free_plan_counts_pending_invitations_towards_its_member_limit
     client: AsyncClient, outbox: Outbox, settings: Settings
 ) -> None:
     org = await organization(client)
-    limit = settings.member_limit("free")
+    limit = settings.plans.member_limit(Plan.FREE)
     assert limit == 5
     invitations = [
         (await invited(client, outbox, org, f"p{n}@techcorp.com"))[0] for n in range(1, 4)

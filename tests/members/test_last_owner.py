@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.config import Settings
 from app.db.schema import MEMBERSHIPS, ORGANIZATIONS
 from app.db.store import Client, Document, Store

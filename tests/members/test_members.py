@@ -7,7 +7,7 @@ import pytest
 from bson import ObjectId
 from httpx import AsyncClient, Response
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from tests.support import (

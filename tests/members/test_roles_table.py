@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient, Response
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.store import Store
 from tests.support import NAME, add_account, bearer, created_org, login
 

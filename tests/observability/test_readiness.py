@@ -4,8 +4,8 @@ import pytest
 from httpx import AsyncClient
 from pymongo.errors import ServerSelectionTimeoutError
 
+from app.api import monitoring as observability
 from app.db.store import Store
-from app.observability import router as observability
 
 
 async def test_ready_when_mongodb_answers(client: AsyncClient) -> None:

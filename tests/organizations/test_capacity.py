@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
-from app.organizations.capacity import Level, Role, measure
+from app.registry.capacity import Level, Role, measure
 from tests.conftest import borrowed
 from tests.support import created_org
 
@@ -100,11 +100,11 @@ async def test_the_service_warns_at_start_up_and_exposes_the_counts(
     await organizations(client, 4)
     tight = settings.model_copy(update={"capacity_database_limit": 7})
 
-    with caplog.at_level(logging.WARNING, logger="app.organizations.capacity"):
+    with caplog.at_level(logging.WARNING, logger="app.registry.capacity"):
         async with running(tight, store) as restarted:
             metrics = (await restarted.get("/metrics")).text
 
-    warnings = [r.getMessage() for r in caplog.records if r.name == "app.organizations.capacity"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "app.registry.capacity"]
     assert any(f"database {FIRST}: 6 collections+indexes, 86% of the 7" in w for w in warnings)
     assert f'tenantry_database_collections{{database="{FIRST}",role="tenant"}} 2.0' in metrics
     assert f'tenantry_database_indexes{{database="{FIRST}",role="tenant"}} 4.0' in metrics

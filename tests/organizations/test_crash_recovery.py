@@ -19,7 +19,7 @@ from app.config import Settings
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
-from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
+from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, RecoveryReport
 from tests.conftest import borrowed
 from tests.crash import Crash, dying_store
@@ -214,7 +214,7 @@ async def test_recent_operations_are_left_to_the_instance_running_them(
         }
     )
 
-    report = await LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint)).run(
+    report = await LifecycleRecovery(Lifecycle.configured(store, settings, no_checkpoint)).run(
         timedelta(seconds=120)
     )
 
@@ -231,7 +231,7 @@ async def test_an_unowned_collection_with_documents_is_reported_not_dropped(
     )
     await tenants(store)["tenant_stray"].insert_one({"precious": True})
 
-    report = await LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint)).run(
+    report = await LifecycleRecovery(Lifecycle.configured(store, settings, no_checkpoint)).run(
         timedelta(seconds=0)
     )
 
@@ -262,7 +262,7 @@ async def test_one_organization_recovery_cannot_settle_does_not_stop_the_service
     async with running(recovering, store) as client:
         assert (await client.get("/health")).status_code == 200
         assert (await create_org(client)).status_code == 201
-    report = await LifecycleRecovery(build_lifecycle(store, recovering, no_checkpoint)).run(
+    report = await LifecycleRecovery(Lifecycle.configured(store, recovering, no_checkpoint)).run(
         timedelta(0)
     )
     assert len(report.needs_operator) == 1
@@ -308,7 +308,7 @@ async def test_a_stale_claim_never_costs_an_organization_its_live_collection(
         {"_id": ObjectId(created["id"])}, {"$set": {"identifier": "hand-edited"}}
     )
 
-    report = await LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint)).run(
+    report = await LifecycleRecovery(Lifecycle.configured(store, settings, no_checkpoint)).run(
         timedelta(0)
     )
 

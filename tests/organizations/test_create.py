@@ -7,7 +7,7 @@ from httpx import AsyncClient
 
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, MEMBERSHIPS, ORGANIZATIONS
 from app.db.store import Store
-from app.organizations.tenants import TenantCollections
+from app.registry.tenants import TenantCollections
 from tests.support import EMAIL, NAME, PASSWORD, create_org, created_org, field_errors, tenants
 
 

@@ -1,7 +1,7 @@
 import pytest
 from httpx import AsyncClient
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.schema import ACCOUNTS, IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from tests.support import NAME, add_account, bearer, created_org, delete, login, rename, tenants

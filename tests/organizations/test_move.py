@@ -19,7 +19,7 @@ from app.errors import AppError
 from app.factory import create_app
 from app.operations.errors import OrganizationBusy, UnacceptableInput
 from app.operations.placement import AlreadyThere, TargetOccupied, move_organization
-from app.organizations.lifecycle import Checkpoint, build_lifecycle, no_checkpoint
+from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery
 from tests.conftest import borrowed
 from tests.crash import Crash, dying_store
@@ -138,7 +138,7 @@ async def test_a_crashed_move_is_finished_by_recovery(
         )
     assert (await entry(store))["state"] == "moving"
 
-    report = await LifecycleRecovery(build_lifecycle(store, settings, no_checkpoint)).run(
+    report = await LifecycleRecovery(Lifecycle.configured(store, settings, no_checkpoint)).run(
         timedelta(0)
     )
 

@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store
 from app.factory import create_app
-from app.organizations.placement import rendezvous_weight
+from app.registry.placement import rendezvous_weight
 from tests.conftest import borrowed
 from tests.support import (
     EMAIL,

@@ -4,12 +4,12 @@ import pytest
 from bson import ObjectId
 from httpx import AsyncClient
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
-from app.organizations.models import Organization
-from app.organizations.repository import OrganizationRepository
-from app.organizations.tenants import TenantCollections
+from app.registry.models import Organization
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
 from tests.support import (
     EMAIL,
     NAME,

@@ -1,6 +1,6 @@
 from typing import Any
 
-from app.organizations.tenants import _creatable_keys
+from app.registry.tenants import _creatable_keys
 
 
 def test_plain_index_keys_are_kept() -> None:

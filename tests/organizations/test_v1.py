@@ -7,9 +7,9 @@ import pytest
 from bson import ObjectId
 from httpx import AsyncClient, Response
 
-from app.auth.models import Role
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
 from app.db.store import Store
-from app.members.repository import MembershipRepository
 from tests.support import (
     EMAIL,
     NAME,

@@ -28,7 +28,8 @@ from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from app.config import Settings
-from app.db.store import Document, Store, open_store
+from app.db.connect import open_store
+from app.db.store import Document, Store
 from app.factory import create_app
 from tests.conftest import IsolatedSettings
 

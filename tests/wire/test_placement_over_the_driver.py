@@ -8,11 +8,12 @@ from httpx import ASGITransport, AsyncClient
 from pymongo import AsyncMongoClient
 
 from app.config import Settings
+from app.db.connect import open_store
 from app.db.schema import ORGANIZATIONS
-from app.db.store import Document, Store, open_store
+from app.db.store import Document, Store
 from app.factory import create_app
 from app.operations.placement import move_organization
-from app.organizations.capacity import Role, measure
+from app.registry.capacity import Role, measure
 from tests.support import created_org
 
 pytestmark = pytest.mark.wire
@@ -29,7 +30,7 @@ async def pooled_store(pooled: Settings) -> AsyncIterator[Store]:
     yield store
     cleanup: AsyncMongoClient[Document] = AsyncMongoClient(pooled.mongo_uri)
     try:
-        for name in (pooled.primary_db, pooled.tenant_db, *pooled.tenant_database_pool()):
+        for name in (pooled.primary_db, pooled.tenant_db, *pooled.tenant_pool):
             await cleanup.drop_database(name)
     finally:
         await cleanup.close()

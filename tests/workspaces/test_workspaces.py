@@ -8,7 +8,7 @@ import pytest
 from bson import ObjectId
 from httpx import AsyncClient, Response
 
-from app.auth.models import Role
+from app.access.roles import Role
 from app.db.schema import WORKSPACE_MEMBERS, WORKSPACES
 from app.db.store import Store
 from app.workspaces.migration import migrate_to_workspaces

@@ -1,0 +1,177 @@
+"""Every query on memberships."""
+
+import secrets
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from app.access.roles import Role
+from app.accounts.models import Membership, membership_id
+from app.db.schema import MEMBERSHIPS
+from app.db.store import Store
+
+
+def fresh_version() -> int:
+    """A starting version no earlier membership of the same person can have had, so tokens
+    from before a removal stay dead when the person rejoins."""
+    return secrets.randbits(48)
+
+
+class AlreadyMember(Exception):
+    pass
+
+
+class MembershipRepository:
+    def __init__(self, store: Store) -> None:
+        self._memberships = store.master[MEMBERSHIPS]
+
+    async def get(self, account_id: ObjectId, organization_id: ObjectId) -> Membership | None:
+        document = await self._memberships.find_one(
+            {"_id": membership_id(account_id, organization_id)}
+        )
+        return Membership.from_document(document) if document else None
+
+    async def add(self, account_id: ObjectId, organization_id: ObjectId, role: Role) -> Membership:
+        membership = Membership(
+            id=membership_id(account_id, organization_id),
+            account_id=account_id,
+            organization_id=organization_id,
+            role=role,
+            created_at=datetime.now(UTC),
+            version=fresh_version(),
+        )
+        try:
+            await self._memberships.insert_one(membership.to_document())
+        except DuplicateKeyError:
+            raise AlreadyMember() from None
+        return membership
+
+    async def ensure(self, account_id: ObjectId, organization_id: ObjectId, role: Role) -> None:
+        """Add the membership unless it exists (whatever its role): safe to repeat."""
+        now = datetime.now(UTC)
+        await self._memberships.update_one(
+            {"_id": membership_id(account_id, organization_id)},
+            {
+                "$setOnInsert": {
+                    "account_id": account_id,
+                    "organization_id": organization_id,
+                    "role": role.value,
+                    "created_at": now,
+                    "version": 0,
+                }
+            },
+            upsert=True,
+        )
+
+    async def for_account(self, account_id: ObjectId) -> list[Membership]:
+        # Every membership of the account sorts between "<account>:" and "<account>;".
+        prefix = f"{account_id}:"
+        cursor = self._memberships.find({"_id": {"$gte": prefix, "$lt": f"{account_id};"}}).sort(
+            "created_at", ASCENDING
+        )
+        return [Membership.from_document(document) async for document in cursor]
+
+    async def page_for_organization(
+        self, organization_id: ObjectId, role: Role | None, offset: int, limit: int
+    ) -> tuple[list[Membership], int]:
+        query: dict[str, object] = {"organization_id": organization_id}
+        if role is not None:
+            query["role"] = role.value
+        total = await self._memberships.count_documents(query)
+        cursor = (
+            self._memberships.find(query)
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [Membership.from_document(document) async for document in cursor], total
+
+    async def count_for_organization(
+        self, organization_id: ObjectId, role: Role | None = None
+    ) -> int:
+        query: dict[str, object] = {"organization_id": organization_id}
+        if role is not None:
+            query["role"] = role.value
+        return await self._memberships.count_documents(query)
+
+    async def change_role(self, membership: Membership, role: Role) -> bool:
+        """Set a new role if the membership still has the one it was read with."""
+        result = await self._memberships.update_one(
+            {"_id": membership.id, "role": membership.role.value},
+            {"$set": {"role": role.value}, "$inc": {"version": 1}},
+        )
+        return result.modified_count == 1
+
+    async def remove(self, membership: Membership) -> bool:
+        result = await self._memberships.delete_one(
+            {"_id": membership.id, "role": membership.role.value}
+        )
+        return result.deleted_count == 1
+
+    async def remove_account_from(self, account_id: ObjectId, organization_id: ObjectId) -> None:
+        await self._memberships.delete_one({"_id": membership_id(account_id, organization_id)})
+
+    async def remove_all_of_organization(self, organization_id: ObjectId) -> None:
+        await self._memberships.delete_many({"organization_id": organization_id})
+
+    async def another_owner(self, organization_id: ObjectId, besides: ObjectId) -> ObjectId | None:
+        cursor = self._memberships.find(
+            {
+                "organization_id": organization_id,
+                "role": Role.OWNER.value,
+                "account_id": {"$ne": besides},
+            },
+            {"account_id": 1},
+        ).limit(1)
+        async for document in cursor:
+            owner: ObjectId = document["account_id"]
+            return owner
+        return None
+
+    async def has_any(self, account_id: ObjectId) -> bool:
+        prefix = f"{account_id}:"
+        found = await self._memberships.find_one(
+            {"_id": {"$gte": prefix, "$lt": f"{account_id};"}}, {"_id": 1}
+        )
+        return found is not None
+
+    async def of_organization(self, organization_id: ObjectId) -> list[Membership]:
+        cursor = self._memberships.find({"organization_id": organization_id})
+        return [Membership.from_document(document) async for document in cursor]
+
+    async def owner_ids(self, organization_id: ObjectId) -> list[ObjectId]:
+        cursor = self._memberships.find(
+            {"organization_id": organization_id, "role": Role.OWNER.value}, {"account_id": 1}
+        )
+        return [document["account_id"] async for document in cursor]
+
+    async def counts_by_organization(
+        self, organization_ids: list[ObjectId] | None = None, role: Role | None = None
+    ) -> dict[ObjectId, int]:
+        """Memberships (with `role`, if given) per organization."""
+        match: dict[str, Any] = {}
+        if organization_ids is not None:
+            match["organization_id"] = {"$in": organization_ids}
+        if role is not None:
+            match["role"] = role.value
+        cursor = await self._memberships.aggregate(
+            [{"$match": match}, {"$group": {"_id": "$organization_id", "count": {"$sum": 1}}}]
+        )
+        return {group["_id"]: group["count"] async for group in cursor}
+
+    async def account_ids_in_order(self) -> AsyncGenerator[str]:
+        """The account part of every membership `_id`, in `_id` order: hex order is ObjectId
+        order, so this stream merges with the accounts' own in one pass."""
+        cursor = self._memberships.find({}, {"_id": 1}).sort("_id", ASCENDING)
+        try:
+            async for document in cursor:
+                yield str(document["_id"]).split(":", 1)[0]
+        finally:
+            await cursor.close()
+
+    async def count(self) -> int:
+        return await self._memberships.count_documents({})

@@ -1,0 +1,92 @@
+"""Accounts and their memberships as stored in the master database (`accounts`,
+`memberships`)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+
+from app.access.roles import Role
+from app.db.store import Document
+
+
+def email_key(email: str) -> str:
+    """Emails are unique regardless of case: `Admin@Example.com` and `admin@example.com` clash."""
+    return email.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A person who can log in. Their roles live in memberships, one per organization.
+
+    `organization_id` is the account's home organization (the one it was created for, or
+    its earliest remaining membership): where a login without a choice lands.
+    """
+
+    id: ObjectId
+    email: str
+    password_hash: str
+    organization_id: ObjectId
+    created_at: datetime
+    # Raised to invalidate every token issued to the account before ("log out everywhere").
+    token_version: int = 0
+
+    @classmethod
+    def from_document(cls, document: Document) -> "Account":
+        return cls(
+            id=document["_id"],
+            email=document["email"],
+            password_hash=document["password_hash"],
+            organization_id=document["organization_id"],
+            created_at=document["created_at"],
+            token_version=document.get("token_version", 0),
+        )
+
+    def to_document(self) -> Document:
+        return {
+            "_id": self.id,
+            "email": self.email,
+            "email_key": email_key(self.email),
+            "password_hash": self.password_hash,
+            "organization_id": self.organization_id,
+            "created_at": self.created_at,
+            "token_version": self.token_version,
+        }
+
+
+def membership_id(account_id: ObjectId, organization_id: ObjectId) -> str:
+    """The natural key `<account>:<organization>`: unique by construction, readable by
+    operators, and every account's memberships form one `_id` range."""
+    return f"{account_id}:{organization_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    id: str
+    account_id: ObjectId
+    organization_id: ObjectId
+    role: Role
+    created_at: datetime
+    # Raised when the role changes, so tokens carrying the old role stop working.
+    version: int = 0
+
+    @classmethod
+    def from_document(cls, document: Document) -> "Membership":
+        return cls(
+            id=document["_id"],
+            account_id=document["account_id"],
+            organization_id=document["organization_id"],
+            role=Role(document["role"]),
+            created_at=document["created_at"],
+            version=document.get("version", 0),
+        )
+
+    def to_document(self) -> Document:
+        return {
+            "_id": self.id,
+            "account_id": self.account_id,
+            "organization_id": self.organization_id,
+            "role": self.role.value,
+            "created_at": self.created_at,
+            "version": self.version,
+        }

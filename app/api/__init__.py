@@ -1,0 +1,1 @@
+"""The HTTP layer: the only package (with `app.factory`) that knows FastAPI."""

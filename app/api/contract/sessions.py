@@ -1,0 +1,58 @@
+"""`POST /admin/login`, and logging out."""
+
+from fastapi import APIRouter
+
+from app.api.deps import ClientAddress, CurrentPrincipal, SessionsDep
+from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.sessions.schemas import CallerRead, LoginRequest, TokenResponse
+
+router = APIRouter(tags=["authentication"])
+
+TOO_MANY = error(
+    "Too many failed attempts from this address or for this account; see `Retry-After`."
+)
+
+
+@router.post(
+    "/admin/login",
+    summary="Log in and get an access token",
+    responses={
+        **INVALID_INPUT,
+        401: error("Invalid credentials: the same answer whether or not the email exists."),
+        429: TOO_MANY,
+    },
+)
+async def login(body: LoginRequest, auth: SessionsDep, address: ClientAddress) -> TokenResponse:
+    """Public. Exchange an account's email and password for a bearer token."""
+    return TokenResponse.of(await auth.login(body.email, body.password, address))
+
+
+@router.post(
+    "/admin/logout", summary="Revoke the token used for this call", responses=UNAUTHENTICATED
+)
+async def logout(caller: CurrentPrincipal, auth: SessionsDep) -> Message:
+    """Any signed-in caller. The token is refused from now on; others stay valid."""
+    await auth.logout(caller)
+    return Message(message="Logged out")
+
+
+@router.post(
+    "/admin/logout-all",
+    summary="Revoke every token of the caller's account",
+    responses=UNAUTHENTICATED,
+)
+async def logout_everywhere(caller: CurrentPrincipal, auth: SessionsDep) -> Message:
+    """Any signed-in caller. Every token issued to the account so far is refused from now on."""
+    await auth.logout_everywhere(caller)
+    return Message(message="Logged out everywhere")
+
+
+@router.get("/admin/me", summary="Who the token belongs to", responses=UNAUTHENTICATED)
+async def me(caller: CurrentPrincipal) -> CallerRead:
+    """Any signed-in caller. The account and organization the token acts for, and the role."""
+    return CallerRead(
+        admin_id=str(caller.account_id),
+        org_id=str(caller.organization_id),
+        email=caller.email,
+        role=caller.role.value,
+    )

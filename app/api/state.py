@@ -1,0 +1,166 @@
+"""Everything the lifespan builds once and every request shares: repositories and services.
+
+Repositories and services hold no per-request state, so one of each serves the whole
+process; request handlers receive them through the aliases in `app.api.deps`.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypedDict
+
+from app.access.passwords import PasswordHasher
+from app.access.tokens import TokenCodec
+from app.accounts.memberships import MembershipRepository
+from app.accounts.repository import AccountRepository
+from app.audit.trail import AuditTrail
+from app.billing.service import BillingService
+from app.config import Settings
+from app.db.store import Store
+from app.documents.service import DocumentService
+from app.documents.validation import DocumentLimits
+from app.invitations.delivery import build_sender
+from app.invitations.repository import InvitationRepository
+from app.invitations.seats import Seats
+from app.invitations.service import InvitationService
+from app.members.service import MemberService
+from app.observability.metrics import Metrics
+from app.organizations.directory import OrganizationDirectory
+from app.organizations.lifecycle import Checkpoint, Lifecycle
+from app.organizations.recovery import LifecycleRecovery
+from app.organizations.service import OrganizationService
+from app.registry.capacity import CapacityMonitor
+from app.registry.placement import PlacementPolicy, TenantPlacement
+from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
+from app.registry.write_leases import WriteLeases
+from app.sessions.revocation import RevokedTokens
+from app.sessions.service import SessionService
+from app.sessions.throttle import LoginThrottle, ThrottlePolicy
+from app.workspaces.access import WorkspaceAccess
+from app.workspaces.service import WorkspaceService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    metrics: Metrics
+    capacity: CapacityMonitor
+    organization_registry: OrganizationRepository
+    audit: AuditTrail
+    sessions: SessionService
+    organizations: OrganizationService
+    directory: OrganizationDirectory
+    members: MemberService
+    invitations: InvitationService
+    billing: BillingService
+    workspaces: WorkspaceService
+    documents: DocumentService
+    recovery: LifecycleRecovery
+
+
+class State(TypedDict):
+    """The lifespan's state, as Starlette hands it to every request (`request.state`)."""
+
+    services: Services
+
+
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        window=timedelta(seconds=settings.login_window_seconds),
+        max_per_account=settings.login_max_failures_per_account,
+        max_per_address=settings.login_max_failures_per_address,
+        trust_for=timedelta(days=settings.login_trusted_address_days),
+    )
+
+
+def token_codec(settings: Settings) -> TokenCodec:
+    return TokenCodec(
+        keys=settings.signing_keys(),
+        algorithm=settings.algorithm,
+        lifetime=timedelta(minutes=settings.token_lifetime),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    *,
+    metrics: Metrics,
+    hasher: PasswordHasher,
+    capacity: CapacityMonitor,
+    checkpoint: Checkpoint,
+    throttle: LoginThrottle | None = None,
+) -> Services:
+    """Wire every repository into the services that use it, once."""
+    organizations = OrganizationRepository(store)
+    accounts = AccountRepository(store)
+    memberships = MembershipRepository(store)
+    invitations = InvitationRepository(store)
+    tenants = TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size)
+    workspaces = WorkspaceAccess(store)
+    audit = AuditTrail(store)
+    seats = Seats(memberships, invitations, settings.plans)
+    lifecycle = Lifecycle.configured(store, settings, checkpoint)
+    sessions = SessionService(
+        accounts,
+        memberships,
+        organizations,
+        hasher,
+        token_codec(settings),
+        throttle or LoginThrottle(store, throttle_policy(settings)),
+        RevokedTokens(store),
+        metrics,
+        audit,
+        workspaces,
+    )
+    placement = TenantPlacement(
+        store.tenant_pool,
+        PlacementPolicy(settings.tenant_placement),
+        organizations.collections_per_database,
+        default_database=store.default_tenant_db,
+        full_databases=capacity.full_databases,
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        metrics=metrics,
+        capacity=capacity,
+        organization_registry=organizations,
+        audit=audit,
+        sessions=sessions,
+        organizations=OrganizationService(lifecycle, hasher, sessions, metrics, audit, placement),
+        directory=OrganizationDirectory(
+            organizations, memberships, invitations, tenants, audit, workspaces
+        ),
+        members=MemberService(memberships, accounts, organizations, audit, workspaces.members),
+        invitations=InvitationService(
+            invitations,
+            memberships,
+            accounts,
+            organizations,
+            hasher,
+            sessions,
+            build_sender(settings),
+            settings,
+            audit,
+            workspaces,
+            seats,
+        ),
+        billing=BillingService(organizations, seats, settings.plans, audit),
+        workspaces=WorkspaceService(store, workspaces, memberships, organizations),
+        documents=DocumentService(
+            store,
+            organizations,
+            WriteLeases(store),
+            workspaces,
+            DocumentLimits(
+                settings.document_max_bytes,
+                settings.document_max_depth,
+                settings.document_max_batch,
+            ),
+        ),
+        recovery=LifecycleRecovery(lifecycle),
+    )

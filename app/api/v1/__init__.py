@@ -1,0 +1,26 @@
+"""The versioned API, `/api/v1`: a module per feature."""
+
+from fastapi import APIRouter
+
+from app.api.v1 import (
+    audit,
+    auth,
+    billing,
+    documents,
+    invitations,
+    members,
+    organizations,
+    workspaces,
+)
+
+routers: tuple[APIRouter, ...] = (
+    auth.router,
+    organizations.router,
+    members.router,
+    documents.router,
+    billing.router,
+    audit.router,
+    workspaces.router,
+    invitations.organization_router,
+    invitations.router,
+)

@@ -1,0 +1,41 @@
+"""`GET /api/v1/organizations/{org_id}/audit-log`."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.access.permissions import Action, who_may
+from app.api.deps import AuditDep, AuditReader
+from app.api.pagination import Page, PageQuery
+from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, error
+from app.audit.schemas import AuditEntryRead
+
+router = APIRouter(prefix="/api/v1/organizations/{org_id}/audit-log", tags=["audit log"])
+
+
+@router.get(
+    "",
+    summary="What changed in the organization, newest first",
+    description=who_may(Action.READ_AUDIT_LOG),
+    responses={
+        **INVALID_INPUT,
+        **UNAUTHENTICATED,
+        403: error("The token acts for another organization, or the role may not read it."),
+        404: error("No such organization."),
+    },
+)
+async def read_audit_log(
+    caller: AuditReader,
+    trail: AuditDep,
+    page: PageQuery,
+    action: Annotated[
+        str | None, Query(max_length=64, description="e.g. member.role_change")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+) -> Page[AuditEntryRead]:
+    entries, total = await trail.page(
+        caller.organization_id, action, since, until, page.offset, page.limit
+    )
+    return Page.of([AuditEntryRead.of(e) for e in entries], total, page)

@@ -1,0 +1,102 @@
+"""`/api/v1/organizations/{org_id}/members`: list, change roles, remove, leave, hand over."""
+
+from typing import Annotated
+
+from bson import ObjectId
+from fastapi import APIRouter, Path, Query
+
+from app.access.permissions import Action, who_may
+from app.access.roles import Role
+from app.api.deps import MembersDep, OrganizationOwner, OrganizationReader
+from app.api.pagination import Page, PageQuery
+from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.db.ids import parse_object_id
+from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange, RoleName
+from app.members.service import MemberNotFound
+
+router = APIRouter(prefix="/api/v1/organizations/{org_id}/members", tags=["members"])
+
+RESPONSES: dict[int | str, dict[str, object]] = {
+    **INVALID_INPUT,
+    **UNAUTHENTICATED,
+    403: error("The token acts for another organization, or the role does not allow this."),
+    404: error("No such organization or member."),
+}
+CHANGES: dict[int | str, dict[str, object]] = {
+    **RESPONSES,
+    409: error("The last owner cannot be demoted or removed; or a concurrent change."),
+    423: error("The organization is suspended."),
+}
+CHANGE_RULE = (
+    "Changing or removing a member, viewer or billing_admin takes owner or admin; an admin, "
+    "owner only; an owner, owner only and never the last one."
+)
+
+
+AccountPath = Annotated[str, Path(description="The member's account id.")]
+
+
+@router.get(
+    "", summary="List members", description=who_may(Action.READ_ORGANIZATION), responses=RESPONSES
+)
+async def list_members(
+    caller: OrganizationReader,
+    members: MembersDep,
+    page: PageQuery,
+    role: Annotated[RoleName | None, Query(description="Only members with this role.")] = None,
+) -> Page[MemberRead]:
+    views, total = await members.list(caller, Role(role) if role else None, page.offset, page.limit)
+    return Page.of([MemberRead.of(v) for v in views], total, page)
+
+
+@router.patch(
+    "/{account_id}", summary="Change a member's role", description=CHANGE_RULE, responses=CHANGES
+)
+async def change_role(
+    account_id: AccountPath, body: RoleChange, caller: OrganizationReader, members: MembersDep
+) -> MemberRead:
+    view = await members.change_role(caller, _account_id(account_id), Role(body.role))
+    return MemberRead.of(view)
+
+
+@router.delete(
+    "/{account_id}", summary="Remove a member", description=CHANGE_RULE, responses=CHANGES
+)
+async def remove_member(
+    account_id: AccountPath, caller: OrganizationReader, members: MembersDep
+) -> Message:
+    await members.remove(caller, _account_id(account_id))
+    return Message(message="Member removed")
+
+
+@router.post(
+    "/leave",
+    summary="Leave the organization",
+    description="Any member; the last owner must transfer ownership first.",
+    responses=CHANGES,
+)
+async def leave(caller: OrganizationReader, members: MembersDep) -> Message:
+    await members.leave(caller)
+    return Message(message="You have left the organization")
+
+
+@router.post(
+    "/transfer-ownership",
+    summary="Make another member owner (you become admin)",
+    description=who_may(Action.DELETE_ORGANIZATION),
+    responses=CHANGES,
+)
+async def transfer_ownership(
+    body: OwnershipTransfer,
+    caller: OrganizationOwner,
+    members: MembersDep,
+) -> Message:
+    await members.transfer_ownership(caller, _account_id(body.account_id))
+    return Message(message="Ownership transferred")
+
+
+def _account_id(value: str) -> ObjectId:
+    parsed = parse_object_id(value)
+    if parsed is None:
+        raise MemberNotFound()
+    return parsed

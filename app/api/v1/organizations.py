@@ -1,0 +1,159 @@
+"""`/api/v1/organizations`: the caller's organizations as resources."""
+
+from fastapi import APIRouter
+
+from app.access.permissions import Action, who_may
+from app.api.deps import (
+    CurrentPrincipal,
+    DirectoryDep,
+    OrganizationEditor,
+    OrganizationOwner,
+    OrganizationReader,
+    OrganizationsDep,
+    OrganizationSuspender,
+)
+from app.api.pagination import Page, PageQuery
+from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.organizations.directory import OrganizationDetails
+from app.organizations.schemas import OrganizationRenamed
+from app.organizations.v1_schemas import (
+    OrganizationDetail,
+    OrganizationSummary,
+    Profile,
+    ProfileUpdate,
+    RenameRequest,
+    Statistics,
+)
+from app.registry.models import Organization, Status
+
+router = APIRouter(prefix="/api/v1/organizations", tags=["organizations (v1)"])
+
+SCOPED: dict[int | str, dict[str, object]] = {
+    **INVALID_INPUT,
+    **UNAUTHENTICATED,
+    403: error("The token acts for another organization, or the role does not allow this."),
+    404: error("No such organization."),
+}
+WRITES: dict[int | str, dict[str, object]] = {
+    **SCOPED,
+    423: error("The organization is suspended."),
+}
+
+
+def _detail(details: OrganizationDetails) -> OrganizationDetail:
+    organization = details.organization
+    return OrganizationDetail(
+        **_summary(organization, details.role).model_dump(),
+        tenant_collection=organization.tenant_collection,
+        tenant_database=details.tenant_database,
+        profile=Profile(**details.profile),
+        statistics=Statistics(
+            members=details.statistics.members,
+            pending_invitations=details.statistics.pending_invitations,
+            tenant_documents=details.statistics.tenant_documents,
+            tenant_storage_bytes=details.statistics.tenant_storage_bytes,
+        ),
+        created_at=organization.created_at,
+        modified_at=organization.modified_at,
+    )
+
+
+def _summary(organization: Organization, role: str) -> OrganizationSummary:
+    return OrganizationSummary(
+        id=str(organization.id),
+        organization_name=organization.name,
+        organization_identifier=organization.identifier,
+        status=organization.status.value,
+        role=role,
+    )
+
+
+@router.get("", summary="Your organizations", responses={**INVALID_INPUT, **UNAUTHENTICATED})
+async def list_mine(
+    caller: CurrentPrincipal, directory: DirectoryDep, page: PageQuery
+) -> Page[OrganizationSummary]:
+    """Every organization your account belongs to, with your role in each, whichever one the
+    token acts for."""
+    pairs, total = await directory.mine(caller, page.offset, page.limit)
+    return Page.of([_summary(org, m.role.value) for org, m in pairs], total, page)
+
+
+@router.get(
+    "/{org_id}",
+    summary="An organization with its statistics",
+    description=who_may(Action.READ_ORGANIZATION),
+    responses=SCOPED,
+)
+async def read(
+    caller: OrganizationReader,
+    directory: DirectoryDep,
+) -> OrganizationDetail:
+    return _detail(await directory.details(caller))
+
+
+@router.patch(
+    "/{org_id}",
+    summary="Edit the profile",
+    description=who_may(Action.EDIT_ORGANIZATION),
+    responses=WRITES,
+)
+async def update_profile(
+    body: ProfileUpdate,
+    caller: OrganizationEditor,
+    directory: DirectoryDep,
+) -> OrganizationDetail:
+    return _detail(await directory.update_profile(caller, body.changes()))
+
+
+@router.post(
+    "/{org_id}/rename",
+    summary="Rename (the tenant collection moves with it)",
+    description=who_may(Action.EDIT_ORGANIZATION),
+    responses={**WRITES, 409: error("The name is in use, or another change is in progress.")},
+)
+async def rename(
+    body: RenameRequest,
+    caller: OrganizationEditor,
+    organizations: OrganizationsDep,
+) -> OrganizationRenamed:
+    return OrganizationRenamed.of(await organizations.rename_as(caller, body.organization_name))
+
+
+@router.delete(
+    "/{org_id}",
+    summary="Delete with all its data",
+    description=who_may(Action.DELETE_ORGANIZATION),
+    responses={**SCOPED, 409: error("Another change is in progress.")},
+)
+async def delete(
+    caller: OrganizationOwner,
+    organizations: OrganizationsDep,
+) -> Message:
+    await organizations.delete_by_id(caller)
+    return Message(message="Organization and all associated data have been deleted")
+
+
+@router.post(
+    "/{org_id}/suspend",
+    summary="Suspend: reads keep working, changes are refused (423)",
+    description=who_may(Action.SUSPEND_ORGANIZATION),
+    responses=SCOPED,
+)
+async def suspend(
+    caller: OrganizationSuspender,
+    directory: DirectoryDep,
+) -> OrganizationDetail:
+    return _detail(await directory.set_status(caller, Status.SUSPENDED))
+
+
+@router.post(
+    "/{org_id}/reactivate",
+    summary="Lift a suspension",
+    description=who_may(Action.SUSPEND_ORGANIZATION),
+    responses=SCOPED,
+)
+async def reactivate(
+    caller: OrganizationSuspender,
+    directory: DirectoryDep,
+) -> OrganizationDetail:
+    return _detail(await directory.set_status(caller, Status.ACTIVE))

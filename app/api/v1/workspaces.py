@@ -1,0 +1,178 @@
+"""`/api/v1/organizations/{org_id}/workspaces`."""
+
+from typing import Annotated
+
+from bson import ObjectId
+from fastapi import APIRouter, Path, Query, status
+
+from app.api.deps import OrganizationReader, WorkspacesDep
+from app.api.pagination import Page, PageQuery
+from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.db.ids import parse_object_id
+from app.workspaces.access import WorkspaceNotFound
+from app.workspaces.models import WorkspaceRole
+from app.workspaces.schemas import (
+    WorkspaceCreate,
+    WorkspaceMemberPut,
+    WorkspaceMemberRead,
+    WorkspaceRead,
+    WorkspaceRename,
+)
+
+router = APIRouter(prefix="/api/v1/organizations/{org_id}/workspaces", tags=["workspaces"])
+
+RESPONSES: dict[int | str, dict[str, object]] = {
+    **INVALID_INPUT,
+    **UNAUTHENTICATED,
+    403: error("Another organization's token, or not allowed in or over this workspace."),
+    404: error("No such organization or workspace."),
+}
+CHANGES: dict[int | str, dict[str, object]] = {
+    **RESPONSES,
+    409: error("Name in use; the default workspace; or data present without confirm=true."),
+    423: error("The organization is suspended."),
+}
+MANAGERS = "Organization owners and admins, or the workspace's admins."
+CREATORS = "Organization owners and admins."
+VISIBLE = "Organization owners and admins: every workspace. Others: the ones they belong to."
+
+
+WorkspacePath = Annotated[str, Path(description="The workspace's id.")]
+
+
+def _id(value: str) -> ObjectId:
+    parsed = parse_object_id(value)
+    if parsed is None:
+        raise WorkspaceNotFound()
+    return parsed
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a workspace",
+    description=CREATORS,
+    responses=CHANGES,
+)
+async def create(
+    body: WorkspaceCreate, caller: OrganizationReader, workspaces: WorkspacesDep
+) -> WorkspaceRead:
+    return WorkspaceRead.of(await workspaces.create(caller, body.name.strip()))
+
+
+@router.get("", summary="List workspaces", description=VISIBLE, responses=RESPONSES)
+async def list_workspaces(
+    caller: OrganizationReader, workspaces: WorkspacesDep, page: PageQuery
+) -> Page[WorkspaceRead]:
+    views, total = await workspaces.visible_to(caller, page.offset, page.limit)
+    return Page.of([WorkspaceRead.of(v) for v in views], total, page)
+
+
+@router.get(
+    "/{workspace_id}",
+    summary="A workspace with its statistics",
+    description=VISIBLE,
+    responses=RESPONSES,
+)
+async def read(
+    workspace_id: WorkspacePath, caller: OrganizationReader, workspaces: WorkspacesDep
+) -> WorkspaceRead:
+    return WorkspaceRead.of(await workspaces.read(caller, _id(workspace_id)))
+
+
+@router.patch("/{workspace_id}", summary="Rename", description=MANAGERS, responses=CHANGES)
+async def rename(
+    workspace_id: WorkspacePath,
+    body: WorkspaceRename,
+    caller: OrganizationReader,
+    workspaces: WorkspacesDep,
+) -> WorkspaceRead:
+    return WorkspaceRead.of(await workspaces.rename(caller, _id(workspace_id), body.name.strip()))
+
+
+@router.post(
+    "/{workspace_id}/archive",
+    summary="Archive (documents become read-only)",
+    description=MANAGERS,
+    responses=CHANGES,
+)
+async def archive(
+    workspace_id: WorkspacePath, caller: OrganizationReader, workspaces: WorkspacesDep
+) -> WorkspaceRead:
+    return WorkspaceRead.of(await workspaces.set_archived(caller, _id(workspace_id), True))
+
+
+@router.post(
+    "/{workspace_id}/unarchive", summary="Unarchive", description=MANAGERS, responses=CHANGES
+)
+async def unarchive(
+    workspace_id: WorkspacePath, caller: OrganizationReader, workspaces: WorkspacesDep
+) -> WorkspaceRead:
+    return WorkspaceRead.of(await workspaces.set_archived(caller, _id(workspace_id), False))
+
+
+@router.delete(
+    "/{workspace_id}",
+    summary="Delete a workspace (not the default one)",
+    description=f"{CREATORS} One that holds documents takes `confirm=true`; they go too.",
+    responses=CHANGES,
+)
+async def delete(
+    workspace_id: WorkspacePath,
+    caller: OrganizationReader,
+    workspaces: WorkspacesDep,
+    confirm: Annotated[bool, Query(description="Delete its documents as well.")] = False,
+) -> Message:
+    deleted = await workspaces.delete(caller, _id(workspace_id), confirm)
+    return Message(message=f"Workspace deleted with {deleted} documents")
+
+
+@router.get(
+    "/{workspace_id}/members",
+    summary="Members of a workspace",
+    description=VISIBLE,
+    responses=RESPONSES,
+)
+async def list_members(
+    workspace_id: WorkspacePath,
+    caller: OrganizationReader,
+    workspaces: WorkspacesDep,
+    page: PageQuery,
+) -> Page[WorkspaceMemberRead]:
+    members, total = await workspaces.members(caller, _id(workspace_id), page.offset, page.limit)
+    return Page.of([WorkspaceMemberRead.of(m) for m in members], total, page)
+
+
+@router.put(
+    "/{workspace_id}/members/{account_id}",
+    summary="Add an organization member to the workspace, or change their role",
+    description=MANAGERS,
+    responses=CHANGES,
+)
+async def put_member(
+    workspace_id: WorkspacePath,
+    account_id: Annotated[str, Path()],
+    body: WorkspaceMemberPut,
+    caller: OrganizationReader,
+    workspaces: WorkspacesDep,
+) -> Message:
+    await workspaces.put_member(
+        caller, _id(workspace_id), _id(account_id), WorkspaceRole(body.role)
+    )
+    return Message(message="Workspace member saved")
+
+
+@router.delete(
+    "/{workspace_id}/members/{account_id}",
+    summary="Remove someone from the workspace",
+    description=MANAGERS,
+    responses=CHANGES,
+)
+async def remove_member(
+    workspace_id: WorkspacePath,
+    account_id: Annotated[str, Path()],
+    caller: OrganizationReader,
+    workspaces: WorkspacesDep,
+) -> Message:
+    await workspaces.remove_member(caller, _id(workspace_id), _id(account_id))
+    return Message(message="Removed from the workspace")

@@ -1,0 +1,34 @@
+"""What the audit-log endpoint answers."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.audit.trail import AuditEntry
+
+
+class AuditEntryRead(BaseModel):
+    id: str
+    at: datetime
+    action: str
+    actor_id: str | None
+    actor_email: str | None
+    target: str | None
+    client_address: str | None
+    request_id: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> "AuditEntryRead":
+        return cls(
+            id=str(entry.id),
+            at=entry.at,
+            action=entry.action,
+            actor_id=str(entry.actor_id) if entry.actor_id else None,
+            actor_email=entry.actor_email,
+            target=entry.target,
+            client_address=entry.client_address,
+            request_id=entry.request_id,
+            details=entry.details,
+        )

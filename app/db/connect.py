@@ -1,0 +1,32 @@
+"""Opening the store the settings describe: a MongoDB server, or the in-memory stand-in."""
+
+from pymongo import AsyncMongoClient, monitoring
+
+from app.config import Settings
+from app.db.memory import open_memory_store
+from app.db.store import Document, Store
+
+
+def open_store(
+    settings: Settings, pool_listener: monitoring.ConnectionPoolListener | None = None
+) -> Store:
+    """Create the client for the configured backend. Connecting happens lazily, on first use."""
+    if settings.in_memory:
+        return open_memory_store(settings)
+
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        settings.mongo_uri,
+        appname="tenantry",
+        tz_aware=True,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=settings.mongo_timeout_ms,
+        maxPoolSize=settings.mongo_max_pool_size,
+        event_listeners=[pool_listener] if pool_listener else [],
+    )
+    return Store(
+        master=client.get_database(settings.primary_db),
+        client=client,
+        default_tenant_db=settings.default_tenant_db,
+        persistent=True,
+        tenant_pool=settings.tenant_pool,
+    )

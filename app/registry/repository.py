@@ -1,0 +1,484 @@
+"""Every query on the organization registry (`organizations`)."""
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.db.ids import parse_object_id
+from app.db.naming import name_key
+from app.db.schema import ORGANIZATIONS
+from app.db.store import Document, Store, TenantNamespace
+from app.errors import ServiceUnavailable
+from app.registry.errors import OrganizationSuspended
+from app.registry.models import (
+    LifecycleState,
+    Organization,
+    PendingMove,
+    PendingRename,
+    Status,
+)
+
+HOLD_SECONDS = 10
+# `plan` sits at the top of the entry, the other billing fields in its `billing` subdocument.
+# (`_id` stays in: mongomock's find_one_and_update answers None when it is projected out.)
+_BILLING_FIELDS = {"plan": 1, "billing": 1}
+
+# States in which an organization is visible to clients; PROVISIONING and DELETING are not.
+VISIBLE_STATES = [
+    LifecycleState.ACTIVE.value,
+    LifecycleState.RENAMING.value,
+    LifecycleState.MOVING.value,
+]
+
+
+class DuplicateOrganization(Exception):
+    pass
+
+
+class OrganizationRepository:
+    def __init__(self, store: Store) -> None:
+        self._organizations = store.master[ORGANIZATIONS]
+
+    async def get(self, organization_id: ObjectId) -> Organization | None:
+        document = await self._organizations.find_one({"_id": organization_id})
+        return Organization.from_document(document) if document else None
+
+    async def get_visible(self, organization_id: ObjectId) -> Organization | None:
+        document = await self._organizations.find_one(
+            {"_id": organization_id, "state": {"$in": VISIBLE_STATES}}
+        )
+        return Organization.from_document(document) if document else None
+
+    async def namespace_of(self, organization_id: ObjectId) -> TenantNamespace | None:
+        """Where the entry's collection is, read from those two fields alone (so an entry
+        damaged elsewhere still answers)."""
+        document = await self._organizations.find_one(
+            {"_id": organization_id}, {"tenant_collection": 1, "tenant_database": 1}
+        )
+        if document is None:
+            return None
+        return TenantNamespace(document.get("tenant_database", ""), document["tenant_collection"])
+
+    async def is_visible(self, organization_id: ObjectId) -> bool:
+        document = await self._organizations.find_one(
+            {"_id": organization_id, "state": {"$in": VISIBLE_STATES}}, {"_id": 1}
+        )
+        return document is not None
+
+    async def find_visible_by_name_key(self, key: str) -> Organization | None:
+        # An exact match on the stored key: user input never becomes a pattern.
+        document = await self._organizations.find_one(
+            {"name_key": key, "state": {"$in": VISIBLE_STATES}}
+        )
+        return Organization.from_document(document) if document else None
+
+    async def count_by_state(self) -> dict[str, int]:
+        """Every lifecycle state with its count, zeros included."""
+        # One indexed count per state rather than a $group over the whole registry.
+        return {
+            state.value: await self._organizations.count_documents({"state": state.value})
+            for state in LifecycleState
+        }
+
+    async def insert(self, organization: Organization) -> None:
+        try:
+            await self._organizations.insert_one(organization.to_document())
+        except DuplicateKeyError:
+            raise DuplicateOrganization() from None
+
+    async def set_state(
+        self, organization_id: ObjectId, expected: LifecycleState, new: LifecycleState
+    ) -> bool:
+        result = await self._organizations.update_one(
+            {"_id": organization_id, "state": expected.value},
+            {"$set": {"state": new.value, "modified_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
+
+    async def begin_rename(self, current: Organization, target: PendingRename) -> bool:
+        """Record the rename about to happen.
+
+        False unless the organization is ACTIVE and still where `current` says: a caller that
+        read it before another rename finished must not move a collection that has moved.
+        """
+        result = await self._organizations.update_one(
+            {
+                "_id": current.id,
+                "state": LifecycleState.ACTIVE.value,
+                "tenant_collection": current.tenant_collection,
+            },
+            {
+                "$set": {
+                    "state": LifecycleState.RENAMING.value,
+                    "pending_rename": asdict(target),
+                    "modified_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    async def complete_rename(self, organization_id: ObjectId, target: PendingRename) -> None:
+        try:
+            await self._organizations.update_one(
+                {"_id": organization_id, "state": LifecycleState.RENAMING.value},
+                {
+                    "$set": {
+                        "name": target.name,
+                        "name_key": target.name_key,
+                        "identifier": target.identifier,
+                        "tenant_collection": target.tenant_collection,
+                        "state": LifecycleState.ACTIVE.value,
+                        "modified_at": datetime.now(UTC),
+                    },
+                    "$unset": {"pending_rename": ""},
+                },
+            )
+        except DuplicateKeyError:
+            raise DuplicateOrganization() from None
+
+    async def mark_copying(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.RENAMING.value},
+            {"$set": {"pending_rename.copying": True, "modified_at": datetime.now(UTC)}},
+        )
+
+    async def touch(self, organization_id: ObjectId) -> None:
+        """Show that a long operation is still making progress (see `list_unsettled`)."""
+        await self._organizations.update_one(
+            {"_id": organization_id}, {"$set": {"modified_at": datetime.now(UTC)}}
+        )
+
+    async def list_unsettled(
+        self, untouched_since: datetime
+    ) -> list[tuple[ObjectId, Organization | None]]:
+        """Organizations in the middle of an operation that has made no progress lately.
+
+        An entry too damaged to read comes back as None beside its id.
+        """
+        cursor = self._organizations.find(
+            {
+                "state": {"$ne": LifecycleState.ACTIVE.value},
+                "modified_at": {"$lte": untouched_since},
+            }
+        )
+        found: list[tuple[ObjectId, Organization | None]] = []
+        async for document in cursor:
+            try:
+                found.append((document["_id"], Organization.from_document(document)))
+            except (KeyError, TypeError, ValueError):
+                found.append((document["_id"], None))
+        return found
+
+    async def begin_move(self, current: Organization, target_database: str) -> bool:
+        """Record a move of the tenant collection to `target_database`; False unless the
+        organization is ACTIVE and still in the database `current` says."""
+        move = PendingMove(source=current.tenant_database, target=target_database)
+        result = await self._organizations.update_one(
+            {
+                "_id": current.id,
+                "state": LifecycleState.ACTIVE.value,
+                "tenant_collection": current.tenant_collection,
+                **_in_database(current.tenant_database),
+            },
+            {
+                "$set": {
+                    "state": LifecycleState.MOVING.value,
+                    "pending_move": asdict(move),
+                    "modified_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    async def mark_move_copying(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.MOVING.value},
+            {"$set": {"pending_move.copying": True, "modified_at": datetime.now(UTC)}},
+        )
+
+    async def switch_database(self, organization_id: ObjectId, move: PendingMove) -> None:
+        """Point the registry at the copy; the move stays recorded until the source is gone."""
+        await self._organizations.update_one(
+            {
+                "_id": organization_id,
+                "state": LifecycleState.MOVING.value,
+                **_in_database(move.source),
+            },
+            {"$set": {"tenant_database": move.target, "modified_at": datetime.now(UTC)}},
+        )
+
+    async def end_move(self, organization_id: ObjectId) -> None:
+        """Back to ACTIVE, wherever the registry now points (finished or rolled back)."""
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.MOVING.value},
+            {
+                "$set": {"state": LifecycleState.ACTIVE.value, "modified_at": datetime.now(UTC)},
+                "$unset": {"pending_move": ""},
+            },
+        )
+
+    async def collections_per_database(self) -> dict[str, int]:
+        """How many tenant collections the registry places in each database ("" = default)."""
+        cursor = await self._organizations.aggregate(
+            [{"$group": {"_id": {"$ifNull": ["$tenant_database", ""]}, "count": {"$sum": 1}}}]
+        )
+        return {str(row["_id"]): int(row["count"]) async for row in cursor}
+
+    async def in_database(self, database: str, *, limit: int = 0) -> list[Organization]:
+        """Organizations whose collection the registry places in `database`, oldest first."""
+        cursor = self._organizations.find(_in_database(database)).sort("_id", 1).limit(limit)
+        return [Organization.from_document(document) async for document in cursor]
+
+    async def record_default_database(self, database: str) -> int:
+        """Write the default database into entries from before placement; safe to repeat."""
+        result = await self._organizations.update_many(
+            {"tenant_database": {"$exists": False}}, {"$set": {"tenant_database": database}}
+        )
+        return result.modified_count
+
+    async def abandon_rename(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one(
+            {"_id": organization_id, "state": LifecycleState.RENAMING.value},
+            {
+                "$set": {"state": LifecycleState.ACTIVE.value},
+                "$unset": {"pending_rename": ""},
+            },
+        )
+
+    async def rewrite_name(self, current: Organization, name: str, key: str) -> bool:
+        """Change how the name is written when its identifier stays; False if it changed since."""
+        try:
+            result = await self._organizations.update_one(
+                {
+                    "_id": current.id,
+                    "state": LifecycleState.ACTIVE.value,
+                    "identifier": current.identifier,
+                },
+                {"$set": {"name": name, "name_key": key, "modified_at": datetime.now(UTC)}},
+            )
+        except DuplicateKeyError:
+            raise DuplicateOrganization() from None
+        return result.matched_count == 1
+
+    async def delete(self, organization_id: ObjectId) -> None:
+        await self._organizations.delete_one({"_id": organization_id})
+
+    async def list_visible(self, organization_ids: list[ObjectId]) -> list[Organization]:
+        cursor = self._organizations.find(
+            {"_id": {"$in": organization_ids}, "state": {"$in": VISIBLE_STATES}}
+        )
+        return [Organization.from_document(document) async for document in cursor]
+
+    async def profile_of(self, organization_id: ObjectId) -> dict[str, Any]:
+        document = await self._organizations.find_one({"_id": organization_id}, {"profile": 1})
+        profile: dict[str, Any] = (document or {}).get("profile") or {}
+        return profile
+
+    async def update_profile(self, organization_id: ObjectId, changes: dict[str, Any]) -> None:
+        """Set the given profile fields; a None value removes the field."""
+        to_set = {f"profile.{k}": v for k, v in changes.items() if v is not None}
+        to_unset = {f"profile.{k}": "" for k, v in changes.items() if v is None}
+        update: dict[str, Any] = {"$set": {**to_set, "modified_at": datetime.now(UTC)}}
+        if to_unset:
+            update["$unset"] = to_unset
+        await self._organizations.update_one({"_id": organization_id}, update)
+
+    @asynccontextmanager
+    async def holding(
+        self, organization_id: ObjectId, purpose: str, *, wait_seconds: float = 5
+    ) -> AsyncIterator[None]:
+        """A short mutual exclusion per organization and purpose, shared by every instance:
+        a lease field on the registry entry, taken by conditional update and expiring by
+        itself (after HOLD_SECONDS) if its holder dies."""
+        field = f"holds.{purpose}"
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            now = datetime.now(UTC)
+            taken = await self._organizations.update_one(
+                {
+                    "_id": organization_id,
+                    "$or": [{field: {"$exists": False}}, {field: {"$lte": now}}],
+                },
+                {"$set": {field: now + timedelta(seconds=HOLD_SECONDS)}},
+            )
+            if taken.modified_count == 1:
+                break
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable("The organization is busy; try again shortly")
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            await self._organizations.update_one({"_id": organization_id}, {"$unset": {field: ""}})
+
+    async def plan_of(self, organization_id: ObjectId) -> object:
+        """The stored `plan` field (None when the organization never chose one); read it with
+        `app.plans.Plans.of`."""
+        document = await self._organizations.find_one({"_id": organization_id}, {"plan": 1})
+        return (document or {}).get("plan")
+
+    async def billing_of(self, organization_id: ObjectId) -> Document | None:
+        """`plan` and the `billing` subdocument of a visible organization."""
+        return await self._organizations.find_one(
+            {"_id": organization_id, "state": {"$in": VISIBLE_STATES}}, _BILLING_FIELDS
+        )
+
+    async def update_billing(
+        self, organization_id: ObjectId, to_set: Document, to_unset: list[str]
+    ) -> Document | None:
+        """Set and remove billing paths of a visible organization; its billing fields after."""
+        update: Document = {"$set": {**to_set, "modified_at": datetime.now(UTC)}}
+        if to_unset:
+            update["$unset"] = dict.fromkeys(to_unset, "")
+        return await self._organizations.find_one_and_update(
+            {"_id": organization_id, "state": {"$in": VISIBLE_STATES}},
+            update,
+            projection=_BILLING_FIELDS,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def holders_of(self, tenant_collection: str) -> list[Document]:
+        """Every entry, in any state, that holds or is renaming to this collection name (in
+        whichever database: see `app.operations.tenant_catalog.namespaces_named_by`)."""
+        cursor = self._organizations.find(
+            {
+                "$or": [
+                    {"tenant_collection": tenant_collection},
+                    {"pending_rename.tenant_collection": tenant_collection},
+                ]
+            }
+        )
+        return [document async for document in cursor]
+
+    async def is_suspended(self, organization_id: ObjectId) -> bool:
+        document = await self._organizations.find_one(
+            {"_id": organization_id, "status": Status.SUSPENDED.value}, {"_id": 1}
+        )
+        return document is not None
+
+    async def require_writable(self, organization_id: ObjectId) -> None:
+        """Raise OrganizationSuspended while the organization is suspended."""
+        if await self.is_suspended(organization_id):
+            raise OrganizationSuspended()
+
+    async def set_status(self, organization_id: ObjectId, status: Status) -> bool:
+        result = await self._organizations.update_one(
+            {"_id": organization_id, "status": {"$ne": status.value}},
+            {"$set": {"status": status.value, "modified_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
+
+    async def give_up_owner_seat(self, organization_id: ObjectId) -> bool:
+        """Take one owner off the count unless that would leave none; False if it would."""
+        result = await self._organizations.update_one(
+            {"_id": organization_id, "owner_count": {"$gt": 1}}, {"$inc": {"owner_count": -1}}
+        )
+        return result.modified_count == 1
+
+    async def add_owner_seat(self, organization_id: ObjectId) -> None:
+        await self._organizations.update_one({"_id": organization_id}, {"$inc": {"owner_count": 1}})
+
+    async def set_admin(self, organization_id: ObjectId, account_id: ObjectId) -> None:
+        """Point the organization's contract-level admin (`admin_email`) at another owner."""
+        await self._organizations.update_one(
+            {"_id": organization_id}, {"$set": {"admin_id": account_id}}
+        )
+
+    async def without_owner_count(self) -> list[ObjectId]:
+        cursor = self._organizations.find({"owner_count": {"$exists": False}}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
+
+    async def correct_owner_count(
+        self, organization_id: ObjectId, recorded: object, actual: int
+    ) -> bool:
+        """Set the owner count unless it moved since it was read as `recorded` (the service
+        changes it); `recorded` None matches an entry that has no count yet."""
+        where: Document = {"_id": organization_id, "owner_count": recorded}
+        if recorded is None:
+            where["owner_count"] = {"$exists": False}
+        result = await self._organizations.update_one(where, {"$set": {"owner_count": actual}})
+        return result.modified_count == 1
+
+    async def reset_owner_count(self, organization_id: ObjectId, count: int) -> None:
+        """Overwrite the owner count, for an operator who has just made the owners it counts."""
+        await self._organizations.update_one(
+            {"_id": organization_id}, {"$set": {"owner_count": count}}
+        )
+
+    # Reads for operators, who see every entry whatever its state.
+
+    async def find_any(self, reference: str) -> Document | None:
+        """By id (24 hex digits) first, then by name as the service compares names."""
+        object_id = parse_object_id(reference.strip().lower())
+        if object_id is not None:
+            document = await self._organizations.find_one({"_id": object_id})
+            if document is not None:
+                return document
+        return await self._organizations.find_one({"name_key": name_key(reference)})
+
+    async def search(self, where: "OrganizationFilter", default_plan: str) -> list[Document]:
+        query: dict[str, Any] = {}
+        if where.name_contains:
+            # Escaped: the operator's text is matched literally, never run as a pattern.
+            query["name"] = {"$regex": re.escape(where.name_contains), "$options": "i"}
+        if where.state:
+            query["state"] = where.state
+        if where.status:
+            query["status"] = _absent_means(where.status, Status.ACTIVE.value)
+        if where.plan:
+            query["plan"] = _absent_means(where.plan, default_plan)
+        cursor = self._organizations.find(query).sort("name_key", ASCENDING)
+        if where.limit:
+            cursor = cursor.limit(where.limit)
+        return [document async for document in cursor]
+
+    async def all_documents(self) -> list[Document]:
+        return [document async for document in self._organizations.find({})]
+
+    async def ids(self) -> list[ObjectId]:
+        cursor = self._organizations.find({}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
+
+    async def count(self) -> int:
+        return await self._organizations.count_documents({})
+
+    async def count_by(self, field: str, absent: str) -> dict[str, int]:
+        """Entries per value of `field`; entries without it count under `absent`."""
+        cursor = await self._organizations.aggregate(
+            [{"$group": {"_id": f"${field}", "count": {"$sum": 1}}}]
+        )
+        counts: dict[str, int] = {}
+        async for group in cursor:
+            key = str(group["_id"]) if group["_id"] is not None else absent
+            counts[key] = counts.get(key, 0) + group["count"]
+        return counts
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationFilter:
+    name_contains: str | None = None
+    state: str | None = None
+    status: str | None = None
+    plan: str | None = None
+    limit: int = 0
+
+
+def _absent_means(value: str, default: str) -> Any:
+    # Documents written before the field existed lack it and count as the default.
+    return {"$in": [value, None]} if value == default else value
+
+
+def _in_database(database: str) -> dict[str, Any]:
+    """The registry filter for "placed in `database`"; "" matches entries without one."""
+    if database:
+        return {"tenant_database": database}
+    return {"tenant_database": {"$in": ["", None]}}

@@ -1,0 +1,207 @@
+"""The tenant collections themselves, in the tenant databases."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
+
+from app.db.store import Document, Store, TenantNamespace
+from app.errors import AppError
+from app.registry.errors import TenantCollectionOccupied
+from app.registry.models import Organization
+
+logger = logging.getLogger(__name__)
+
+_NAMESPACE_EXISTS = 48
+_DUPLICATE_KEY = 11000
+# Index options that describe an index rather than configure it; never passed to create_index.
+_INDEX_METADATA = frozenset({"key", "v", "ns"})
+
+Progress = Callable[[int], Awaitable[None]]
+
+
+class MoveStrategy(StrEnum):
+    RENAME = "rename"
+    COPY = "copy"
+    AUTO = "auto"
+
+
+class RenameResult(StrEnum):
+    MOVED = "moved"
+    REFUSED = "refused"
+
+
+class TenantCopyMismatch(AppError):
+    """The copy does not hold as many documents as the source: the switch must not happen."""
+
+    detail = "The tenant data could not be verified after copying; nothing was switched"
+
+
+class TenantCollections:
+    """Tenant collections wherever they are placed; each is addressed by its namespace."""
+
+    def __init__(self, store: Store, *, copy_batch_size: int = 1000) -> None:
+        self._store = store
+        self._batch_size = copy_batch_size
+
+    def database_of(self, organization: Organization) -> str:
+        return self._store.resolve_database(organization.tenant_database)
+
+    def _database(self, namespace: TenantNamespace) -> AsyncDatabase[Document]:
+        return self._store.tenant_database(namespace.database)
+
+    def _collection(self, namespace: TenantNamespace) -> AsyncCollection[Document]:
+        return self._store.collection(namespace)
+
+    async def exists(self, name: TenantNamespace) -> bool:
+        # The filter spares a real server listing every collection; the membership test keeps
+        # the answer right on servers that ignore it.
+        names = await self._database(name).list_collection_names(filter={"name": name.collection})
+        return name.collection in names
+
+    async def count(self, name: TenantNamespace) -> int:
+        return await self._collection(name).count_documents({})
+
+    async def storage_bytes(self, name: TenantNamespace) -> int | None:
+        """Storage the server reports for the collection; None where it reports nothing."""
+        try:
+            stats = await self._database(name).command("collStats", name.collection)
+        except Exception:  # the in-memory store and some servers do not implement collStats
+            return None
+        size = stats.get("storageSize") if isinstance(stats, dict) else None
+        return int(size) if isinstance(size, int | float) else None
+
+    async def is_empty(self, name: TenantNamespace) -> bool:
+        return not await self._collection(name).count_documents({}, limit=1)
+
+    async def create(self, name: TenantNamespace) -> bool:
+        """Create the collection so that it is listed at once; False if it already existed.
+
+        A collection left behind by an interrupted operation is adopted when it is empty and
+        refused when it holds documents, which belong to no current organization.
+        """
+        try:
+            await self._database(name).create_collection(name.collection)
+        except CollectionInvalid:
+            await self._require_empty(name)
+            created = False
+        except OperationFailure as exc:
+            if exc.code != _NAMESPACE_EXISTS:
+                raise
+            await self._require_empty(name)
+            created = False
+        else:
+            created = True
+        await self.ensure_workspace_index(name)
+        return created
+
+    async def ensure_workspace_index(self, name: TenantNamespace) -> None:
+        """Documents are listed per workspace, newest or oldest first."""
+        await self._collection(name).create_index(
+            [("workspace_id", 1), ("created_at", 1)], name="workspace_created"
+        )
+
+    async def file_unfiled_under(self, name: TenantNamespace, workspace_id: ObjectId) -> None:
+        """Put the documents that belong to no workspace yet into `workspace_id`."""
+        await self._collection(name).update_many(
+            {"workspace_id": {"$exists": False}}, {"$set": {"workspace_id": workspace_id}}
+        )
+
+    async def try_rename(self, source: TenantNamespace, target: TenantNamespace) -> RenameResult:
+        """Move `source` to `target` with renameCollection: metadata only, `_id`s and indexes kept.
+
+        Both must be in the same database. REFUSED when the server declines, or acknowledges
+        without moving; the caller then copies. An empty `target` (left by an earlier attempt)
+        is replaced.
+        """
+        if source.database != target.database:
+            raise ValueError("renameCollection is only used inside one database")
+        if await self.exists(target):
+            await self._require_empty(target)
+            await self.drop(target)
+        try:
+            await self._collection(source).rename(target.collection)
+        except OperationFailure as exc:
+            logger.warning("renameCollection %s -> %s refused (code %s)", source, target, exc.code)
+            return RenameResult.REFUSED
+        if await self.exists(source) or not await self.exists(target):
+            logger.warning("renameCollection %s -> %s acknowledged but not done", source, target)
+            return RenameResult.REFUSED
+        return RenameResult.MOVED
+
+    async def copy(
+        self, source: TenantNamespace, target: TenantNamespace, progress: Progress | None = None
+    ) -> int:
+        """Copy every document and index of `source` into `target`; return the count copied.
+
+        Resumable: documents already in `target` (same `_id`) are skipped, so running it again
+        after an interruption finishes the job. Documents are written as read, so `_id`s and
+        BSON types are kept. The counts are verified at the end; `source` is left in place.
+        """
+        if not await self.exists(target):
+            await self.create(target)
+        await self._copy_indexes(source, target)
+        copied = 0
+        batch: list[Document] = []
+        async for document in self._collection(source).find({}).sort("_id", 1):
+            batch.append(document)
+            if len(batch) >= self._batch_size:
+                copied += await self._insert_missing(target, batch)
+                batch = []
+                if progress:
+                    await progress(copied)
+        if batch:
+            copied += await self._insert_missing(target, batch)
+            if progress:
+                await progress(copied)
+        expected, actual = await self.count(source), await self.count(target)
+        if expected != actual:
+            logger.error(
+                "copy %s -> %s: %d documents, copy holds %d", source, target, expected, actual
+            )
+            raise TenantCopyMismatch()
+        return actual
+
+    async def drop(self, name: TenantNamespace) -> None:
+        await self._database(name).drop_collection(name.collection)
+
+    async def _copy_indexes(self, source: TenantNamespace, target: TenantNamespace) -> None:
+        existing = await self._collection(target).index_information()
+        for name, info in (await self._collection(source).index_information()).items():
+            if name == "_id_" or name in existing:
+                continue
+            options: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_METADATA}
+            await self._collection(target).create_index(_creatable_keys(info), name=name, **options)
+
+    async def _insert_missing(self, target: TenantNamespace, batch: list[Document]) -> int:
+        try:
+            result = await self._collection(target).insert_many(batch, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                raise
+            return len(batch) - len(errors)
+        return len(result.inserted_ids)
+
+    async def _require_empty(self, name: TenantNamespace) -> None:
+        if not await self.is_empty(name):
+            logger.error("tenant collection %s exists, holds documents and has no owner", name)
+            raise TenantCollectionOccupied()
+
+
+def _creatable_keys(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The key spec that re-creates an index as `index_information()` describes it.
+
+    A text index is reported by its internal keys (`_fts`, `_ftsx`); it is created by naming
+    its fields, which `weights` lists.
+    """
+    keys = [(field, direction) for field, direction in info["key"]]
+    if not any(field == "_fts" for field, _ in keys):
+        return keys
+    plain = [(field, direction) for field, direction in keys if field not in {"_fts", "_ftsx"}]
+    return plain + [(field, "text") for field in info.get("weights", {})]

@@ -1,0 +1,240 @@
+"""Logging in and out, switching organization, and turning a bearer token back into a caller.
+
+A token acts for one account in one organization, with the role the account has there. It
+stops working when the account's token version moves (password change, log out everywhere),
+when the membership's version moves (role change) or disappears (removal), or when the
+organization goes.
+"""
+
+from dataclasses import dataclass, replace
+from typing import NoReturn
+
+from bson import ObjectId
+
+from app.access.passwords import PasswordHasher
+from app.access.principal import Principal
+from app.access.tokens import IssuedToken, TokenCodec
+from app.accounts.memberships import MembershipRepository
+from app.accounts.models import Account, Membership, email_key
+from app.accounts.repository import AccountRepository
+from app.audit.trail import AuditAction, AuditTrail, actor_fields
+from app.errors import Conflict, Forbidden, InvalidCredentials, NotAuthenticated, TooManyAttempts
+from app.observability.metrics import Metrics
+from app.registry.repository import OrganizationRepository
+from app.sessions.revocation import RevokedTokens
+from app.sessions.throttle import LoginThrottle
+from app.workspaces.access import WorkspaceAccess
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    token: IssuedToken
+    account_id: ObjectId
+    organization_id: ObjectId
+    role: str
+
+
+class NotAMember(Forbidden):
+    detail = "Your account is not a member of that organization"
+
+
+class WorkspaceArchived(Conflict):
+    detail = "The workspace is archived; unarchive it to work in it"
+
+
+class SessionService:
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        memberships: MembershipRepository,
+        organizations: OrganizationRepository,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+        throttle: LoginThrottle,
+        revoked: RevokedTokens,
+        metrics: Metrics,
+        audit: AuditTrail,
+        workspaces: WorkspaceAccess,
+    ) -> None:
+        self._accounts = accounts
+        self._memberships = memberships
+        self._organizations = organizations
+        self._hasher = hasher
+        self._tokens = tokens
+        self._throttle = throttle
+        self._revoked = revoked
+        self._metrics = metrics
+        self._audit = audit
+        self._workspaces = workspaces
+
+    async def login(
+        self,
+        email: str,
+        password: str,
+        address: str,
+        organization_id: ObjectId | None = None,
+    ) -> LoginResult:
+        """Check the password and issue a token for `organization_id`, or else the account's
+        home organization, or else its earliest membership."""
+        await self._check_throttle(email, address)
+        account = await self._accounts.find_by_email(email)
+        # An unknown email costs one bcrypt check too, and fails with the same error.
+        valid = await self._hasher.verify(password, account.password_hash if account else None)
+        if account is None or not valid:
+            await self._audit.record(
+                AuditAction.LOGIN_FAILURE,
+                organization_id=account.organization_id if account else None,
+                actor_id=account.id if account else None,
+                target=email,
+            )
+            await self._failed(email, address)
+        await self._throttle.record_success(email, address)
+        membership = await self._membership_to_enter(account, organization_id)
+        if membership is None:
+            raise InvalidCredentials()
+        await self._audit.record(
+            AuditAction.LOGIN_SUCCESS,
+            organization_id=membership.organization_id,
+            actor_id=account.id,
+            actor_email=account.email,
+        )
+        return self._issue(account, membership)
+
+    async def switch(
+        self,
+        principal: Principal,
+        organization_id: ObjectId,
+        workspace_id: ObjectId | None = None,
+    ) -> LoginResult:
+        """A token for another organization of the caller's, or another workspace, which the
+        caller must be allowed into."""
+        account = await self._accounts.get(principal.account_id)
+        membership = await self._memberships.get(principal.account_id, organization_id)
+        if (
+            account is None
+            or membership is None
+            or not await self._organizations.is_visible(organization_id)
+        ):
+            raise NotAMember()
+        if workspace_id is not None:
+            there = replace(
+                principal, organization_id=organization_id, role=membership.role, workspace_id=None
+            )
+            context = await self._workspaces.context(there, workspace_id)
+            if context.workspace.archived:
+                raise WorkspaceArchived()
+        return self._issue(account, membership, workspace_id)
+
+    async def enter(self, account_id: ObjectId, organization_id: ObjectId) -> LoginResult:
+        """A token for an account that has just joined the organization."""
+        account = await self._accounts.get(account_id)
+        membership = await self._memberships.get(account_id, organization_id)
+        if account is None or membership is None:
+            raise NotAMember()
+        return self._issue(account, membership)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The caller a token stands for, while the token and everything it names is live."""
+        claims = self._tokens.decode(token)
+        account = await self._accounts.get(claims.account_id)
+        if account is None or account.token_version != claims.version:
+            raise NotAuthenticated()
+        membership = await self._memberships.get(account.id, claims.organization_id)
+        if membership is None or membership.version != claims.membership_version:
+            raise NotAuthenticated()
+        if await self._revoked.is_revoked(claims.token_id):
+            raise NotAuthenticated("Token has been revoked")
+        if not await self._organizations.is_visible(claims.organization_id):
+            raise NotAuthenticated()
+        return Principal(
+            account_id=account.id,
+            organization_id=membership.organization_id,
+            email=account.email,
+            role=membership.role,
+            token_id=claims.token_id,
+            token_expires_at=claims.expires_at,
+            workspace_id=claims.workspace_id,
+        )
+
+    async def reauthenticate(
+        self, principal: Principal, email: str, password: str, address: str
+    ) -> None:
+        """Step-up check: the email and password must be those of the caller's own account.
+
+        Failures count towards the same throttle as logins: a stolen token is no way around it.
+        """
+        await self._check_throttle(principal.email, address)
+        account = await self._accounts.get(principal.account_id)
+        valid = await self._hasher.verify(password, account.password_hash if account else None)
+        if account is None or not valid or email_key(email) != email_key(account.email):
+            await self._failed(principal.email, address)
+
+    async def verify_existing(self, account: Account, password: str, address: str) -> bool:
+        """Whether `password` is the account's, counting a wrong one against the throttle."""
+        await self._check_throttle(account.email, address)
+        if await self._hasher.verify(password, account.password_hash):
+            return True
+        self._metrics.login_failures.labels("invalid_credentials").inc()
+        await self._throttle.record_failure(account.email, address)
+        return False
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, address: str
+    ) -> None:
+        """Replace the password; every token of the account issued before stops working."""
+        await self.reauthenticate(principal, principal.email, current, address)
+        await self._accounts.set_password(principal.account_id, await self._hasher.hash(new))
+        await self._audit.record(
+            AuditAction.PASSWORD_CHANGE, **actor_fields(principal), target=principal.email
+        )
+
+    async def logout(self, principal: Principal) -> None:
+        await self._revoked.revoke(principal.token_id, principal.token_expires_at)
+        await self._audit.record(AuditAction.LOGOUT, **actor_fields(principal))
+
+    async def logout_everywhere(self, principal: Principal) -> None:
+        await self._accounts.bump_token_version(principal.account_id)
+        await self._audit.record(
+            AuditAction.LOGOUT, **actor_fields(principal), details={"everywhere": True}
+        )
+
+    async def _membership_to_enter(
+        self, account: Account, organization_id: ObjectId | None
+    ) -> Membership | None:
+        if organization_id is not None:
+            wanted = await self._memberships.get(account.id, organization_id)
+            if wanted is None or not await self._organizations.is_visible(organization_id):
+                raise NotAMember()
+            return wanted
+        memberships = await self._memberships.for_account(account.id)
+        memberships.sort(key=lambda m: m.organization_id != account.organization_id)
+        for membership in memberships:
+            if await self._organizations.is_visible(membership.organization_id):
+                return membership
+        return None
+
+    def _issue(
+        self, account: Account, membership: Membership, workspace_id: ObjectId | None = None
+    ) -> LoginResult:
+        token = self._tokens.issue(
+            account.id,
+            membership.organization_id,
+            account.email,
+            role=membership.role.value,
+            version=account.token_version,
+            membership_version=membership.version,
+            workspace_id=workspace_id,
+        )
+        return LoginResult(token, account.id, membership.organization_id, membership.role.value)
+
+    async def _check_throttle(self, email: str, address: str) -> None:
+        try:
+            await self._throttle.check(email, address)
+        except TooManyAttempts:
+            self._metrics.login_failures.labels("throttled").inc()
+            raise
+
+    async def _failed(self, email: str, address: str) -> NoReturn:
+        self._metrics.login_failures.labels("invalid_credentials").inc()
+        await self._throttle.record_failure(email, address)
+        raise InvalidCredentials()

@@ -1,0 +1,92 @@
+"""What the service does when it starts and while it runs, as named steps for the lifespan."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from pymongo.errors import PyMongoError
+
+from app.access.passwords import PasswordHasher
+from app.api.state import Services, build_services
+from app.audit.trail import ensure_audit_indexes
+from app.config import ConfigurationError, Settings
+from app.db.schema import ensure_indexes
+from app.db.store import Store
+from app.members.migration import migrate_to_memberships
+from app.observability.metrics import Metrics
+from app.organizations.lifecycle import Checkpoint
+from app.organizations.recovery import recover_periodically
+from app.registry.capacity import CapacityMonitor
+from app.registry.repository import OrganizationRepository
+from app.workspaces.migration import migrate_to_workspaces
+
+logger = logging.getLogger(__name__)
+
+
+async def prepare_database(store: Store, settings: Settings) -> None:
+    """Indexes, then the migrations that bring older data up to date (each safe to repeat)."""
+    try:
+        await ensure_indexes(store)
+    except PyMongoError as exc:
+        raise ConfigurationError(
+            f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
+            "the server is reachable"
+        ) from None
+    await ensure_audit_indexes(store, settings.audit_retention_days)
+    await OrganizationRepository(store).record_default_database(store.default_tenant_db)
+    await migrate_to_memberships(store)
+    await migrate_to_workspaces(store)
+
+
+async def start_services(
+    settings: Settings, store: Store, metrics: Metrics, checkpoint: Checkpoint
+) -> Services:
+    """Build every service once, settle what a crash interrupted, and take the first counts."""
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds, settings.password_hash_workers, settings.password_hash_niceness
+    )
+    capacity = CapacityMonitor(store, settings)
+    services = build_services(
+        settings, store, metrics=metrics, hasher=hasher, capacity=capacity, checkpoint=checkpoint
+    )
+    await services.recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
+    await hasher.warm_up()
+    try:
+        await capacity.refresh()
+    except PyMongoError:
+        logger.exception("could not count collections and indexes; retrying later")
+    pool = store.tenant_pool
+    logger.info(
+        "ready: master database %r, %d tenant database(s) from %r, %s placement (%s)",
+        store.master.name,
+        len(pool),
+        pool[0],
+        settings.tenant_placement,
+        "MongoDB server" if store.persistent else "in memory",
+    )
+    return services
+
+
+@contextlib.asynccontextmanager
+async def background_tasks(services: Services) -> AsyncIterator[None]:
+    """The periodic recovery sweep and capacity count, for as long as the service runs."""
+    settings = services.settings
+    work: list[Coroutine[Any, Any, None]] = []
+    if settings.recovery_interval_seconds:
+        grace = timedelta(seconds=settings.recovery_grace_seconds)
+        interval = timedelta(seconds=settings.recovery_interval_seconds)
+        work.append(recover_periodically(services.recovery, grace, interval))
+    if settings.capacity_refresh_seconds:
+        every = timedelta(seconds=settings.capacity_refresh_seconds)
+        work.append(services.capacity.run_periodically(every))
+    tasks = [asyncio.create_task(coroutine) for coroutine in work]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
