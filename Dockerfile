@@ -7,11 +7,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/tenantry
 
-COPY requirements.txt .
-# Only the service's part of the pinned requirements: test tools stay out of the image.
-RUN sed '/^# Tests and tooling/,$d' requirements.txt > /tmp/service-requirements.txt \
-    && pip install -r /tmp/service-requirements.txt \
-    && rm /tmp/service-requirements.txt
+COPY requirements-service.txt .
+# The service's pinned requirements only: test tools stay out of the image.
+RUN pip install -r requirements-service.txt
 
 COPY main.py .
 COPY app ./app

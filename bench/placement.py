@@ -11,7 +11,7 @@ the bench measures:
 - renames of randomly chosen organizations (`POST /admin/login`, then `PUT /org/update`),
   checking that each tenant collection moved inside the database the registry records for it;
 - how the registry spreads the organizations over the databases;
-- the collections and indexes `app.organizations.capacity.measure` counts, and how long that
+- the collections and indexes `app.registry.capacity.measure` counts, and how long that
   count takes;
 - how long listing the collections of the fullest tenant database takes, the one per-database
   cost that spreading divides.

@@ -133,7 +133,7 @@ def render_markdown(info: RunInfo, options: Options, runs: list[GrowthRun]) -> s
         f"{options.lookups} `GET /org/get` of random existing organizations and "
         f"{options.renames} renames of random organizations (`POST /admin/login`, then the "
         "timed `PUT /org/update`), reads the spread from the registry, runs "
-        "`app.organizations.capacity.measure()` and times listing the fullest tenant "
+        "`app.registry.capacity.measure()` and times listing the fullest tenant "
         "database's collections (median of 5). In each row the create columns cover the "
         "creates that brought the registry from the row above to that row's count; the other "
         "columns are measured at that count.",

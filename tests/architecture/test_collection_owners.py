@@ -1,0 +1,68 @@
+"""Each master-database collection is queried by exactly one repository module.
+
+Names and indexes are declared in `app/db/schema.py`; any other module that names a
+collection, by its constant or by a literal `master["..."]`, is where its queries live. Two
+such modules for one collection is how twins (two `exists`, two owner counts) come about.
+"""
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import app
+from app.db import schema
+
+APP = Path(app.__file__).parent
+SCHEMA = Path(schema.__file__)
+COLLECTIONS = {
+    name: value for name, value in vars(schema).items() if name.isupper() and isinstance(value, str)
+}
+
+
+def _module(path: Path) -> str:
+    return ".".join(path.relative_to(APP.parent).with_suffix("").parts)
+
+
+def _collections_named_in(tree: ast.AST) -> set[str]:
+    named: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "app.db.schema":
+            named.update(COLLECTIONS[a.name] for a in node.names if a.name in COLLECTIONS)
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "master"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            named.add(node.slice.value)
+    return named
+
+
+def collection_users() -> dict[str, set[str]]:
+    users: dict[str, set[str]] = defaultdict(set)
+    for path in APP.rglob("*.py"):
+        if path == SCHEMA:
+            continue
+        for collection in _collections_named_in(ast.parse(path.read_text())):
+            users[collection].add(_module(path))
+    return users
+
+
+def test_every_collection_has_exactly_one_repository_module() -> None:
+    users = collection_users()
+
+    shared = {name: sorted(modules) for name, modules in users.items() if len(modules) > 1}
+    assert not shared, f"collections queried from more than one module: {shared}"
+    unowned = set(COLLECTIONS.values()) - set(users)
+    assert not unowned, f"collections no module queries: {sorted(unowned)}"
+
+
+def test_the_check_sees_a_second_module_naming_a_collection() -> None:
+    rogue = ast.parse(
+        "from app.db.schema import ORGANIZATIONS\n"
+        "async def peek(store):\n"
+        '    return await store.master["accounts"].find_one({})\n'
+    )
+
+    assert _collections_named_in(rogue) == {"organizations", "accounts"}
