@@ -3,22 +3,9 @@
 from app.errors import AppError, Conflict, NotFound
 
 
-class UnknownOrganization(NotFound):
-    def __init__(self, reference: str) -> None:
-        super().__init__(f"No organization has the name or id {reference!r}")
-
-
 class UnknownAccount(NotFound):
     def __init__(self, email: str) -> None:
         super().__init__(f"No account has the email {email!r}")
-
-
-class OrganizationBusy(Conflict):
-    def __init__(self, name: str, state: str) -> None:
-        super().__init__(
-            f"Organization {name!r} is in state {state!r}: an operation on it is unfinished. "
-            "Wait for it, or settle it with `repair`."
-        )
 
 
 class UnacceptableInput(AppError):

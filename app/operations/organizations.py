@@ -6,9 +6,9 @@ from typing import Any
 
 from app.config import Settings
 from app.db.store import Document, Store, TenantNamespace
-from app.operations.errors import OrganizationBusy, UnknownOrganization
 from app.operations.registry import OperatorRegistry
 from app.operations.tenant_catalog import IndexSummary, TenantCatalog
+from app.registry.errors import OperationInProgress, OrganizationNotFound
 from app.registry.models import LifecycleState, Organization
 from app.registry.repository import OrganizationFilter
 from app.registry.tenants import TenantCollections
@@ -49,7 +49,7 @@ async def resolve_organization(store: Store, settings: Settings, reference: str)
     registry = OperatorRegistry(store, default_plan=settings.default_plan)
     document = await registry.find_organization(reference)
     if document is None:
-        raise UnknownOrganization(reference)
+        raise OrganizationNotFound(reference)
     return Organization.from_document(document)
 
 
@@ -59,7 +59,7 @@ async def resolve_settled_organization(
     """As `resolve_organization`, refusing one whose collection an operation may be moving."""
     organization = await resolve_organization(store, settings, reference)
     if organization.state is not LifecycleState.ACTIVE:
-        raise OrganizationBusy(organization.name, organization.state.value)
+        raise OperationInProgress(organization.name, organization.state.value)
     return organization
 
 
@@ -91,7 +91,7 @@ async def describe_organization(
     registry = OperatorRegistry(store, default_plan=settings.default_plan)
     document = await registry.find_organization(reference)
     if document is None:
-        raise UnknownOrganization(reference)
+        raise OrganizationNotFound(reference)
     collection = TenantNamespace(
         str(document.get("tenant_database") or ""), str(document.get("tenant_collection", ""))
     )

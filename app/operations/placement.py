@@ -13,27 +13,14 @@ from dataclasses import dataclass, field
 import anyio
 
 from app.config import Settings, is_valid_database_name
-from app.db.store import Store, TenantNamespace
-from app.errors import Conflict
-from app.operations.errors import OrganizationBusy, UnacceptableInput
+from app.db.store import Store
+from app.operations.errors import UnacceptableInput
 from app.operations.organizations import resolve_organization
 from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
-from app.registry.models import LifecycleState, Organization, PendingMove
+from app.registry.errors import OperationInProgress
+from app.registry.models import LifecycleState, Organization
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
-
-
-class TargetOccupied(Conflict):
-    def __init__(self, namespace: TenantNamespace) -> None:
-        super().__init__(
-            f"{namespace} already exists and holds documents that belong to no move; nothing "
-            "was changed. Inspect it (verify reports it) before moving there."
-        )
-
-
-class AlreadyThere(Conflict):
-    def __init__(self, name: str, database: str) -> None:
-        super().__init__(f"{name!r} is already in {database}; nothing to move")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +56,11 @@ async def move_organization(
     if resumed and move is not None and store.resolve_database(move.target) == target:
         current = organization
     elif organization.state is not LifecycleState.ACTIVE:
-        raise OrganizationBusy(organization.name, organization.state.value)
+        raise OperationInProgress(organization.name, organization.state.value)
     else:
-        current, move = await _begin(store, lifecycle.organizations, organization, target)
+        current = await lifecycle.begin_move(organization, target)
+        move = current.pending_move
+        assert move is not None  # noqa: S101 - begin_move returns the entry as recorded
     await checkpoint("move.recorded")
     try:
         documents = await lifecycle.finish_move(current, move)
@@ -88,31 +77,6 @@ async def move_organization(
         resumed=resumed,
         in_pool=target in store.tenant_pool,
     )
-
-
-async def _begin(
-    store: Store,
-    organizations: OrganizationRepository,
-    organization: Organization,
-    target: str,
-) -> tuple[Organization, PendingMove]:
-    if store.resolve(organization.namespace).database == target:
-        raise AlreadyThere(organization.name, target)
-    if not organization.tenant_database:
-        # Recorded before placement: name its database first, so that both ends of the move
-        # are named in the registry whatever the service's start-up writes meanwhile.
-        await organizations.record_default_database(store.default_tenant_db)
-        organization = await organizations.get(organization.id) or organization
-    tenants = TenantCollections(store)
-    destination = TenantNamespace(target, organization.tenant_collection)
-    if await tenants.exists(destination) and not await tenants.is_empty(destination):
-        raise TargetOccupied(destination)
-    if not await organizations.begin_move(organization, target):
-        raise OrganizationBusy(organization.name, "changing")
-    current = await organizations.get(organization.id)
-    if current is None or current.pending_move is None:
-        raise OrganizationBusy(organization.name, "gone")
-    return current, current.pending_move
 
 
 @dataclass(frozen=True, slots=True)

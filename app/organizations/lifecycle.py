@@ -8,6 +8,8 @@ checkpoint; production ignores them, tests use them to stop an operation at ever
 import logging
 from collections.abc import Awaitable, Callable
 
+import anyio
+
 from app.accounts.memberships import MembershipRepository
 from app.accounts.repository import AccountRepository
 from app.config import Settings
@@ -15,7 +17,12 @@ from app.db.store import Store, TenantNamespace
 from app.errors import AppError
 from app.invitations.repository import InvitationRepository
 from app.registry.claims import IdentifierClaims
-from app.registry.errors import OperationInProgress
+from app.registry.errors import (
+    AlreadyInDatabase,
+    OperationInProgress,
+    OrganizationNameTaken,
+    TargetOccupied,
+)
 from app.registry.models import LifecycleState, Organization, PendingMove, PendingRename
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import MoveStrategy, RenameResult, TenantCollections
@@ -84,6 +91,49 @@ class Lifecycle:
             write_leases=WriteLeases(store),
             drain_seconds=settings.rename_drain_seconds,
         )
+
+    async def begin_rename(self, current: Organization, target: PendingRename) -> None:
+        """Claim the new identifier and record the rename; nothing is left if either fails."""
+        if not await self.claims.claim(target.identifier, current.id):
+            raise OrganizationNameTaken()
+        try:
+            await self.checkpoint("rename.claimed")
+            if not await self.organizations.begin_rename(current, target):
+                raise OperationInProgress()
+            await self.checkpoint("rename.recorded")
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.claims.release(target.identifier, current.id)
+            raise
+
+    async def begin_move(self, organization: Organization, target: str) -> Organization:
+        """Record a move of the collection to database `target`; the entry as recorded."""
+        store = self.store
+        if store.resolve(organization.namespace).database == target:
+            raise AlreadyInDatabase(organization.name, target)
+        if not organization.tenant_database:
+            # Recorded before placement: name its database first, so that both ends of the
+            # move are named in the registry whatever the service's start-up writes meanwhile.
+            await self.organizations.record_default_database(store.default_tenant_db)
+            organization = await self.organizations.get(organization.id) or organization
+        destination = TenantNamespace(target, organization.tenant_collection)
+        if await self.tenants.exists(destination) and not await self.tenants.is_empty(destination):
+            raise TargetOccupied(destination)
+        if not await self.organizations.begin_move(organization, target):
+            raise OperationInProgress(organization.name, "changing")
+        current = await self.organizations.get(organization.id)
+        if current is None or current.pending_move is None:
+            raise OperationInProgress(organization.name, "gone")
+        return current
+
+    async def begin_delete(self, organization: Organization) -> None:
+        """Mark the organization deleting: from then on it is invisible and its tokens are
+        refused, and if a later step fails, recovery finishes the delete."""
+        if not await self.organizations.set_state(
+            organization.id, LifecycleState.ACTIVE, LifecycleState.DELETING
+        ):
+            raise OperationInProgress()
+        await self.checkpoint("delete.marked")
 
     async def undo_create(
         self, organization: Organization, *, owns_collection: bool = True

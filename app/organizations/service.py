@@ -224,17 +224,7 @@ class OrganizationService:
             await self._record_rename(principal, current, target)
             return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 
-        if not await self._claims.claim(target.identifier, current.id):
-            raise OrganizationNameTaken()
-        try:
-            await self._checkpoint("rename.claimed")
-            if not await self._organizations.begin_rename(current, target):
-                raise OperationInProgress()
-            await self._checkpoint("rename.recorded")
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._claims.release(target.identifier, current.id)
-            raise
+        await self._lifecycle.begin_rename(current, target)
         started = time.perf_counter()
         try:
             migrated = await self._lifecycle.finish_rename(current, target)
@@ -287,13 +277,7 @@ class OrganizationService:
 
     async def delete_as(self, principal: Principal, organization: Organization) -> None:
         require(principal.role, Action.DELETE_ORGANIZATION)
-        if not await self._organizations.set_state(
-            organization.id, LifecycleState.ACTIVE, LifecycleState.DELETING
-        ):
-            raise OperationInProgress()
-        # From here the organization is invisible and its tokens are refused; if a step below
-        # fails, recovery finishes the delete.
-        await self._checkpoint("delete.marked")
+        await self._lifecycle.begin_delete(organization)
         with anyio.CancelScope(shield=True):
             await self._lifecycle.finish_delete(organization)
         logger.info(

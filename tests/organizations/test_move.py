@@ -17,10 +17,11 @@ from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store
 from app.errors import AppError
 from app.factory import create_app
-from app.operations.errors import OrganizationBusy, UnacceptableInput
-from app.operations.placement import AlreadyThere, TargetOccupied, move_organization
+from app.operations.errors import UnacceptableInput
+from app.operations.placement import move_organization
 from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery
+from app.registry.errors import AlreadyInDatabase, OperationInProgress, TargetOccupied
 from tests.conftest import borrowed
 from tests.crash import Crash, dying_store
 from tests.support import (
@@ -239,7 +240,7 @@ async def bad_name(store: Store, source: str, target: str) -> str:
     ("case", "error"),
     [
         (occupied, TargetOccupied),
-        (same, AlreadyThere),
+        (same, AlreadyInDatabase),
         (master, UnacceptableInput),
         (bad_name, UnacceptableInput),
     ],
@@ -269,7 +270,7 @@ async def test_no_move_starts_while_another_operation_is_unfinished(
         )
     elsewhere = "tenantry_tenants_elsewhere"
 
-    with pytest.raises(OrganizationBusy):
+    with pytest.raises(OperationInProgress):
         await move_organization(store, settings, NAME, elsewhere)
     patient = settings.model_copy(update={"recovery_grace_seconds": 3600})
     async with running(patient, store) as client:
