@@ -131,7 +131,17 @@ def build_services(
         organization_registry=organizations,
         audit=audit,
         sessions=sessions,
-        organizations=OrganizationService(lifecycle, hasher, sessions, metrics, audit, placement),
+        organizations=OrganizationService(
+            lifecycle,
+            organizations,
+            accounts,
+            tenants,
+            hasher,
+            sessions,
+            metrics,
+            audit,
+            placement,
+        ),
         directory=OrganizationDirectory(
             organizations, memberships, invitations, tenants, audit, workspaces
         ),

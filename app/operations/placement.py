@@ -10,14 +10,11 @@ finished by the service's recovery, by `repair`, or by running the same move aga
 import math
 from dataclasses import dataclass, field
 
-import anyio
-
 from app.config import Settings, is_valid_database_name
 from app.db.store import Store
 from app.operations.errors import UnacceptableInput
 from app.operations.organizations import resolve_organization
 from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
-from app.registry.errors import OperationInProgress
 from app.registry.models import LifecycleState, Organization
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
@@ -50,31 +47,14 @@ async def move_organization(
     if not is_valid_database_name(target) or target == store.master.name:
         raise UnacceptableInput(f"{target!r} cannot hold tenant collections")
     organization = await resolve_organization(store, settings, reference)
-    lifecycle = Lifecycle.configured(store, settings, checkpoint)
-    move = organization.pending_move
-    resumed = organization.state is LifecycleState.MOVING
-    if resumed and move is not None and store.resolve_database(move.target) == target:
-        current = organization
-    elif organization.state is not LifecycleState.ACTIVE:
-        raise OperationInProgress(organization.name, organization.state.value)
-    else:
-        current = await lifecycle.begin_move(organization, target)
-        move = current.pending_move
-        assert move is not None  # noqa: S101 - begin_move returns the entry as recorded
-    await checkpoint("move.recorded")
-    try:
-        documents = await lifecycle.finish_move(current, move)
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await lifecycle.roll_back_move(current)
-        raise
+    outcome = await Lifecycle.configured(store, settings, checkpoint).move(organization, target)
     return MoveResult(
         organization=organization.name,
         collection=organization.tenant_collection,
-        source=store.resolve_database(move.source),
+        source=store.resolve_database(outcome.move.source),
         target=target,
-        documents=documents,
-        resumed=resumed,
+        documents=outcome.documents,
+        resumed=outcome.resumed,
         in_pool=target in store.tenant_pool,
     )
 

@@ -1,21 +1,29 @@
-"""The steps that finish or undo a create, rename or delete.
+"""The organization's state machine: creating, renaming, moving and deleting it, each begun,
+finished and, when it fails, undone here.
 
-Each step is idempotent, so the same code serves the request that starts an operation and the
-recovery that completes it after a crash. Between steps the lifecycle passes a named
-checkpoint; production ignores them, tests use them to stop an operation at every boundary.
+Each operation is a sequence of steps over several collections that MongoDB cannot commit
+atomically without a replica set. The registry records the operation before it starts
+(`LifecycleState`), identifier claims keep collection names exclusive throughout, and a step
+that fails undoes the steps before it. Every finishing step is idempotent, so the same code
+serves the request that starts an operation and the recovery that completes it after a
+crash. Between steps the lifecycle passes a named checkpoint; production ignores them, tests
+use them to stop an operation at every boundary.
 """
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import anyio
 
 from app.accounts.memberships import MembershipRepository
+from app.accounts.models import Account
 from app.accounts.repository import AccountRepository
 from app.config import Settings
 from app.db.store import Store, TenantNamespace
-from app.errors import AppError
+from app.errors import AppError, ServiceUnavailable
 from app.invitations.repository import InvitationRepository
+from app.organizations.belongings import Belongings
 from app.registry.claims import IdentifierClaims
 from app.registry.errors import (
     AlreadyInDatabase,
@@ -24,11 +32,10 @@ from app.registry.errors import (
     TargetOccupied,
 )
 from app.registry.models import LifecycleState, Organization, PendingMove, PendingRename
-from app.registry.repository import OrganizationRepository
+from app.registry.repository import DuplicateOrganization, OrganizationRepository
 from app.registry.tenants import MoveStrategy, RenameResult, TenantCollections
 from app.registry.write_leases import WriteLeases
 from app.workspaces.access import WorkspaceAccess
-from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceRepository
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +52,28 @@ async def no_checkpoint(_: str) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class NewOwner:
+    """The account a create makes for its owner; hashed only once the name is claimed."""
+
+    email: str
+    password_hash: Callable[[], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOutcome:
+    move: PendingMove
+    documents: int
+    resumed: bool
+
+
 class Lifecycle:
     def __init__(
         self,
         store: Store,
         organizations: OrganizationRepository,
         claims: IdentifierClaims,
-        accounts: AccountRepository,
-        memberships: MembershipRepository,
-        invitations: InvitationRepository,
+        belongings: Belongings,
         tenants: TenantCollections,
         *,
         move_strategy: MoveStrategy = MoveStrategy.AUTO,
@@ -64,9 +84,7 @@ class Lifecycle:
         self.store = store
         self.organizations = organizations
         self.claims = claims
-        self.accounts = accounts
-        self.memberships = memberships
-        self.invitations = invitations
+        self._belongings = belongings
         self.tenants = tenants
         self._move_strategy = move_strategy
         self.checkpoint = checkpoint
@@ -82,15 +100,106 @@ class Lifecycle:
             store,
             OrganizationRepository(store),
             IdentifierClaims(store),
-            AccountRepository(store),
-            MembershipRepository(store),
-            InvitationRepository(store),
+            Belongings(
+                AccountRepository(store),
+                MembershipRepository(store),
+                InvitationRepository(store),
+                WorkspaceAccess(store),
+            ),
             TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
             move_strategy=MoveStrategy(settings.tenant_move_strategy),
             checkpoint=checkpoint,
             write_leases=WriteLeases(store),
             drain_seconds=settings.rename_drain_seconds,
         )
+
+    async def create(self, organization: Organization, new_owner: NewOwner | None) -> None:
+        """Claim the identifier, register the organization (PROVISIONING), seat its owner,
+        create the tenant collection, then make it ACTIVE; undo it all if a step fails."""
+        if not await self.claims.claim(organization.identifier, organization.id):
+            raise OrganizationNameTaken()
+        owns_collection = False
+        try:
+            await self.checkpoint("create.claimed")
+            account = None
+            if new_owner is not None:
+                account = Account(
+                    id=organization.admin_id,
+                    email=new_owner.email,
+                    password_hash=await new_owner.password_hash(),
+                    organization_id=organization.id,
+                    created_at=organization.created_at,
+                )
+            try:
+                await self.organizations.insert(organization)
+            except DuplicateOrganization:
+                raise OrganizationNameTaken() from None
+            await self.checkpoint("create.registered")
+            await self._belongings.seat_owner(organization, account)
+            await self.checkpoint("create.owner_added")
+            await self.tenants.create(organization.namespace)
+            owns_collection = True
+            await self.checkpoint("create.collection_created")
+            if not await self.organizations.set_state(
+                organization.id, LifecycleState.PROVISIONING, LifecycleState.ACTIVE
+            ):
+                # Recovery judged this create abandoned and rolled it back.
+                raise ServiceUnavailable("The request took too long and was undone; try again")
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.undo_create(organization, owns_collection=owns_collection)
+                except Exception:
+                    logger.exception(
+                        "could not undo the failed creation of organization %s; "
+                        "recovery will finish it",
+                        organization.id,
+                    )
+            raise
+
+    async def rename(self, current: Organization, target: PendingRename) -> int:
+        """Rename to `target`, moving the collection; rolled back if it fails before the
+        registry switches. Returns the number of documents in the new collection."""
+        await self.begin_rename(current, target)
+        try:
+            return await self.finish_rename(current, target)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.roll_back_rename(current)
+                except Exception:
+                    logger.exception(
+                        "could not roll back the rename of organization %s; recovery will",
+                        current.id,
+                    )
+            raise
+
+    async def move(self, organization: Organization, target: str) -> MoveOutcome:
+        """Move the collection to database `target`, or resume that move if it was
+        interrupted; rolled back if it fails before the registry switches."""
+        move = organization.pending_move
+        resumed = organization.state is LifecycleState.MOVING
+        if resumed and move is not None and self.store.resolve_database(move.target) == target:
+            current = organization
+        elif organization.state is not LifecycleState.ACTIVE:
+            raise OperationInProgress(organization.name, organization.state.value)
+        else:
+            current = await self.begin_move(organization, target)
+            move = current.pending_move
+        assert move is not None  # noqa: S101 - MOVING entries and begin_move's answer have one
+        await self.checkpoint("move.recorded")
+        try:
+            documents = await self.finish_move(current, move)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.roll_back_move(current)
+            raise
+        return MoveOutcome(move, documents, resumed)
+
+    async def delete(self, organization: Organization) -> None:
+        await self.begin_delete(organization)
+        with anyio.CancelScope(shield=True):
+            await self.finish_delete(organization)
 
     async def begin_rename(self, current: Organization, target: PendingRename) -> None:
         """Claim the new identifier and record the rename; nothing is left if either fails."""
@@ -153,9 +262,7 @@ class Lifecycle:
                     organization.id,
                     namespace,
                 )
-        await self.memberships.remove_account_from(organization.admin_id, organization.id)
-        await self._remove_workspaces(organization)
-        await self._settle_accounts_homed_in(organization)
+        await self._belongings.remove_owner(organization)
         await self.organizations.delete(organization.id)
         await self.claims.release(organization.identifier, organization.id)
 
@@ -250,33 +357,11 @@ class Lifecycle:
     async def finish_delete(self, organization: Organization) -> None:
         await self.tenants.drop(organization.namespace)
         await self.checkpoint("delete.collection_dropped")
-        await self.memberships.remove_all_of_organization(organization.id)
-        await self._remove_workspaces(organization)
-        await self._settle_accounts_homed_in(organization)
-        await self.invitations.delete_for_organization(organization.id)
+        await self._belongings.remove_all(organization)
         await self.checkpoint("delete.accounts_deleted")
         await self.organizations.delete(organization.id)
         await self.checkpoint("delete.registry_deleted")
         await self.claims.release(organization.identifier, organization.id)
-
-    @property
-    def workspaces(self) -> WorkspaceAccess:
-        return WorkspaceAccess(self.store)
-
-    async def _remove_workspaces(self, organization: Organization) -> None:
-        await WorkspaceMemberRepository(self.store).delete_for_organization(organization.id)
-        await WorkspaceRepository(self.store).delete_for_organization(organization.id)
-
-    async def _settle_accounts_homed_in(self, organization: Organization) -> None:
-        """Accounts whose home was the organization: deleted when it was their only
-        membership, moved to their earliest remaining membership otherwise."""
-        for account_id in await self.accounts.homed_in(organization.id):
-            remaining = await self.memberships.for_account(account_id)
-            remaining = [m for m in remaining if m.organization_id != organization.id]
-            if remaining:
-                await self.accounts.set_home(account_id, remaining[0].organization_id)
-            else:
-                await self.accounts.delete(account_id)
 
     def _placed_in(self, organization: Organization, database: str) -> bool:
         resolve = self.store.resolve_database

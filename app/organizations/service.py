@@ -1,32 +1,23 @@
-"""The organization lifecycle: create, look up, rename and delete, with their tenant collections.
-
-Each operation is a sequence of steps over several collections that MongoDB cannot commit
-atomically without a replica set. The registry records the operation before it starts
-(`LifecycleState`), identifier claims keep collection names exclusive throughout, and a step
-that fails undoes the steps before it.
-"""
+"""Organizations through the contract and the versioned API: create, look up, rename and
+delete, with their tenant collections (the steps are `app.organizations.lifecycle`'s)."""
 
 import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
-import anyio
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
 from app.access.permissions import Action, require
 from app.access.principal import Principal
-from app.access.roles import Role
-from app.accounts.models import Account
-from app.accounts.repository import EmailTaken
+from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.naming import identifier_for, name_key, tenant_collection_for
-from app.errors import ServiceUnavailable
 from app.observability.metrics import Metrics
-from app.organizations.lifecycle import Lifecycle
+from app.organizations.lifecycle import Lifecycle, NewOwner
 from app.registry.errors import (
-    EmailAlreadyRegistered,
     ExistingAccountPasswordMismatch,
     NotYourOrganization,
     OperationInProgress,
@@ -35,9 +26,9 @@ from app.registry.errors import (
 )
 from app.registry.models import LifecycleState, Organization, PendingRename
 from app.registry.placement import TenantPlacement
-from app.registry.repository import DuplicateOrganization
+from app.registry.repository import DuplicateOrganization, OrganizationRepository
+from app.registry.tenants import TenantCollections
 from app.sessions.service import SessionService
-from app.workspaces.models import WorkspaceRole
 
 logger = logging.getLogger(__name__)
 
@@ -56,23 +47,27 @@ class RenameOutcome:
 
 
 class OrganizationService:
+    """Who may create, rename and delete organizations, and what is recorded about it; the
+    steps themselves are the lifecycle's."""
+
     def __init__(
         self,
         lifecycle: Lifecycle,
+        organizations: OrganizationRepository,
+        accounts: AccountRepository,
+        tenants: TenantCollections,
         hasher: PasswordHasher,
-        auth: SessionService,
+        sessions: SessionService,
         metrics: Metrics,
         audit: AuditTrail,
         placement: TenantPlacement,
     ) -> None:
         self._lifecycle = lifecycle
-        self._organizations = lifecycle.organizations
-        self._claims = lifecycle.claims
-        self._accounts = lifecycle.accounts
-        self._tenants = lifecycle.tenants
-        self._checkpoint = lifecycle.checkpoint
+        self._organizations = organizations
+        self._accounts = accounts
+        self._tenants = tenants
         self._hasher = hasher
-        self._auth = auth
+        self._auth = sessions
         self._metrics = metrics
         self._audit = audit
         self._placement = placement
@@ -104,45 +99,11 @@ class OrganizationService:
             modified_at=now,
             tenant_database=await self._placement.choose(organization_id),
         )
-        if not await self._claims.claim(identifier, organization.id):
-            self._placement.forget(organization.tenant_database)
-            raise OrganizationNameTaken()
-
-        owns_collection = False
+        new_owner = None if existing else NewOwner(email, partial(self._hasher.hash, password))
         try:
-            await self._checkpoint("create.claimed")
-            password_hash = None if existing else await self._hasher.hash(password)
-            try:
-                await self._organizations.insert(organization)
-            except DuplicateOrganization:
-                raise OrganizationNameTaken() from None
-            await self._checkpoint("create.registered")
-            if password_hash is not None:
-                await self._insert_owner_account(organization, email, password_hash, now)
-            await self._lifecycle.memberships.add(
-                organization.admin_id, organization.id, Role.OWNER
-            )
-            await self._provision_default_workspace(organization)
-            await self._checkpoint("create.owner_added")
-            await self._tenants.create(organization.namespace)
-            owns_collection = True
-            await self._checkpoint("create.collection_created")
-            if not await self._organizations.set_state(
-                organization.id, LifecycleState.PROVISIONING, LifecycleState.ACTIVE
-            ):
-                # Recovery judged this create abandoned and rolled it back.
-                raise ServiceUnavailable("The request took too long and was undone; try again")
+            await self._lifecycle.create(organization, new_owner)
         except BaseException:
             self._placement.forget(organization.tenant_database)
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self._lifecycle.undo_create(organization, owns_collection=owns_collection)
-                except Exception:
-                    logger.exception(
-                        "could not undo the failed creation of organization %s; "
-                        "recovery will finish it",
-                        organization.id,
-                    )
             raise
         owner_email = existing.email if existing else email
         await self._audit.record(
@@ -153,28 +114,6 @@ class OrganizationService:
             target=organization.name,
         )
         return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), owner_email)
-
-    async def _provision_default_workspace(self, organization: Organization) -> None:
-        workspaces = self._lifecycle.workspaces
-        default = await workspaces.workspaces.ensure_default(organization.id)
-        await workspaces.members.put(
-            organization.id, default.id, organization.admin_id, WorkspaceRole.ADMIN
-        )
-
-    async def _insert_owner_account(
-        self, organization: Organization, email: str, password_hash: str, now: datetime
-    ) -> None:
-        owner = Account(
-            id=organization.admin_id,
-            email=email,
-            password_hash=password_hash,
-            organization_id=organization.id,
-            created_at=now,
-        )
-        try:
-            await self._accounts.insert(owner)
-        except EmailTaken:
-            raise EmailAlreadyRegistered() from None
 
     async def get_by_name(self, name: str) -> OrganizationView:
         organization = await self._organizations.find_visible_by_name_key(name_key(name))
@@ -224,20 +163,8 @@ class OrganizationService:
             await self._record_rename(principal, current, target)
             return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 
-        await self._lifecycle.begin_rename(current, target)
         started = time.perf_counter()
-        try:
-            migrated = await self._lifecycle.finish_rename(current, target)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self._lifecycle.roll_back_rename(current)
-                except Exception:
-                    logger.exception(
-                        "could not roll back the rename of organization %s; recovery will",
-                        current.id,
-                    )
-            raise
+        migrated = await self._lifecycle.rename(current, target)
         self._metrics.rename_duration.observe(time.perf_counter() - started)
         logger.info(
             "organization %s renamed: %s -> %s (%d documents)",
@@ -277,9 +204,7 @@ class OrganizationService:
 
     async def delete_as(self, principal: Principal, organization: Organization) -> None:
         require(principal.role, Action.DELETE_ORGANIZATION)
-        await self._lifecycle.begin_delete(organization)
-        with anyio.CancelScope(shield=True):
-            await self._lifecycle.finish_delete(organization)
+        await self._lifecycle.delete(organization)
         logger.info(
             "organization %s deleted with %s", organization.id, organization.tenant_collection
         )

@@ -1,0 +1,68 @@
+"""What belongs to an organization outside its registry entry and its tenant collection:
+memberships, workspaces, invitations, and the accounts whose home it is."""
+
+from app.access.roles import Role
+from app.accounts.memberships import MembershipRepository
+from app.accounts.models import Account
+from app.accounts.repository import AccountRepository, EmailTaken
+from app.invitations.repository import InvitationRepository
+from app.registry.errors import EmailAlreadyRegistered
+from app.registry.models import Organization
+from app.workspaces.access import WorkspaceAccess
+from app.workspaces.models import WorkspaceRole
+
+
+class Belongings:
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        memberships: MembershipRepository,
+        invitations: InvitationRepository,
+        workspaces: WorkspaceAccess,
+    ) -> None:
+        self.accounts = accounts
+        self.memberships = memberships
+        self._invitations = invitations
+        self._workspaces = workspaces
+
+    async def seat_owner(self, organization: Organization, new_account: Account | None) -> None:
+        """Make the organization's admin its owner (creating the account when it is new),
+        admin of the default workspace."""
+        if new_account is not None:
+            try:
+                await self.accounts.insert(new_account)
+            except EmailTaken:
+                raise EmailAlreadyRegistered() from None
+        await self.memberships.add(organization.admin_id, organization.id, Role.OWNER)
+        default = await self._workspaces.workspaces.ensure_default(organization.id)
+        await self._workspaces.members.put(
+            organization.id, default.id, organization.admin_id, WorkspaceRole.ADMIN
+        )
+
+    async def remove_owner(self, organization: Organization) -> None:
+        """Undo `seat_owner` (for a create that did not finish)."""
+        await self.memberships.remove_account_from(organization.admin_id, organization.id)
+        await self._remove_workspaces(organization)
+        await self._settle_accounts_homed_in(organization)
+
+    async def remove_all(self, organization: Organization) -> None:
+        """Everything, for a deleted organization."""
+        await self.memberships.remove_all_of_organization(organization.id)
+        await self._remove_workspaces(organization)
+        await self._settle_accounts_homed_in(organization)
+        await self._invitations.delete_for_organization(organization.id)
+
+    async def _remove_workspaces(self, organization: Organization) -> None:
+        await self._workspaces.members.delete_for_organization(organization.id)
+        await self._workspaces.workspaces.delete_for_organization(organization.id)
+
+    async def _settle_accounts_homed_in(self, organization: Organization) -> None:
+        """Accounts whose home was the organization: deleted when it was their only
+        membership, moved to their earliest remaining membership otherwise."""
+        for account_id in await self.accounts.homed_in(organization.id):
+            remaining = await self.memberships.for_account(account_id)
+            remaining = [m for m in remaining if m.organization_id != organization.id]
+            if remaining:
+                await self.accounts.set_home(account_id, remaining[0].organization_id)
+            else:
+                await self.accounts.delete(account_id)
