@@ -6,6 +6,10 @@ Inside it, documents belong to workspaces: owners and admins see them all, every
 only those of the workspace their token works in. Writes hold a write lease (see
 `app.registry.write_leases`) and are refused with 503 while a rename moves the
 collection.
+
+Callers are let in by their organization role at the door (`DocumentReader` and
+`DocumentWriter` in `app.api.deps`, from the roles table); this service applies what only the
+data can tell: the workspace's rules, suspension, and where the collection is.
 """
 
 from collections.abc import AsyncIterator
@@ -14,15 +18,14 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.access.permissions import Action, require
 from app.access.principal import Principal
 from app.db.ids import parse_object_id
 from app.db.store import Document, Store, TenantNamespace
 from app.documents.repository import TenantDocuments
 from app.documents.validation import DocumentLimits, check_document, check_field_name
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from app.registry.errors import OrganizationNotFound
-from app.registry.models import LifecycleState, Organization
+from app.registry.errors import OrganizationNotFound, OrganizationSuspended
+from app.registry.models import LifecycleState, Organization, Status
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
 from app.registry.write_leases import WriteLeases
@@ -151,7 +154,6 @@ class DocumentService:
     async def _reading(
         self, principal: Principal, workspace_id: ObjectId | None = None
     ) -> TenantDocuments:
-        require(principal.role, Action.READ_TENANT_DOCUMENTS)
         organization = await self._organization(principal)
         scope = await self._scope(principal, workspace_id)
         return TenantDocuments(self._store, await self._readable(organization), scope)
@@ -179,7 +181,6 @@ class DocumentService:
     async def _writing(
         self, principal: Principal
     ) -> AsyncIterator[tuple[TenantDocuments, WorkspaceContext]]:
-        require(principal.role, Action.WRITE_TENANT_DOCUMENTS)
         context = await self._workspaces.context(principal)
         if not context.can_write:
             raise ReadOnlyWorkspace()
@@ -191,7 +192,8 @@ class DocumentService:
             organization = await self._organization(principal)
             if organization.state is not LifecycleState.ACTIVE:
                 raise TenantMoving()
-            await self._organizations.require_writable(organization.id)
+            if organization.status is Status.SUSPENDED:
+                raise OrganizationSuspended()
             scope = {} if principal.organization_wide else {"workspace_id": context.workspace.id}
             yield TenantDocuments(self._store, organization.namespace, scope), context
         finally:

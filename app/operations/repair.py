@@ -166,6 +166,7 @@ async def _recover(
     settled = [
         *(("settled", label, "create rolled back") for label in result.rolled_back_creates),
         *(("settled", label, "rename finished") for label in result.finished_renames),
+        *(("settled", label, "move finished") for label in result.finished_moves),
         *(("settled", label, "delete finished") for label in result.finished_deletes),
         *(("released claim", claim, "no organization uses it") for claim in result.released_claims),
     ]
