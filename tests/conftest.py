@@ -11,34 +11,18 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.config import Settings
+from app.config import ExplicitSettings, Settings
 from app.db.connect import open_store
 from app.db.memory import open_memory_store
 from app.db.store import Client, Document, Store
 from app.factory import create_app
 
 
-class IsolatedSettings(Settings):
-    """Settings from keyword arguments only: the developer's environment and `.env` are ignored."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
 @pytest.fixture
 def settings() -> Settings:
-    return IsolatedSettings(
+    return ExplicitSettings(
         mongo_uri="memory://",
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=4,

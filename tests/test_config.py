@@ -1,14 +1,14 @@
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from app.config import MEMORY_URI, Settings
-from tests.conftest import IsolatedSettings
+from app.config import MEMORY_URI, ExplicitSettings, Settings
+from app.plans import Plan
 
 STRONG = "9f8e7d6c5b4a39281706f5e4d3c2b1a0-strong-key"
 
 
 def test_defaults_run_in_memory_with_a_generated_key() -> None:
-    settings = IsolatedSettings()
+    settings = ExplicitSettings()
 
     assert settings.mongo_uri == MEMORY_URI
     assert settings.in_memory
@@ -19,20 +19,20 @@ def test_defaults_run_in_memory_with_a_generated_key() -> None:
 
 
 def test_an_empty_mongo_uri_means_memory() -> None:
-    assert IsolatedSettings(mongo_uri="  ").in_memory
+    assert ExplicitSettings(mongo_uri="  ").in_memory
 
 
 @pytest.mark.parametrize("secret", ["", "short", "changeme", "x" * 64, "your-secret-key"])
 def test_a_weak_secret_is_refused_in_production_on_a_server(secret: str) -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY") as caught:
-        IsolatedSettings(mongo_uri="mongodb://db:27017", secret_key=SecretStr(secret))
+        ExplicitSettings(mongo_uri="mongodb://db:27017", secret_key=SecretStr(secret))
 
     if secret:
         assert secret not in str(caught.value)
 
 
 def test_a_weak_secret_is_replaced_in_development() -> None:
-    settings = IsolatedSettings(
+    settings = ExplicitSettings(
         mongo_uri="mongodb://db:27017",
         secret_key=SecretStr("changeme"),
         environment="development",
@@ -43,7 +43,7 @@ def test_a_weak_secret_is_replaced_in_development() -> None:
 
 
 def test_a_strong_secret_is_kept() -> None:
-    settings = IsolatedSettings(mongo_uri="mongodb://db:27017", secret_key=SecretStr(STRONG))
+    settings = ExplicitSettings(mongo_uri="mongodb://db:27017", secret_key=SecretStr(STRONG))
 
     assert not settings.secret_key_generated
     assert settings.secret_key.get_secret_value() == STRONG
@@ -52,17 +52,17 @@ def test_a_strong_secret_is_kept() -> None:
 @pytest.mark.parametrize("name", ["bad.name", "with space", "a$b", "x" * 64, "a/b"])
 def test_invalid_database_names_are_refused(name: str) -> None:
     with pytest.raises(ValidationError):
-        IsolatedSettings(primary_db=name)
+        ExplicitSettings(primary_db=name)
 
 
 def test_the_tenant_database_must_differ_from_the_master() -> None:
     with pytest.raises(ValidationError, match="differ"):
-        IsolatedSettings(primary_db="org", tenant_db="org")
+        ExplicitSettings(primary_db="org", tenant_db="org")
 
 
 def test_algorithm_none_cannot_be_configured() -> None:
     with pytest.raises(ValidationError):
-        IsolatedSettings.model_validate({"algorithm": "none"})
+        ExplicitSettings.model_validate({"algorithm": "none"})
 
 
 def test_the_contract_names_are_read_from_the_environment(
@@ -83,3 +83,41 @@ def test_the_contract_names_are_read_from_the_environment(
     assert settings.algorithm == "HS512"
     assert settings.token_lifetime == 15
     assert settings.log_level == "DEBUG"
+
+
+def test_lists_and_maps_are_read_from_their_comma_separated_environment_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    retired = "0a1b2c3d4e5f60718293a4b5c6d7e8f9-retired-key"
+    monkeypatch.setenv("TENANT_DATABASES", " east , west,north ")
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.com, https://admin.example.com")
+    monkeypatch.setenv("PREVIOUS_SECRET_KEYS", f" {retired} ,")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("DEFAULT_PLAN", "pro")
+    monkeypatch.setenv("PLAN_MEMBER_LIMITS", "free=3,pro=0")
+
+    settings = Settings(_env_file=None)
+
+    assert settings.tenant_pool == ("east", "west", "north")
+    assert settings.cors_origins == ["https://app.example.com", "https://admin.example.com"]
+    assert settings.signing_keys() == [STRONG, retired]
+    assert settings.plans.default is Plan.PRO
+    assert settings.plans.member_limit(Plan.FREE) == 3
+    assert settings.plans.member_limit(Plan.PRO) is None
+    assert settings.plans.member_limit(Plan.ENTERPRISE) is None
+
+
+@pytest.mark.parametrize("limits", ["free", "free=many", "free=-1"])
+def test_unreadable_member_limits_are_refused_with_the_expected_form(limits: str) -> None:
+    with pytest.raises(ValidationError, match=r"free=5,pro=50,enterprise=0"):
+        ExplicitSettings.model_validate({"plan_member_limits": limits})
+
+
+def test_derived_values_leave_the_given_settings_as_they_were() -> None:
+    settings = ExplicitSettings(primary_db="acme", tenant_db_count=2, secret_key=SecretStr("weak"))
+
+    assert (settings.tenant_db, settings.tenant_db_prefix) == ("", "")
+    assert settings.default_tenant_db == "acme_tenants"
+    assert settings.tenant_pool == ("acme_tenants_1", "acme_tenants_2")
+    assert settings.secret_key.get_secret_value() == "weak"
+    assert settings.signing_keys()[0] == settings.signing_keys()[0] != "weak"

@@ -12,15 +12,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from app.config import ExplicitSettings
 from app.factory import create_app
-from tests.conftest import IsolatedSettings
 from tests.live import serving
 
 
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[str]:
     app = create_app(
-        IsolatedSettings(
+        ExplicitSettings(
             secret_key=SecretStr(secrets.token_urlsafe(48)),
             bcrypt_rounds=4,
             recovery_interval_seconds=0,

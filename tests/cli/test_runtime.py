@@ -13,16 +13,15 @@ from typer.testing import CliRunner
 
 from app.cli.main import app
 from app.cli.runtime import CliConfig, server_hosts
-from app.config import Settings
+from app.config import ExplicitSettings, Settings
 from app.db.memory import open_memory_store
 from app.db.store import Client, Document, Store
-from tests.conftest import IsolatedSettings
 
 URI = "mongodb://operator:hunter2-secret@db1.example:27017,db2.example:27018/tenantry?tls=true"
 
 
 def server_settings(uri: str) -> Settings:
-    return IsolatedSettings(
+    return ExplicitSettings(
         mongo_uri=uri, secret_key=SecretStr(secrets.token_urlsafe(48)), mongo_timeout_ms=100
     )
 

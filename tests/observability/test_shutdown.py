@@ -6,15 +6,15 @@ import secrets
 import httpx
 from pydantic import SecretStr
 
+from app.config import ExplicitSettings
 from app.factory import create_app
-from tests.conftest import IsolatedSettings
 from tests.live import serving
 from tests.support import EMAIL, PASSWORD
 
 
 async def test_in_flight_requests_finish_during_shutdown() -> None:
     # A real bcrypt cost keeps the login in flight long enough to shut down under it.
-    settings = IsolatedSettings(
+    settings = ExplicitSettings(
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=13,
         password_hash_workers=1,

@@ -5,8 +5,8 @@ from collections import Counter
 import pytest
 from bson import ObjectId
 
+from app.config import ExplicitSettings
 from app.registry.placement import PlacementPolicy, TenantPlacement, rendezvous_weight
-from tests.conftest import IsolatedSettings
 
 POOL = ["db_1", "db_2", "db_3", "db_4"]
 
@@ -154,21 +154,21 @@ async def test_growing_the_pool_changes_few_hash_choices() -> None:
 
 
 def test_the_pool_is_the_tenant_database_by_default() -> None:
-    settings = IsolatedSettings(primary_db="acme")
+    settings = ExplicitSettings(primary_db="acme")
 
     assert settings.tenant_pool == ("acme_tenants",)
 
 
 def test_a_count_names_the_pool_after_the_prefix() -> None:
-    derived = IsolatedSettings(primary_db="acme", tenant_db_count=3)
-    prefixed = IsolatedSettings(tenant_db_count=2, tenant_db_prefix="t_")
+    derived = ExplicitSettings(primary_db="acme", tenant_db_count=3)
+    prefixed = ExplicitSettings(tenant_db_count=2, tenant_db_prefix="t_")
 
     assert derived.tenant_pool == ("acme_tenants_1", "acme_tenants_2", "acme_tenants_3")
     assert prefixed.tenant_pool == ("t_1", "t_2")
 
 
 def test_an_explicit_list_is_the_pool_in_its_order() -> None:
-    settings = IsolatedSettings.model_validate({"tenant_databases": " east , west,north "})
+    settings = ExplicitSettings.model_validate({"tenant_databases": " east , west,north "})
 
     assert settings.tenant_pool == ("east", "west", "north")
 
@@ -185,10 +185,10 @@ def test_an_explicit_list_is_the_pool_in_its_order() -> None:
 )
 def test_an_unusable_pool_is_refused_at_start_up(fields: dict[str, object], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        IsolatedSettings(**fields)  # type: ignore[arg-type]
+        ExplicitSettings(**fields)  # type: ignore[arg-type]
 
 
 def test_the_policy_setting_names_a_known_policy() -> None:
     assert {policy.value for policy in PlacementPolicy} == {"least-filled", "hash"}
     with pytest.raises(ValueError, match="tenant_placement"):
-        IsolatedSettings(tenant_placement="random")  # type: ignore[arg-type]
+        ExplicitSettings(tenant_placement="random")  # type: ignore[arg-type]

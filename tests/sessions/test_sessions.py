@@ -1,8 +1,7 @@
 import jwt
 from httpx import AsyncClient
 
-from app.config import Settings
-from tests.conftest import IsolatedSettings
+from app.config import ExplicitSettings, Settings
 from tests.support import bearer, created_org, login, rename
 
 
@@ -49,7 +48,7 @@ def test_previous_keys_must_be_strong() -> None:
     from pydantic import SecretStr, ValidationError
 
     with pytest.raises(ValidationError, match="PREVIOUS_SECRET_KEYS"):
-        IsolatedSettings(previous_secret_keys=[SecretStr("short")])
+        ExplicitSettings(previous_secret_keys=[SecretStr("short")])
 
 
 async def test_me_describes_the_caller(client: AsyncClient) -> None:

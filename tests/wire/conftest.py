@@ -27,11 +27,10 @@ from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from app.config import Settings
+from app.config import ExplicitSettings, Settings
 from app.db.connect import open_store
 from app.db.store import Document, Store
 from app.factory import create_app
-from tests.conftest import IsolatedSettings
 
 STARTUP_SECONDS = 20
 
@@ -113,7 +112,7 @@ def server(request: pytest.FixtureRequest) -> Server:
 @pytest.fixture
 def wire_settings(server: Server) -> Settings:
     suffix = uuid.uuid4().hex[:12]
-    return IsolatedSettings(
+    return ExplicitSettings(
         mongo_uri=server.uri,
         primary_db=f"tenantry_test_{suffix}",
         tenant_db=f"tenantry_test_{suffix}_tenants",
