@@ -513,3 +513,30 @@ async def test_the_endpoints_document_who_may_call_them_and_their_errors(
         "409",
         "423",
     }
+
+
+async def test_a_plan_typed_in_by_hand_reads_as_the_default_for_billing_and_invitations(
+    settings: Settings, store: Store
+) -> None:
+    tight = settings.model_copy(
+        update={"plan_member_limits": {Plan.FREE: 2, Plan.PRO: 50, Plan.ENTERPRISE: 0}}
+    )
+    async with serving(tight, store) as client:
+        org_id = (await created_org(client))["id"]
+        owner = bearer(await login(client))
+        await store.master[ORGANIZATIONS].update_one(
+            {"_id": ObjectId(org_id)}, {"$set": {"plan": "gold"}}
+        )
+        invitations = f"/api/v1/organizations/{org_id}/invitations"
+
+        billing = await read(client, org_id, owner)
+        first = await client.post(
+            invitations, json={"email": "one@techcorp.com", "role": "member"}, headers=owner
+        )
+        second = await client.post(
+            invitations, json={"email": "two@techcorp.com", "role": "member"}, headers=owner
+        )
+
+    assert (billing["plan"], billing["member_limit"]) == ("free", 2)
+    assert first.status_code == 201, first.text
+    assert second.status_code == 409
