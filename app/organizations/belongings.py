@@ -20,8 +20,8 @@ class Belongings:
         invitations: InvitationRepository,
         workspaces: WorkspaceAccess,
     ) -> None:
-        self.accounts = accounts
-        self.memberships = memberships
+        self._accounts = accounts
+        self._memberships = memberships
         self._invitations = invitations
         self._workspaces = workspaces
 
@@ -30,10 +30,10 @@ class Belongings:
         admin of the default workspace."""
         if new_account is not None:
             try:
-                await self.accounts.insert(new_account)
+                await self._accounts.insert(new_account)
             except EmailTaken:
                 raise EmailAlreadyRegistered() from None
-        await self.memberships.add(organization.admin_id, organization.id, Role.OWNER)
+        await self._memberships.add(organization.admin_id, organization.id, Role.OWNER)
         default = await self._workspaces.workspaces.ensure_default(organization.id)
         await self._workspaces.members.put(
             organization.id, default.id, organization.admin_id, WorkspaceRole.ADMIN
@@ -41,13 +41,13 @@ class Belongings:
 
     async def remove_owner(self, organization: Organization) -> None:
         """Undo `seat_owner` (for a create that did not finish)."""
-        await self.memberships.remove_account_from(organization.admin_id, organization.id)
+        await self._memberships.remove_account_from(organization.admin_id, organization.id)
         await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)
 
     async def remove_all(self, organization: Organization) -> None:
         """Everything, for a deleted organization."""
-        await self.memberships.remove_all_of_organization(organization.id)
+        await self._memberships.remove_all_of_organization(organization.id)
         await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)
         await self._invitations.delete_for_organization(organization.id)
@@ -59,10 +59,10 @@ class Belongings:
     async def _settle_accounts_homed_in(self, organization: Organization) -> None:
         """Accounts whose home was the organization: deleted when it was their only
         membership, moved to their earliest remaining membership otherwise."""
-        for account_id in await self.accounts.homed_in(organization.id):
-            remaining = await self.memberships.for_account(account_id)
+        for account_id in await self._accounts.homed_in(organization.id):
+            remaining = await self._memberships.for_account(account_id)
             remaining = [m for m in remaining if m.organization_id != organization.id]
             if remaining:
-                await self.accounts.set_home(account_id, remaining[0].organization_id)
+                await self._accounts.set_home(account_id, remaining[0].organization_id)
             else:
-                await self.accounts.delete(account_id)
+                await self._accounts.delete(account_id)
