@@ -79,6 +79,7 @@ class DocumentService:
         limits: DocumentLimits,
     ) -> None:
         self._store = store
+        self._tenants = TenantCollections(store)
         self._organizations = organizations
         self._leases = leases
         self._workspaces = workspaces
@@ -163,7 +164,7 @@ class DocumentService:
         away and the registry is about to catch up, the collection it went to."""
         namespace = organization.namespace
         rename, move = organization.pending_rename, organization.pending_move
-        if (rename or move) and not await TenantCollections(self._store).exists(namespace):
+        if (rename or move) and not await self._tenants.exists(namespace):
             if rename:
                 return organization.namespace_of(rename.tenant_collection)
             if move:

@@ -47,7 +47,7 @@ class OrganizationReport:
 async def resolve_organization(store: Store, settings: Settings, reference: str) -> Organization:
     """The organization named (compared as the service compares names) or with that id."""
     registry = OperatorRegistry(store, default_plan=settings.default_plan)
-    document = await registry.find_organization(reference)
+    document = await registry.organizations.find_any(reference)
     if document is None:
         raise OrganizationNotFound(reference)
     return Organization.from_document(document)
@@ -68,7 +68,9 @@ async def list_organizations(
 ) -> list[OrganizationRow]:
     registry = OperatorRegistry(store, default_plan=settings.default_plan)
     documents = await registry.list_organizations(where)
-    members = await registry.member_counts([document["_id"] for document in documents])
+    members = await registry.memberships.counts_by_organization(
+        [document["_id"] for document in documents]
+    )
     return [
         OrganizationRow(
             id=str(document["_id"]),
@@ -89,13 +91,13 @@ async def describe_organization(
     store: Store, settings: Settings, reference: str
 ) -> OrganizationReport:
     registry = OperatorRegistry(store, default_plan=settings.default_plan)
-    document = await registry.find_organization(reference)
+    document = await registry.organizations.find_any(reference)
     if document is None:
         raise OrganizationNotFound(reference)
     collection = TenantNamespace(
         str(document.get("tenant_database") or ""), str(document.get("tenant_collection", ""))
     )
-    members = await registry.member_counts([document["_id"]])
+    members = await registry.memberships.counts_by_organization([document["_id"]])
     return OrganizationReport(
         registry=_registry_fields(document, registry.plan_of(document)),
         owners=await registry.owner_emails(document["_id"]),

@@ -1,12 +1,11 @@
-"""What operator commands read of the master database beyond what the service reads.
+"""The repositories operator commands read, and the reads that combine several of them.
 
 Operators look at every organization whatever its state, which the service deliberately does
-not; every such read is a named repository query, gathered here for the commands.
+not; every such read is a named repository query.
 """
 
 from bson import ObjectId
 
-from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.accounts.repository import AccountRepository
 from app.db.store import Document, Store, TenantNamespace
@@ -22,17 +21,11 @@ class OperatorRegistry:
         self.organizations = OrganizationRepository(store)
         self.accounts = AccountRepository(store)
         self.memberships = MembershipRepository(store)
-        self._claims = IdentifierClaims(store)
+        self.claims = IdentifierClaims(store)
         self._default_plan = default_plan
-
-    async def find_organization(self, reference: str) -> Document | None:
-        return await self.organizations.find_any(reference)
 
     async def list_organizations(self, where: OrganizationFilter) -> list[Document]:
         return await self.organizations.search(where, self._default_plan.value)
-
-    async def all_organizations(self) -> list[Document]:
-        return await self.organizations.all_documents()
 
     async def points_to(self, namespace: TenantNamespace) -> bool:
         """Whether any organization uses the collection, or is moving to or from it."""
@@ -41,17 +34,9 @@ class OperatorRegistry:
             for document in await self.organizations.holders_of(namespace.collection)
         )
 
-    async def member_counts(
-        self, organization_ids: list[ObjectId] | None = None, role: Role | None = None
-    ) -> dict[ObjectId, int]:
-        return await self.memberships.counts_by_organization(organization_ids, role)
-
     async def owner_emails(self, organization_id: ObjectId) -> list[str]:
         owners = await self.memberships.owner_ids(organization_id)
         return sorted((await self.accounts.emails_of(owners)).values())
-
-    async def claims(self) -> list[Document]:
-        return await self._claims.all()
 
     async def accounts_without_membership(self) -> list[tuple[ObjectId, str]]:
         # Both streams come in account-id order, so one merge finds the accounts no
@@ -68,21 +53,13 @@ class OperatorRegistry:
         await members.aclose()
         return lonely
 
-    async def count_by_field(self, field: str, absent: str) -> dict[str, int]:
-        return await self.organizations.count_by(field, absent)
-
     async def totals(self) -> dict[str, int]:
         return {
             "organizations": await self.organizations.count(),
             "accounts": await self.accounts.count(),
             "memberships": await self.memberships.count(),
-            "identifier claims": await self._claims.count(),
+            "identifier claims": await self.claims.count(),
         }
-
-    async def correct_owner_count(
-        self, organization_id: ObjectId, recorded: object, actual: int
-    ) -> bool:
-        return await self.organizations.correct_owner_count(organization_id, recorded, actual)
 
     def plan_of(self, organization: Document) -> str:
         plan = organization.get("plan")

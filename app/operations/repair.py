@@ -185,9 +185,11 @@ async def _settle(store: Store, finding: Finding, force: bool, announce: Announc
     elif finding.problem is Problem.ORPHAN_COLLECTION and finding.collection:
         return await _drop_orphan(store, finding.collection, force, announce)
     elif finding.problem is Problem.OWNER_COUNT and finding.organization_id:
-        registry = OperatorRegistry(store)
+        organizations = OrganizationRepository(store)
         count = finding.count or 0
-        if await registry.correct_owner_count(finding.organization_id, finding.recorded, count):
+        if await organizations.correct_owner_count(
+            finding.organization_id, finding.recorded, count
+        ):
             return Step("corrected owner count", finding.subject, f"owner_count = {count}")
     return None
 

@@ -35,9 +35,9 @@ class Statistics:
 async def gather_statistics(store: Store, settings: Settings, top: int) -> Statistics:
     registry = OperatorRegistry(store, default_plan=settings.default_plan)
     by_status = {status.value: 0 for status in Status}
-    by_status.update(await registry.count_by_field("status", Status.ACTIVE.value))
+    by_status.update(await registry.organizations.count_by("status", Status.ACTIVE.value))
     by_plan = {plan.value: 0 for plan in Plan}
-    by_plan.update(await registry.count_by_field("plan", settings.default_plan))
+    by_plan.update(await registry.organizations.count_by("plan", settings.default_plan))
     sizes = await _tenant_sizes(store, registry)
     by_storage = sorted(
         (size for size in sizes if size.storage_bytes is not None),
@@ -60,7 +60,7 @@ async def _tenant_sizes(store: Store, registry: OperatorRegistry) -> list[Tenant
     tenants = TenantCollections(store)
     existing = await catalog.tenant_namespaces()
     sizes = []
-    for document in await registry.all_organizations():
+    for document in await registry.organizations.all_documents():
         collection = TenantNamespace(
             str(document.get("tenant_database") or store.default_tenant_db),
             str(document.get("tenant_collection")),

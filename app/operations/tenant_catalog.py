@@ -20,6 +20,7 @@ class IndexSummary:
 class TenantCatalog:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._tenants = TenantCollections(store)
 
     async def databases(self) -> list[str]:
         """Every database tenant collections may be in: the placement pool, the default
@@ -40,7 +41,7 @@ class TenantCatalog:
         return found
 
     async def exists(self, namespace: TenantNamespace) -> bool:
-        return await TenantCollections(self._store).exists(namespace)
+        return await self._tenants.exists(namespace)
 
     async def indexes(self, namespace: TenantNamespace) -> list[IndexSummary]:
         collection = self._store.collection(namespace)

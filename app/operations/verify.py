@@ -71,10 +71,10 @@ async def verify(store: Store) -> VerificationReport:
     registry = OperatorRegistry(store)
     tenants = TenantCollections(store)
     now = datetime.now(UTC)
-    documents = await registry.all_organizations()
+    documents = await registry.organizations.all_documents()
     collections = await TenantCatalog(store).tenant_namespaces()
-    claims = await registry.claims()
-    owners = await registry.member_counts(role=Role.OWNER)
+    claims = await registry.claims.all()
+    owners = await registry.memberships.counts_by_organization(role=Role.OWNER)
     claimed = {(claim["_id"], claim.get("organization_id")) for claim in claims}
 
     findings: list[Finding] = []

@@ -160,7 +160,7 @@ class Lifecycle:
     async def rename(self, current: Organization, target: PendingRename) -> int:
         """Rename to `target`, moving the collection; rolled back if it fails before the
         registry switches. Returns the number of documents in the new collection."""
-        await self.begin_rename(current, target)
+        await self._begin_rename(current, target)
         try:
             return await self.finish_rename(current, target)
         except BaseException:
@@ -184,9 +184,9 @@ class Lifecycle:
         elif organization.state is not LifecycleState.ACTIVE:
             raise OperationInProgress(organization.name, organization.state.value)
         else:
-            current = await self.begin_move(organization, target)
+            current = await self._begin_move(organization, target)
             move = current.pending_move
-        assert move is not None  # noqa: S101 - MOVING entries and begin_move's answer have one
+        assert move is not None  # noqa: S101 - MOVING entries and _begin_move's answer have one
         await self.checkpoint("move.recorded")
         try:
             documents = await self.finish_move(current, move)
@@ -197,11 +197,11 @@ class Lifecycle:
         return MoveOutcome(move, documents, resumed)
 
     async def delete(self, organization: Organization) -> None:
-        await self.begin_delete(organization)
+        await self._begin_delete(organization)
         with anyio.CancelScope(shield=True):
             await self.finish_delete(organization)
 
-    async def begin_rename(self, current: Organization, target: PendingRename) -> None:
+    async def _begin_rename(self, current: Organization, target: PendingRename) -> None:
         """Claim the new identifier and record the rename; nothing is left if either fails."""
         if not await self.claims.claim(target.identifier, current.id):
             raise OrganizationNameTaken()
@@ -215,7 +215,7 @@ class Lifecycle:
                 await self.claims.release(target.identifier, current.id)
             raise
 
-    async def begin_move(self, organization: Organization, target: str) -> Organization:
+    async def _begin_move(self, organization: Organization, target: str) -> Organization:
         """Record a move of the collection to database `target`; the entry as recorded."""
         store = self.store
         if store.resolve(organization.namespace).database == target:
@@ -235,7 +235,7 @@ class Lifecycle:
             raise OperationInProgress(organization.name, "gone")
         return current
 
-    async def begin_delete(self, organization: Organization) -> None:
+    async def _begin_delete(self, organization: Organization) -> None:
         """Mark the organization deleting: from then on it is invisible and its tokens are
         refused, and if a later step fails, recovery finishes the delete."""
         if not await self.organizations.set_state(

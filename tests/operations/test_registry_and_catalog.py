@@ -61,9 +61,11 @@ async def test_member_counts_owner_emails_and_totals(client: AsyncClient, store:
     await add_account(store, organization["id"], "dev@techcorp.com", Role.MEMBER)
     registry = OperatorRegistry(store)
 
-    assert await registry.member_counts() == {organization_id: 3}
-    assert await registry.member_counts([organization_id], Role.OWNER) == {organization_id: 2}
-    assert await registry.member_counts([ObjectId()]) == {}
+    assert await registry.memberships.counts_by_organization() == {organization_id: 3}
+    assert await registry.memberships.counts_by_organization([organization_id], Role.OWNER) == {
+        organization_id: 2
+    }
+    assert await registry.memberships.counts_by_organization([ObjectId()]) == {}
     assert await registry.owner_emails(organization_id) == [
         "admin@techcorp.com",
         "second@techcorp.com",
@@ -84,9 +86,9 @@ async def test_the_owner_count_is_corrected_only_from_the_value_read(
     registry = OperatorRegistry(store)
     organization_id = ObjectId(organization["id"])
 
-    stale = await registry.correct_owner_count(organization_id, 3, 1)
+    stale = await registry.organizations.correct_owner_count(organization_id, 3, 1)
     assert (await registry_entry(store, organization["id"]))["owner_count"] == 4
-    current = await registry.correct_owner_count(organization_id, 4, 1)
+    current = await registry.organizations.correct_owner_count(organization_id, 4, 1)
 
     assert (stale, current) == (False, True)
     assert (await registry_entry(store, organization["id"]))["owner_count"] == 1
