@@ -1,19 +1,37 @@
-"""The service's one error hierarchy.
+"""The service's one error hierarchy, and the catalogue of its error codes.
 
 Services raise `AppError` subclasses; nothing below the HTTP layer knows about HTTP beyond the
 status code (and headers) each error carries. `app.api.errors` renders them.
+
+Every class names a stable, machine-readable `code` (snake_case) that clients may branch on;
+the message (`detail`) is for people and may change. A class that declares a code is entered
+in `CATALOGUE`, which the API publishes; two classes may not claim the same code.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
 _BEARER_CHALLENGE = MappingProxyType({"WWW-Authenticate": "Bearer"})
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: str
+    status: int
+    title: str
+
+
+CATALOGUE: dict[str, ErrorCode] = {}
+
+
 class AppError(Exception):
     status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
     detail: ClassVar[str] = "Internal server error"
+    # What the code means, for the catalogue; the class's `detail` when not given.
+    title: ClassVar[str | None] = None
     headers: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(self, detail: str | None = None) -> None:
@@ -21,12 +39,34 @@ class AppError(Exception):
         self.response_headers: dict[str, str] = dict(self.headers)
         super().__init__(self.message)
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "code" in cls.__dict__:
+            _enter(cls)
+
+    @classmethod
+    def entry(cls) -> ErrorCode:
+        return ErrorCode(cls.code, cls.status_code, cls.title or cls.detail)
+
+
+def _enter(cls: type[AppError]) -> None:
+    known = CATALOGUE.get(cls.code)
+    entry = cls.entry()
+    if known is not None and known != entry:
+        raise TypeError(f"error code {cls.code!r} is claimed twice")
+    CATALOGUE[cls.code] = entry
+
+
+_enter(AppError)
+
 
 class InvalidInput(AppError):
     """Input that passed the schema but breaks a domain rule; rendered like a validation error."""
 
     status_code = 400
+    code = "invalid_input"
     detail = "Invalid input"
+    title = "The request is malformed or breaks a rule; `loc` names the field"
 
     def __init__(self, location: Sequence[str | int], message: str) -> None:
         super().__init__(message)
@@ -35,34 +75,71 @@ class InvalidInput(AppError):
 
 class NotAuthenticated(AppError):
     status_code = 401
+    code = "unauthenticated"
     detail = "Could not validate credentials"
+    title = "No bearer token, or one that is malformed or signed with an unknown key"
     headers = _BEARER_CHALLENGE
+
+
+class TokenExpired(NotAuthenticated):
+    code = "token_expired"
+    detail = "Token has expired"
+
+
+class TokenRevoked(NotAuthenticated):
+    code = "token_revoked"
+    detail = "Token has been revoked"
 
 
 class InvalidCredentials(AppError):
     status_code = 401
+    code = "invalid_credentials"
     detail = "Invalid email or password"
     headers = _BEARER_CHALLENGE
 
 
 class Forbidden(AppError):
     status_code = 403
+    code = "forbidden"
     detail = "You are not allowed to perform this action"
+
+
+class RoleNotAllowed(Forbidden):
+    code = "role_not_allowed"
+    title = "The caller's role does not allow this action"
 
 
 class NotFound(AppError):
     status_code = 404
+    code = "not_found"
     detail = "Not found"
+    title = "No such resource or route"
+
+
+class MethodNotAllowed(AppError):
+    status_code = 405
+    code = "method_not_allowed"
+    detail = "Method Not Allowed"
+    title = "The route exists but not for this HTTP method"
 
 
 class Conflict(AppError):
     status_code = 409
+    code = "conflict"
     detail = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "request_too_large"
+    detail = "Request body too large"
 
 
 class TooManyAttempts(AppError):
     status_code = 429
+    code = "rate_limited"
     detail = "Too many failed attempts; try again later"
+    title = "Too many attempts; `Retry-After` says when to try again"
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__()
@@ -71,5 +148,6 @@ class TooManyAttempts(AppError):
 
 class ServiceUnavailable(AppError):
     status_code = 503
+    code = "database_unavailable"
     detail = "The database is unavailable; try again shortly"
     headers = MappingProxyType({"Retry-After": "5"})

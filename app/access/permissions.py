@@ -6,7 +6,7 @@ Services ask `require(role, action)`; nothing else compares roles.
 from enum import StrEnum
 
 from app.access.roles import Role
-from app.errors import Forbidden
+from app.errors import RoleNotAllowed
 
 
 class Action(StrEnum):
@@ -45,7 +45,7 @@ def allows(role: Role, action: Action) -> bool:
 
 def require(role: Role, action: Action) -> None:
     if not allows(role, action):
-        raise Forbidden(f"The {role.value} role does not allow this: {action.value}")
+        raise RoleNotAllowed(f"The {role.value} role does not allow this: {action.value}")
 
 
 def action_for(role: Role) -> Action:

@@ -9,7 +9,7 @@ import jwt
 from bson import ObjectId
 
 from app.db.ids import parse_object_id
-from app.errors import NotAuthenticated
+from app.errors import NotAuthenticated, TokenExpired
 
 REQUIRED_CLAIMS = ("sub", "admin_id", "org_id", "email", "iat", "exp", "jti", "iss", "aud")
 # Far above any token this service issues; refuses to parse megabytes of attacker input.
@@ -111,7 +111,7 @@ class TokenCodec:
                 options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError:
-            raise NotAuthenticated("Token has expired") from None
+            raise TokenExpired() from None
         except jwt.PyJWTError:
             raise NotAuthenticated() from None
 

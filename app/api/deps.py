@@ -18,11 +18,12 @@ from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
-from app.errors import Forbidden, NotAuthenticated, NotFound
+from app.errors import Forbidden, NotAuthenticated
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.service import OrganizationService
+from app.registry.errors import OrganizationNotFound
 from app.sessions.service import SessionService
 from app.workspaces.service import WorkspaceService
 
@@ -118,6 +119,7 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
 class WrongOrganization(Forbidden):
+    code = "token_for_other_organization"
     detail = (
         "This token acts for another organization; switch to this one first "
         "(POST /api/v1/auth/switch)"
@@ -134,7 +136,7 @@ def caller_allowed(action: Action) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         organization_id = parse_object_id(org_id)
         if organization_id is None:
-            raise NotFound("Organization not found")
+            raise OrganizationNotFound()
         if organization_id != caller.organization_id:
             raise WrongOrganization()
         require(caller.role, action)

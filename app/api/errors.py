@@ -1,4 +1,12 @@
-"""The handlers that render every error as JSON, keeping FastAPI's `{"detail": ...}` shape."""
+"""How every error is answered: `{"detail": ..., "code": ...}`, or RFC 9457 problem details.
+
+The versioned API adds the stable `code` of `app.errors` to FastAPI's `{"detail": ...}`; the
+compatibility endpoints keep their bodies exactly as they always were. A client that asks for
+`application/problem+json` (in `Accept`) gets problem details on any endpoint:
+`type` (a reference to the code's entry in the catalogue at `/errors/{code}`), `title`,
+`status`, `detail`, `code`, `instance` (the request path), and `errors` naming each invalid
+field when the input was invalid.
+"""
 
 import logging
 from collections.abc import Sequence
@@ -9,12 +17,29 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
-from app.errors import AppError, InvalidInput, ServiceUnavailable
+from app.errors import (
+    AppError,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
 from app.kit.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+VERSIONED_PREFIX = "/api/"
+ERRORS_PATH = "/errors"
+_FRAMEWORK_ERRORS: dict[int, type[AppError]] = {
+    400: InvalidInput,
+    404: NotFound,
+    405: MethodNotAllowed,
+}
 
 
 def validation_error_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -32,30 +57,123 @@ def validation_error_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    if isinstance(exc, InvalidInput):
-        body: Any = [{"loc": list(exc.location), "msg": exc.message, "type": "value_error"}]
+def _quality(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return max(0.0, min(1.0, float(value)))
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def wants_problem(accept: str | None) -> bool:
+    """Whether `Accept` prefers problem details (RFC 9457) to plain JSON (RFC 9110 §12.5.1)."""
+    if not accept or "problem" not in accept:
+        return False
+    problem = plain = 0.0
+    for media_range in accept.split(","):
+        media_type, *parameters = media_range.split(";")
+        media_type = media_type.strip().lower()
+        quality = _quality(parameters)
+        if media_type == PROBLEM_JSON:
+            problem = max(problem, quality)
+        elif media_type in ("application/json", "application/*", "*/*"):
+            plain = max(plain, quality)
+    return problem > 0 and problem >= plain
+
+
+def error_response(
+    error: AppError,
+    *,
+    path: str,
+    accept: str | None,
+    items: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """The response for `error` on `path`, in the form `accept` asks for.
+
+    `items` are the invalid fields of a 400 (FastAPI's `detail` list).
+    """
+    request_id = current_request_id() if error.status_code >= 500 else None
+    if wants_problem(accept):
+        body: dict[str, Any] = {
+            "type": f"{ERRORS_PATH}/{error.code}",
+            "title": error.entry().title,
+            "status": error.status_code,
+            "detail": error.message,
+            "code": error.code,
+            "instance": path,
+        }
+        if items is not None:
+            body["errors"] = items
+        media_type = PROBLEM_JSON
     else:
-        body = exc.message
-    return JSONResponse({"detail": body}, status_code=exc.status_code, headers=exc.response_headers)
+        body = {"detail": items if items is not None else error.message}
+        if path.startswith(VERSIONED_PREFIX):
+            body["code"] = error.code
+        media_type = "application/json"
+    if request_id is not None:
+        body["request_id"] = request_id
+    return JSONResponse(
+        body,
+        status_code=error.status_code,
+        headers=error.response_headers,
+        media_type=media_type,
+    )
 
 
-async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
+def scope_error_response(error: AppError, scope: Scope) -> JSONResponse:
+    """`error_response` for ASGI middleware, which has a scope rather than a request."""
+    return error_response(
+        error, path=scope.get("path", ""), accept=Headers(scope=scope).get("accept")
+    )
+
+
+def _respond(
+    request: Request, error: AppError, items: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    return error_response(
+        error, path=request.url.path, accept=request.headers.get("accept"), items=items
+    )
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
+    items = None
+    if isinstance(exc, InvalidInput):
+        items = [{"loc": list(exc.location), "msg": exc.message, "type": "value_error"}]
+    return _respond(request, exc, items)
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
-    return JSONResponse({"detail": validation_error_items(exc.errors())}, status_code=400)
+    return _respond(
+        request, InvalidInput((), "Invalid input"), validation_error_items(exc.errors())
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Framework errors keep their status; a 400 (an unreadable body) gets the validation shape."""
+    """Framework errors keep their status and text; a 400 (an unreadable body) gets the
+    validation shape."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    if exc.status_code == 400:
-        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
-        return JSONResponse({"detail": detail}, status_code=400, headers=exc.headers)
-    return await http_exception_handler(request, exc)
+    kind = _FRAMEWORK_ERRORS.get(exc.status_code)
+    if kind is None:
+        return await http_exception_handler(request, exc)
+    if kind is InvalidInput:
+        error: AppError = InvalidInput(("body",), str(exc.detail))
+        items = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
+        response = _respond(request, error, items)
+    else:
+        error = kind(str(exc.detail))
+        response = _respond(request, error)
+        response.status_code = exc.status_code
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
-async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ConnectionFailure | AutoReconnect):
         logger.warning("database unreachable: %s", type(exc).__name__)
         error: AppError = ServiceUnavailable()
@@ -63,10 +181,7 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
         # Driver messages can name collections, indexes and values: log them, never return them.
         logger.error("unexpected database error", exc_info=exc)
         error = AppError()
-    body: dict[str, Any] = {"detail": error.message}
-    if error.status_code == 500:
-        body["request_id"] = current_request_id()
-    return JSONResponse(body, status_code=error.status_code, headers=error.response_headers)
+    return _respond(request, error)
 
 
 def register_error_handlers(app: FastAPI) -> None:

@@ -1,7 +1,9 @@
 """Protections every response gets: a request size limit and security headers."""
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import scope_error_response
+from app.errors import PayloadTooLarge
 
 # Swagger UI and ReDoc load their scripts from a CDN; everything else is JSON and needs nothing.
 _DOCS_PATHS = ("/docs", "/redoc")
@@ -92,5 +94,5 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"Request body too large (at most {self.max_bytes} bytes)"
-        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+        error = PayloadTooLarge(f"Request body too large (at most {self.max_bytes} bytes)")
+        await scope_error_response(error, scope)(scope, receive, send)

@@ -10,9 +10,10 @@ import logging
 import re
 import uuid
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import scope_error_response
+from app.errors import AppError
 from app.kit.request_context import bind, unbind
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -52,7 +53,7 @@ class RequestContextMiddleware:
         except Exception:
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not response_started:
-                body = {"detail": "Internal server error", "request_id": request_id}
-                await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
+                response = scope_error_response(AppError(), scope)
+                await response(scope, receive, send_with_id)
         finally:
             unbind(bound)

@@ -36,23 +36,28 @@ _SERVER_KEYS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "ve
 
 
 class DocumentNotFound(NotFound):
+    code = "document_not_found"
     detail = "Document not found"
 
 
 class StaleVersion(AppError):
+    code = "precondition_failed"
     status_code = 412
     detail = "The document has changed since that version (If-Match); read it again"
 
 
 class TenantMoving(ServiceUnavailable):
+    code = "tenant_moving"
     detail = "The organization's data is being moved by a rename; try again in a moment"
 
 
 class ReadOnlyWorkspace(Forbidden):
+    code = "workspace_read_only"
     detail = "Your role in this workspace does not allow changing its documents"
 
 
 class ArchivedWorkspace(Conflict):
+    code = "workspace_archived_read_only"
     detail = "The workspace is archived; unarchive it before changing its documents"
 
 

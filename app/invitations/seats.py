@@ -11,10 +11,13 @@ from app.plans import Plan, Plans
 
 
 class MemberLimitReached(Conflict):
+    code = "member_limit_reached"
     detail = "The organization's plan allows no more members (pending invitations count)"
 
 
 class PlanTooSmall(Conflict):
+    code = "plan_too_small"
+
     def __init__(self, plan: Plan, limit: int, taken: "TakenSeats") -> None:
         super().__init__(
             f"The {plan.value} plan allows {limit} members, pending invitations included; "

@@ -30,27 +30,33 @@ logger = logging.getLogger(__name__)
 
 
 class InvitationNotFound(NotFound):
+    code = "invitation_not_found"
     detail = "Invitation not found"
 
 
 class InvitationGone(AppError):
+    code = "invitation_gone"
     status_code = 410
     detail = "This invitation has expired, was revoked, or has already been used"
 
 
 class AlreadyAMember(Conflict):
+    code = "already_a_member"
     detail = "This person is already a member of the organization"
 
 
 class AlreadyPending(Conflict):
+    code = "invitation_already_pending"
     detail = "This person already has a pending invitation; resend it instead"
 
 
 class InvitationForSomeoneElse(Forbidden):
+    code = "invitation_for_another_email"
     detail = "This invitation was sent to another email address"
 
 
 class SignInToAccept(Conflict):
+    code = "sign_in_to_accept"
     detail = "An account with this email exists: sign in and accept, or give its password"
 
 

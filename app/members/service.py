@@ -23,14 +23,17 @@ from app.workspaces.repository import WorkspaceMemberRepository
 
 
 class MemberNotFound(NotFound):
+    code = "member_not_found"
     detail = "No such member in this organization"
 
 
 class LastOwner(Conflict):
+    code = "last_owner"
     detail = "An organization must keep at least one owner; transfer ownership first"
 
 
 class ChangedConcurrently(Conflict):
+    code = "changed_concurrently"
     detail = "The membership changed while this request ran; read it again and retry"
 
 

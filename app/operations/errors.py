@@ -4,16 +4,22 @@ from app.errors import AppError, Conflict, NotFound
 
 
 class UnknownAccount(NotFound):
+    code = "account_not_found"
+    title = "No account has that email"
+
     def __init__(self, email: str) -> None:
         super().__init__(f"No account has the email {email!r}")
 
 
 class UnacceptableInput(AppError):
+    code = "unacceptable_input"
     status_code = 400
     detail = "Invalid input"
 
 
 class InvalidImportFile(AppError):
+    code = "invalid_import_file"
+    title = "The import file is malformed; nothing was imported"
     status_code = 400
 
     def __init__(self, location: str, problem: str) -> None:
@@ -21,6 +27,9 @@ class InvalidImportFile(AppError):
 
 
 class DocumentsAlreadyExist(Conflict):
+    code = "documents_already_exist"
+    title = "Documents of the import file already exist; nothing was imported"
+
     def __init__(self, collection: str, count: int, example: str) -> None:
         super().__init__(
             f"{count} document(s) of the file already exist in {collection} (for example "
@@ -29,6 +38,8 @@ class DocumentsAlreadyExist(Conflict):
 
 
 class ImportInterrupted(AppError):
+    code = "import_interrupted"
+    title = "An import stopped part way; run it again with --replace"
     status_code = 500
 
     def __init__(self, collection: str, written: int, reason: str) -> None:
@@ -39,6 +50,8 @@ class ImportInterrupted(AppError):
 
 
 class FileUnusable(AppError):
+    code = "file_unusable"
+    title = "The file cannot be read or written"
     status_code = 400
 
     def __init__(self, path: str, problem: str) -> None:

@@ -45,7 +45,15 @@ Checkpoint = Callable[[str], Awaitable[None]]
 class RenameRefused(AppError):
     """The server refused renameCollection and the configured strategy forbids copying."""
 
+    code = "rename_refused"
     detail = "The database refused to move the tenant collection; nothing was changed"
+
+
+class CreateUndone(ServiceUnavailable):
+    """Recovery judged a slow create abandoned and rolled it back while it ran."""
+
+    code = "create_undone"
+    detail = "The request took too long and was undone; try again"
 
 
 async def no_checkpoint(_: str) -> None:
@@ -144,7 +152,7 @@ class Lifecycle:
                 organization.id, LifecycleState.PROVISIONING, LifecycleState.ACTIVE
             ):
                 # Recovery judged this create abandoned and rolled it back.
-                raise ServiceUnavailable("The request took too long and was undone; try again")
+                raise CreateUndone()
         except BaseException:
             with anyio.CancelScope(shield=True):
                 try:

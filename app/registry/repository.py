@@ -22,8 +22,7 @@ from app.db.ids import parse_object_id
 from app.db.naming import name_key
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store, TenantNamespace
-from app.errors import ServiceUnavailable
-from app.registry.errors import OrganizationSuspended
+from app.registry.errors import OrganizationBusy, OrganizationSuspended
 from app.registry.models import (
     LifecycleState,
     Organization,
@@ -305,7 +304,7 @@ class OrganizationRepository:
             if taken.modified_count == 1:
                 break
             if time.monotonic() >= deadline:
-                raise ServiceUnavailable("The organization is busy; try again shortly")
+                raise OrganizationBusy()
             await asyncio.sleep(0.01)
         try:
             yield

@@ -39,6 +39,7 @@ class RenameResult(StrEnum):
 class TenantCopyMismatch(AppError):
     """The copy does not hold as many documents as the source: the switch must not happen."""
 
+    code = "tenant_copy_mismatch"
     detail = "The tenant data could not be verified after copying; nothing was switched"
 
 

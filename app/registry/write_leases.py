@@ -21,6 +21,7 @@ LEASE_SECONDS = 30
 
 
 class TenantBusy(ServiceUnavailable):
+    code = "tenant_busy"
     detail = "Writes to this organization's data are still finishing; try again shortly"
 
 

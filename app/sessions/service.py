@@ -18,7 +18,14 @@ from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account, Membership, email_key
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
-from app.errors import Conflict, Forbidden, InvalidCredentials, NotAuthenticated, TooManyAttempts
+from app.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    NotAuthenticated,
+    TokenRevoked,
+    TooManyAttempts,
+)
 from app.observability.metrics import Metrics
 from app.registry.repository import OrganizationRepository
 from app.sessions.revocation import RevokedTokens
@@ -35,10 +42,12 @@ class LoginResult:
 
 
 class NotAMember(Forbidden):
+    code = "not_a_member"
     detail = "Your account is not a member of that organization"
 
 
 class WorkspaceArchived(Conflict):
+    code = "workspace_archived"
     detail = "The workspace is archived; unarchive it to work in it"
 
 
@@ -143,7 +152,7 @@ class SessionService:
         if membership is None or membership.version != claims.membership_version:
             raise NotAuthenticated()
         if await self._revoked.is_revoked(claims.token_id):
-            raise NotAuthenticated("Token has been revoked")
+            raise TokenRevoked()
         if not await self._organizations.is_visible(claims.organization_id):
             raise NotAuthenticated()
         return Principal(

@@ -12,10 +12,12 @@ from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceReposi
 
 
 class WorkspaceNotFound(NotFound):
+    code = "workspace_not_found"
     detail = "Workspace not found"
 
 
 class NotAWorkspaceMember(Forbidden):
+    code = "not_workspace_member"
     detail = "You are not a member of this workspace"
 
 

@@ -21,22 +21,27 @@ from app.workspaces.repository import WorkspaceNameTaken
 
 
 class WorkspaceNameInUse(Conflict):
+    code = "workspace_name_taken"
     detail = "A workspace with this name already exists in the organization"
 
 
 class DefaultWorkspaceIsPermanent(Conflict):
+    code = "default_workspace_permanent"
     detail = "The default workspace cannot be archived or deleted"
 
 
 class WorkspaceHoldsData(Conflict):
+    code = "workspace_not_empty"
     detail = "The workspace holds documents; delete it with confirm=true to delete them too"
 
 
 class NotAWorkspaceAdmin(Forbidden):
+    code = "not_workspace_admin"
     detail = "Only organization owners and admins, or this workspace's admins, may do this"
 
 
 class NotAnOrganizationMember(Conflict):
+    code = "not_organization_member"
     detail = "Only members of the organization can be added to its workspaces"
 
 
