@@ -129,6 +129,13 @@ class Conflict(AppError):
     detail = "Conflict"
 
 
+class PreconditionFailed(AppError):
+    status_code = 412
+    code = "precondition_failed"
+    detail = "The resource has changed since that version (If-Match); read it again"
+    title = "`If-Match` names none of the resource's current versions"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "request_too_large"

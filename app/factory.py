@@ -8,14 +8,15 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import monitoring, v1
+from app.api import catalogue, monitoring, v1
+from app.api.conditional import ConditionalRequestsMiddleware
 from app.api.contract import health
 from app.api.contract import organizations as contract_organizations
 from app.api.contract import sessions as contract_sessions
 from app.api.errors import register_error_handlers
 from app.api.guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.api.openapi import install_openapi
 from app.api.request_ids import RequestContextMiddleware
-from app.api.responses import install_openapi
 from app.api.state import State
 from app.api.telemetry import RequestTelemetryMiddleware
 from app.config import Settings, load_settings
@@ -33,6 +34,19 @@ Organizations, their admin accounts, and one MongoDB collection per organization
 
 Validation failures answer **400** with `{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`.
 Every response carries an `X-Request-ID` header (yours, if you send a sane one).
+
+**Errors.** Under `/api/v1`, every error body has a stable `code` beside `detail`
+(`organization_name_taken`, `invitation_gone`, `rate_limited`, ...): branch on `code`, show
+`detail`. `GET /errors` lists every code. Send `Accept: application/problem+json` to get
+RFC 9457 problem details (`type`, `title`, `status`, `detail`, `code`, `instance`) from any
+endpoint. Any operation can also answer `500 internal_error` (quote its `request_id`),
+`503 database_unavailable` and `413 request_too_large`.
+
+**Times** are RFC 3339 in UTC with `Z`, to the millisecond: `2026-12-03T09:15:00.123Z`.
+
+**Conditional requests.** Reads under `/api/v1` carry an `ETag`; send it back in
+`If-None-Match` to get `304 Not Modified` when nothing changed, or in `If-Match` on a change to
+make it only if nothing changed meanwhile (`412 precondition_failed` otherwise).
 """
 
 
@@ -81,11 +95,18 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=cors_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Request-ID",
+                "If-Match",
+                "If-None-Match",
+            ],
+            expose_headers=["X-Request-ID", "Retry-After", "ETag", "Location", "Link"],
             max_age=600,
         )
+    app.add_middleware(ConditionalRequestsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)
@@ -93,6 +114,7 @@ def create_app(
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(monitoring.router)
+    app.include_router(catalogue.router)
     app.include_router(contract_organizations.router)
     app.include_router(contract_sessions.router)
     for router in v1.routers:

@@ -18,6 +18,7 @@ from app.db.connect import open_store
 from app.db.memory import open_memory_store
 from app.db.store import Client, Document, Store
 from app.factory import create_app
+from tests.conventions import Conventions
 
 
 @pytest.fixture
@@ -84,8 +85,14 @@ def app(settings: Settings, store: Store) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """A client that also checks every answer against the API's conventions."""
+    conventions = Conventions(app.openapi())
     async with (
         LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+        AsyncClient(
+            transport=ASGITransport(app=manager.app),
+            base_url="http://test",
+            event_hooks={"response": [conventions.check]},
+        ) as client,
     ):
         yield client

@@ -13,12 +13,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.access.permissions import Action, require
 from app.access.principal import Principal
+from app.api.responses import AUTHENTICATION
 from app.api.state import Services
 from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
-from app.errors import Forbidden, NotAuthenticated
+from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, RoleNotAllowed
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
@@ -144,6 +145,15 @@ def caller_allowed(action: Action) -> Callable[..., Awaitable[Principal]]:
 
     return allowed_caller
 
+
+# What the organization-scoped routes answer before the handler runs.
+SCOPED_ERRORS: tuple[type[AppError], ...] = (
+    InvalidInput,
+    *AUTHENTICATION,
+    WrongOrganization,
+    RoleNotAllowed,
+    OrganizationNotFound,
+)
 
 # Who may call the organization-scoped routes, declared once for every router.
 OrganizationReader = Annotated[Principal, Depends(caller_allowed(Action.READ_ORGANIZATION))]

@@ -33,7 +33,8 @@ from app.kit.request_context import current_request_id
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-VERSIONED_PREFIX = "/api/"
+# Paths whose error bodies carry `code`: all but the compatibility endpoints'.
+CODED_PREFIXES = ("/api/", "/errors")
 ERRORS_PATH = "/errors"
 _FRAMEWORK_ERRORS: dict[int, type[AppError]] = {
     400: InvalidInput,
@@ -110,7 +111,7 @@ def error_response(
         media_type = PROBLEM_JSON
     else:
         body = {"detail": items if items is not None else error.message}
-        if path.startswith(VERSIONED_PREFIX):
+        if path.startswith(CODED_PREFIXES):
             body["code"] = error.code
         media_type = "application/json"
     if request_id is not None:

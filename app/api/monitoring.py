@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from app.api.deps import ServicesDep
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["monitoring"], generate_unique_id_function=lambda route: route.name)
 
 READY_TIMEOUT_SECONDS = 2.0
 

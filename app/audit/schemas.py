@@ -1,16 +1,16 @@
 """What the audit-log endpoint answers."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.audit.trail import AuditEntry
+from app.kit.times import Timestamp
 
 
 class AuditEntryRead(BaseModel):
     id: str
-    at: datetime
+    at: Timestamp
     action: str
     actor_id: str | None
     actor_email: str | None

@@ -14,6 +14,7 @@ data can tell: the workspace's rules, suspension, and where the collection is.
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -23,7 +24,14 @@ from app.db.ids import parse_object_id
 from app.db.store import Document, Store, TenantNamespace
 from app.documents.repository import TenantDocuments
 from app.documents.validation import DocumentLimits, check_document, check_field_name
-from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from app.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+)
 from app.registry.errors import OrganizationNotFound, OrganizationSuspended
 from app.registry.models import LifecycleState, Organization, Status
 from app.registry.repository import OrganizationRepository
@@ -35,14 +43,22 @@ SORTABLE_SERVER_FIELDS = ("created_at", "updated_at", "version")
 _SERVER_KEYS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "version"})
 
 
+@dataclass(frozen=True, slots=True)
+class IfMatch:
+    """An `If-Match` precondition on a document's version: `*` (any), or a set of versions."""
+
+    versions: frozenset[int] | None  # None: "*"
+
+    def allows(self, version: int) -> bool:
+        return self.versions is None or version in self.versions
+
+
 class DocumentNotFound(NotFound):
     code = "document_not_found"
     detail = "Document not found"
 
 
-class StaleVersion(AppError):
-    code = "precondition_failed"
-    status_code = 412
+class StaleVersion(PreconditionFailed):
     detail = "The document has changed since that version (If-Match); read it again"
 
 
@@ -120,7 +136,7 @@ class DocumentService:
         return await documents.page(where, sort, descending, offset, limit)
 
     async def replace(
-        self, principal: Principal, document_id: str, body: Any, if_match: int | None
+        self, principal: Principal, document_id: str, body: Any, if_match: IfMatch | None
     ) -> Document:
         check_document(body, self._limits, ("body",))
         async with self._writing(principal) as (documents, _):
@@ -128,7 +144,7 @@ class DocumentService:
             return await self._store_version(documents, current, body, if_match)
 
     async def patch(
-        self, principal: Principal, document_id: str, patch: Any, if_match: int | None
+        self, principal: Principal, document_id: str, patch: Any, if_match: IfMatch | None
     ) -> Document:
         if not isinstance(patch, dict):
             raise InvalidInput(("body",), "a merge patch is a JSON object")
@@ -139,18 +155,25 @@ class DocumentService:
             check_document(merged, self._limits, ("body",))
             return await self._store_version(documents, current, merged, if_match)
 
-    async def delete(self, principal: Principal, document_id: str, if_match: int | None) -> None:
+    async def delete(
+        self, principal: Principal, document_id: str, if_match: IfMatch | None
+    ) -> None:
         async with self._writing(principal) as (documents, _):
             current = await self._existing(documents, document_id)
-            if if_match is not None and current["version"] != if_match:
+            if if_match is not None and not if_match.allows(current["version"]):
                 raise StaleVersion()
-            if not await documents.delete(current["_id"], if_match):
+            version = current["version"] if if_match is not None else None
+            if not await documents.delete(current["_id"], version):
                 raise StaleVersion() if if_match is not None else DocumentNotFound()
 
     async def _store_version(
-        self, documents: TenantDocuments, current: Document, body: Document, if_match: int | None
+        self,
+        documents: TenantDocuments,
+        current: Document,
+        body: Document,
+        if_match: IfMatch | None,
     ) -> Document:
-        if if_match is not None and if_match != current["version"]:
+        if if_match is not None and not if_match.allows(current["version"]):
             raise StaleVersion()
         stored = await documents.replace(current, body)
         if stored is None:  # changed by a concurrent write since it was read
@@ -213,6 +236,8 @@ class DocumentService:
 
     @staticmethod
     async def _existing(documents: TenantDocuments, document_id: str) -> Document:
+        # A missing document answers 404 with or without If-Match: RFC 9110 13.2.1 has
+        # preconditions ignored when the answer without them would not be a success.
         parsed = parse_object_id(document_id)
         found = await documents.get(parsed) if parsed else None
         if found is None:

@@ -1,6 +1,5 @@
 """Request and response bodies of the invitation endpoints."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -8,6 +7,7 @@ from pydantic import BaseModel, Field
 from app.access.credentials import Email, Password
 from app.invitations.models import Invitation
 from app.kit.request_body import RequestBody
+from app.kit.times import Timestamp
 
 InvitableRole = Literal["admin", "billing_admin", "member", "viewer"]
 
@@ -23,8 +23,8 @@ class InvitationRead(BaseModel):
     role: str
     status: Literal["pending", "accepted", "revoked", "expired"]
     invited_by: str
-    created_at: datetime
-    expires_at: datetime
+    created_at: Timestamp
+    expires_at: Timestamp
     email_sent: bool | None = Field(
         default=None, description="On create and resend: whether the email went out."
     )

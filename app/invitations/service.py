@@ -118,6 +118,14 @@ class InvitationService:
         )
         return invitation, await self._deliver(invitation, token)
 
+    async def get(self, principal: Principal, invitation_id: ObjectId) -> Invitation:
+        """One of the organization's invitations, whatever its status."""
+        require(principal.role, Action.MANAGE_MEMBERS)
+        invitation = await self._invitations.get(principal.organization_id, invitation_id)
+        if invitation is None:
+            raise InvitationNotFound()
+        return invitation
+
     async def list_pending(
         self, principal: Principal, offset: int, limit: int
     ) -> tuple[list[Invitation], int]:

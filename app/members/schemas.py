@@ -1,11 +1,11 @@
 """Request and response bodies of the member endpoints."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.kit.request_body import RequestBody
+from app.kit.times import Timestamp
 from app.members.service import MemberView
 
 RoleName = Literal["owner", "admin", "billing_admin", "member", "viewer"]
@@ -15,7 +15,7 @@ class MemberRead(BaseModel):
     account_id: str
     email: str
     role: RoleName
-    joined_at: datetime
+    joined_at: Timestamp
 
     @classmethod
     def of(cls, view: MemberView) -> "MemberRead":

@@ -2,12 +2,12 @@
 
 import json
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 
 from app.kit.request_body import RequestBody
+from app.kit.times import Timestamp
 from app.organizations.schemas import OrganizationName
 
 _DOMAIN = re.compile(r"(?=.{4,253}$)((?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}")
@@ -109,5 +109,5 @@ class OrganizationDetail(OrganizationSummary):
     tenant_database: str = Field(description="The database holding the tenant collection.")
     profile: Profile
     statistics: Statistics
-    created_at: datetime
-    modified_at: datetime
+    created_at: Timestamp
+    modified_at: Timestamp

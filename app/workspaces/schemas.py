@@ -1,11 +1,11 @@
 """Bodies of the workspace endpoints."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from app.kit.request_body import RequestBody
+from app.kit.times import Timestamp
 from app.workspaces.models import WorkspaceMember
 from app.workspaces.service import WorkspaceView
 
@@ -30,7 +30,7 @@ class WorkspaceRead(BaseModel):
     name: str
     is_default: bool
     archived: bool
-    created_at: datetime
+    created_at: Timestamp
     members: int = Field(description="Members of the workspace (owners and admins see all).")
     documents: int = Field(description="Tenant documents filed under the workspace.")
     your_role: WorkspaceRoleName | None = Field(
@@ -55,7 +55,7 @@ class WorkspaceRead(BaseModel):
 class WorkspaceMemberRead(BaseModel):
     account_id: str
     role: WorkspaceRoleName
-    added_at: datetime
+    added_at: Timestamp
 
     @classmethod
     def of(cls, member: WorkspaceMember) -> "WorkspaceMemberRead":

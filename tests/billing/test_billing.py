@@ -511,6 +511,7 @@ async def test_the_endpoints_document_who_may_call_them_and_their_errors(
         "403",
         "404",
         "409",
+        "412",
         "423",
     }
 

@@ -2,10 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import ClientAddress, CurrentPrincipal, OrganizationsDep
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.openapi import operation_ids
+from app.api.responses import AUTHENTICATION, Message, contract_errors
+from app.errors import InvalidCredentials, InvalidInput, RoleNotAllowed, TooManyAttempts
+from app.organizations.lifecycle import CreateUndone, RenameRefused
 from app.organizations.schemas import (
     NameLookup,
     OrganizationCreate,
@@ -14,24 +17,41 @@ from app.organizations.schemas import (
     OrganizationRenamed,
     OrganizationUpdate,
 )
+from app.registry.errors import (
+    ExistingAccountPasswordMismatch,
+    NotYourOrganization,
+    OperationInProgress,
+    OrganizationBusy,
+    OrganizationNameTaken,
+    OrganizationNotFound,
+    OrganizationSuspended,
+    TenantCollectionOccupied,
+)
+from app.registry.write_leases import TenantBusy
 
-router = APIRouter(prefix="/org", tags=["organizations"])
+router = APIRouter(
+    prefix="/org", tags=["organizations"], generate_unique_id_function=operation_ids("org")
+)
 
 
 @router.post(
     "/create",
     status_code=status.HTTP_201_CREATED,
     summary="Create an organization (sign-up)",
-    responses={
-        **INVALID_INPUT,
-        409: error(
-            "An organization with that name (or identifier) exists, or the email belongs to "
-            "an account whose password was not given."
-        ),
-    },
+    responses=contract_errors(
+        InvalidInput,
+        OrganizationNameTaken,
+        ExistingAccountPasswordMismatch,
+        TenantCollectionOccupied,
+        TooManyAttempts,
+        CreateUndone,
+    ),
 )
-async def create_organization(
-    body: OrganizationCreate, organizations: OrganizationsDep, address: ClientAddress
+async def create(
+    body: OrganizationCreate,
+    organizations: OrganizationsDep,
+    address: ClientAddress,
+    response: Response,
 ) -> OrganizationRead:
     """Public. Creates the organization, its owner, and its empty tenant collection.
 
@@ -39,15 +59,17 @@ async def create_organization(
     account becomes owner of the new organization as well.
     """
     view = await organizations.create(body.organization_name, body.email, body.password, address)
-    return OrganizationRead.of(view)
+    created = OrganizationRead.of(view)
+    response.headers["Location"] = f"/api/v1/organizations/{created.id}"
+    return created
 
 
 @router.get(
     "/get",
     summary="Look an organization up by name",
-    responses={**INVALID_INPUT, 404: error("No such organization.")},
+    responses=contract_errors(InvalidInput, OrganizationNotFound),
 )
-async def get_organization(
+async def get(
     organization_name: Annotated[NameLookup, Query()], organizations: OrganizationsDep
 ) -> OrganizationRead:
     """Public. The match is exact but ignores case and repeated whitespace."""
@@ -57,17 +79,23 @@ async def get_organization(
 @router.put(
     "/update",
     summary="Rename the caller's organization",
-    responses={
-        **INVALID_INPUT,
-        **UNAUTHENTICATED,
-        403: error("The caller's role may not rename the organization."),
-        404: error("The organization no longer exists."),
-        409: error("The new name is in use, or another change is in progress."),
-        423: error("The organization is suspended."),
-        429: error("Too many failed confirmations; see `Retry-After`."),
-    },
+    responses=contract_errors(
+        InvalidInput,
+        *AUTHENTICATION,
+        InvalidCredentials,
+        RoleNotAllowed,
+        OrganizationNotFound,
+        OrganizationNameTaken,
+        OperationInProgress,
+        TenantCollectionOccupied,
+        OrganizationSuspended,
+        TooManyAttempts,
+        RenameRefused,
+        OrganizationBusy,
+        TenantBusy,
+    ),
 )
-async def rename_organization(
+async def update(
     body: OrganizationUpdate,
     caller: CurrentPrincipal,
     organizations: OrganizationsDep,
@@ -87,15 +115,18 @@ async def rename_organization(
 @router.delete(
     "/delete",
     summary="Delete the caller's organization and all its data",
-    responses={
-        **INVALID_INPUT,
-        **UNAUTHENTICATED,
-        403: error("The organization is not the token's, or the caller is not its owner."),
-        404: error("No such organization."),
-        409: error("Another change to the organization is in progress."),
-    },
+    responses=contract_errors(
+        InvalidInput,
+        *AUTHENTICATION,
+        NotYourOrganization,
+        RoleNotAllowed,
+        OrganizationNotFound,
+        OperationInProgress,
+        OrganizationBusy,
+        TenantBusy,
+    ),
 )
-async def delete_organization(
+async def delete(
     body: OrganizationDelete, caller: CurrentPrincipal, organizations: OrganizationsDep
 ) -> Message:
     """Owner only. Removes the registry entry, its accounts and its tenant collection."""

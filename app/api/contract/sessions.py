@@ -3,24 +3,18 @@
 from fastapi import APIRouter
 
 from app.api.deps import ClientAddress, CurrentPrincipal, SessionsDep
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.openapi import operation_ids
+from app.api.responses import AUTHENTICATION, Message, contract_errors
+from app.errors import InvalidCredentials, InvalidInput, TooManyAttempts
 from app.sessions.schemas import CallerRead, LoginRequest, TokenResponse
 
-router = APIRouter(tags=["authentication"])
-
-TOO_MANY = error(
-    "Too many failed attempts from this address or for this account; see `Retry-After`."
-)
+router = APIRouter(tags=["authentication"], generate_unique_id_function=operation_ids("admin"))
 
 
 @router.post(
     "/admin/login",
     summary="Log in and get an access token",
-    responses={
-        **INVALID_INPUT,
-        401: error("Invalid credentials: the same answer whether or not the email exists."),
-        429: TOO_MANY,
-    },
+    responses=contract_errors(InvalidInput, InvalidCredentials, TooManyAttempts),
 )
 async def login(body: LoginRequest, auth: SessionsDep, address: ClientAddress) -> TokenResponse:
     """Public. Exchange an account's email and password for a bearer token."""
@@ -28,7 +22,9 @@ async def login(body: LoginRequest, auth: SessionsDep, address: ClientAddress) -
 
 
 @router.post(
-    "/admin/logout", summary="Revoke the token used for this call", responses=UNAUTHENTICATED
+    "/admin/logout",
+    summary="Revoke the token used for this call",
+    responses=contract_errors(*AUTHENTICATION),
 )
 async def logout(caller: CurrentPrincipal, auth: SessionsDep) -> Message:
     """Any signed-in caller. The token is refused from now on; others stay valid."""
@@ -39,7 +35,8 @@ async def logout(caller: CurrentPrincipal, auth: SessionsDep) -> Message:
 @router.post(
     "/admin/logout-all",
     summary="Revoke every token of the caller's account",
-    responses=UNAUTHENTICATED,
+    name="logout_all",
+    responses=contract_errors(*AUTHENTICATION),
 )
 async def logout_everywhere(caller: CurrentPrincipal, auth: SessionsDep) -> Message:
     """Any signed-in caller. Every token issued to the account so far is refused from now on."""
@@ -47,7 +44,9 @@ async def logout_everywhere(caller: CurrentPrincipal, auth: SessionsDep) -> Mess
     return Message(message="Logged out everywhere")
 
 
-@router.get("/admin/me", summary="Who the token belongs to", responses=UNAUTHENTICATED)
+@router.get(
+    "/admin/me", summary="Who the token belongs to", responses=contract_errors(*AUTHENTICATION)
+)
 async def me(caller: CurrentPrincipal) -> CallerRead:
     """Any signed-in caller. The account and organization the token acts for, and the role."""
     return CallerRead(

@@ -6,24 +6,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.access.permissions import Action, who_may
-from app.api.deps import AuditDep, AuditReader
+from app.api.deps import SCOPED_ERRORS, AuditDep, AuditReader
+from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, error
+from app.api.responses import errors
 from app.audit.schemas import AuditEntryRead
 
-router = APIRouter(prefix="/api/v1/organizations/{org_id}/audit-log", tags=["audit log"])
+router = APIRouter(
+    prefix="/api/v1/organizations/{org_id}/audit-log",
+    tags=["audit"],
+    generate_unique_id_function=operation_ids("audit_log"),
+)
 
 
 @router.get(
     "",
+    name="list",
     summary="What changed in the organization, newest first",
     description=who_may(Action.READ_AUDIT_LOG),
-    responses={
-        **INVALID_INPUT,
-        **UNAUTHENTICATED,
-        403: error("The token acts for another organization, or the role may not read it."),
-        404: error("No such organization."),
-    },
+    responses=errors(*SCOPED_ERRORS),
 )
 async def read_audit_log(
     caller: AuditReader,

@@ -4,7 +4,9 @@ from bson import ObjectId
 from fastapi import APIRouter
 
 from app.api.deps import ClientAddress, CurrentPrincipal, DirectoryDep, SessionsDep
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.openapi import operation_ids
+from app.api.responses import AUTHENTICATION, Message, errors
+from app.errors import InvalidCredentials, InvalidInput, TooManyAttempts
 from app.sessions.schemas import (
     AccountRead,
     MembershipRead,
@@ -14,19 +16,20 @@ from app.sessions.schemas import (
     TokenResponse,
     WorkspaceMembershipRead,
 )
+from app.sessions.service import NotAMember, WorkspaceArchived
+from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
-router = APIRouter(prefix="/api/v1/auth", tags=["authentication"])
+router = APIRouter(
+    prefix="/api/v1/auth",
+    tags=["authentication"],
+    generate_unique_id_function=operation_ids("auth"),
+)
 
 
 @router.post(
     "/login",
     summary="Log in, optionally to a given organization",
-    responses={
-        **INVALID_INPUT,
-        401: error("Invalid credentials."),
-        403: error("The account is not a member of that organization."),
-        429: error("Too many failed attempts; see `Retry-After`."),
-    },
+    responses=errors(InvalidInput, InvalidCredentials, NotAMember, TooManyAttempts),
 )
 async def login(
     body: OrganizationLogin, auth: SessionsDep, address: ClientAddress
@@ -39,11 +42,14 @@ async def login(
 @router.post(
     "/switch",
     summary="Get a token for another of your organizations",
-    responses={
-        **INVALID_INPUT,
-        **UNAUTHENTICATED,
-        403: error("Not a member of that organization."),
-    },
+    responses=errors(
+        InvalidInput,
+        *AUTHENTICATION,
+        NotAMember,
+        NotAWorkspaceMember,
+        WorkspaceNotFound,
+        WorkspaceArchived,
+    ),
 )
 async def switch(body: SwitchRequest, caller: CurrentPrincipal, auth: SessionsDep) -> TokenResponse:
     """Any signed-in caller. The current token stays valid."""
@@ -51,7 +57,7 @@ async def switch(body: SwitchRequest, caller: CurrentPrincipal, auth: SessionsDe
     return TokenResponse.of(await auth.switch(caller, ObjectId(body.organization_id), workspace))
 
 
-@router.get("/me", summary="Your account and memberships", responses=UNAUTHENTICATED)
+@router.get("/me", summary="Your account and memberships", responses=errors(*AUTHENTICATION))
 async def me(caller: CurrentPrincipal, directory: DirectoryDep) -> AccountRead:
     """Any signed-in caller."""
     memberships = await directory.memberships_of(caller)
@@ -79,11 +85,7 @@ async def me(caller: CurrentPrincipal, directory: DirectoryDep) -> AccountRead:
 @router.post(
     "/password",
     summary="Change your password",
-    responses={
-        **INVALID_INPUT,
-        401: error("Missing token or wrong current password."),
-        429: error("Too many failed attempts; see `Retry-After`."),
-    },
+    responses=errors(InvalidInput, *AUTHENTICATION, InvalidCredentials, TooManyAttempts),
 )
 async def change_password(
     body: PasswordChange, caller: CurrentPrincipal, auth: SessionsDep, address: ClientAddress

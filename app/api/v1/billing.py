@@ -3,14 +3,19 @@
 from fastapi import APIRouter
 
 from app.access.permissions import Action, who_may
-from app.api.deps import BillingDep, BillingEditor, BillingReader
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, error
+from app.api.deps import SCOPED_ERRORS, BillingDep, BillingEditor, BillingReader
+from app.api.openapi import operation_ids
+from app.api.responses import errors
 from app.billing.schemas import BillingRead, BillingUpdate
+from app.errors import PreconditionFailed
+from app.invitations.seats import PlanTooSmall
+from app.registry.errors import OrganizationSuspended
 
-router = APIRouter(prefix="/api/v1/organizations/{org_id}/billing", tags=["billing"])
-
-NOT_FOUND = error("The path's `org_id` is not an organization id, or the organization is gone.")
-FORBIDDEN = error("The token acts for another organization, or the caller's role may not.")
+router = APIRouter(
+    prefix="/api/v1/organizations/{org_id}/billing",
+    tags=["billing"],
+    generate_unique_id_function=operation_ids("billing"),
+)
 
 
 @router.get(
@@ -21,9 +26,9 @@ FORBIDDEN = error("The token acts for another organization, or the caller's role
         "`member_limit` is how many members, pending invitations included, the plan allows "
         "(`null`: no limit). Details never set are `null`."
     ),
-    responses={**UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+    responses=errors(*SCOPED_ERRORS),
 )
-async def read_billing(caller: BillingReader, billing: BillingDep) -> BillingRead:
+async def read(caller: BillingReader, billing: BillingDep) -> BillingRead:
     return BillingRead.of(await billing.get(caller.organization_id))
 
 
@@ -36,16 +41,7 @@ async def read_billing(caller: BillingReader, billing: BillingDep) -> BillingRea
         "be cleared). `billing_address` is replaced as a whole. A plan whose member limit is "
         "below the organization's members plus pending invitations is refused."
     ),
-    responses={
-        **INVALID_INPUT,
-        **UNAUTHENTICATED,
-        403: FORBIDDEN,
-        404: NOT_FOUND,
-        409: error("The new plan allows fewer members than the organization has."),
-        423: error("The organization is suspended; it cannot change until reactivated."),
-    },
+    responses=errors(*SCOPED_ERRORS, PlanTooSmall, OrganizationSuspended, PreconditionFailed),
 )
-async def update_billing(
-    body: BillingUpdate, caller: BillingEditor, billing: BillingDep
-) -> BillingRead:
+async def update(body: BillingUpdate, caller: BillingEditor, billing: BillingDep) -> BillingRead:
     return BillingRead.of(await billing.update(caller, body.changes()))

@@ -1,63 +1,113 @@
 """`/api/v1/organizations/{org_id}/documents`: the organization's own JSON documents."""
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from bson import json_util
-from fastapi import APIRouter, Body, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 
 from app.access.permissions import Action, who_may
-from app.api.deps import DocumentReader, DocumentsDep, DocumentWriter
+from app.api.deps import SCOPED_ERRORS, DocumentReader, DocumentsDep, DocumentWriter
+from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.db.store import Document
 from app.documents.schemas import DocumentBatch, TenantDocument
-from app.documents.validation import equality_filter
+from app.documents.service import (
+    ArchivedWorkspace,
+    DocumentNotFound,
+    IfMatch,
+    ReadOnlyWorkspace,
+    StaleVersion,
+    TenantMoving,
+)
+from app.documents.validation import SERVER_FIELDS, equality_filter
 from app.errors import InvalidInput
+from app.kit.times import rfc3339
+from app.registry.errors import OrganizationSuspended
+from app.registry.write_leases import TenantBusy
+from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
-router = APIRouter(prefix="/api/v1/organizations/{org_id}/documents", tags=["tenant documents"])
+router = APIRouter(
+    prefix="/api/v1/organizations/{org_id}/documents",
+    tags=["documents"],
+    generate_unique_id_function=operation_ids("documents"),
+)
 
-READ: dict[int | str, dict[str, object]] = {
-    **INVALID_INPUT,
-    **UNAUTHENTICATED,
-    403: error("The token acts for another organization, or the role may not read documents."),
-    404: error("No such organization or document."),
-}
-WRITE: dict[int | str, dict[str, object]] = {
-    **READ,
-    412: error("If-Match names a version the document no longer has."),
-    423: error("The organization is suspended."),
-    503: error("The organization's collection is being moved by a rename; see Retry-After."),
-}
+READ_ERRORS = (*SCOPED_ERRORS, DocumentNotFound, WorkspaceNotFound, NotAWorkspaceMember)
+READ = errors(*READ_ERRORS)
+WRITE = errors(
+    *READ_ERRORS,
+    ReadOnlyWorkspace,
+    ArchivedWorkspace,
+    StaleVersion,
+    OrganizationSuspended,
+    TenantMoving,
+    TenantBusy,
+)
 DocumentPath = Annotated[str, Path(description="The document's id.")]
-IfMatch = Annotated[
+IfMatchHeader = Annotated[
     str | None,
-    Header(description='The version the change is based on, as the ETag gave it: `"3"`.'),
+    Header(
+        description="Only if the document still has one of these versions, as ETags give them: "
+        '`"3"`, `"3", "4"`, or `*`.',
+    ),
 ]
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _present(document: Document) -> TenantDocument:
-    """As JSON: the server's `_id` as `id`, other BSON types in relaxed Extended JSON."""
-    plain = json.loads(json_util.dumps(document, json_options=json_util.RELAXED_JSON_OPTIONS))
-    plain.pop("_id", None)
+    """As JSON: the server's fields typed, the caller's as they were stored (times in RFC 3339,
+    other BSON types in relaxed Extended JSON)."""
+    own = {key: value for key, value in document.items() if key not in SERVER_FIELDS}
+    plain = json.loads(json_util.dumps(_plain(own), json_options=json_util.RELAXED_JSON_OPTIONS))
     workspace = document.get("workspace_id")
-    if workspace is not None:
-        plain["workspace_id"] = str(workspace)
-    return TenantDocument({"id": str(document["_id"]), **plain})
+    return TenantDocument.model_validate(
+        {
+            **plain,
+            "id": str(document["_id"]),
+            "workspace_id": str(workspace) if workspace is not None else None,
+            "created_at": document.get("created_at"),
+            "updated_at": document.get("updated_at"),
+            "version": document.get("version"),
+        }
+    )
 
 
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
+def _if_match(value: str | None) -> IfMatch | None:
+    """RFC 9110 13.1.1: `*`, or entity tags; weak ones never match (strong comparison)."""
+    if value is None:
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise InvalidInput(("header", "if-match"), 'If-Match takes a version such as "3"')
-    return int(value)
+    if value.strip() == "*":
+        return IfMatch(None)
+    versions: set[int] = set()
+    for tag in value.split(","):
+        tag = tag.strip()
+        weak = tag.startswith("W/")
+        opaque = tag.removeprefix("W/")
+        if len(opaque) < 2 or not (opaque.startswith('"') and opaque.endswith('"')):
+            raise InvalidInput(
+                ("header", "if-match"), 'If-Match takes entity tags such as "3", or *'
+            )
+        if not weak and opaque[1:-1].isdigit():
+            versions.add(int(opaque[1:-1]))
+    return IfMatch(frozenset(versions))
 
 
 def _tagged(response: Response, document: Document) -> TenantDocument:
-    response.headers["ETag"] = f'"{document["version"]}"'
+    if "version" in document:  # else the ETag is the body's (app.api.conditional)
+        response.headers["ETag"] = f'"{document["version"]}"'
     return _present(document)
 
 
@@ -72,9 +122,11 @@ async def create(
     body: Annotated[dict[str, Any], Body()],
     caller: DocumentWriter,
     documents: DocumentsDep,
+    request: Request,
     response: Response,
 ) -> TenantDocument:
     [stored] = await documents.create(caller, [body])
+    response.headers["Location"] = f"{request.url.path}/{stored['_id']}"
     return _tagged(response, stored)
 
 
@@ -82,17 +134,24 @@ async def create(
     "/batch",
     status_code=status.HTTP_201_CREATED,
     summary="Store several documents at once",
-    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    description=f"{who_may(Action.WRITE_TENANT_DOCUMENTS)} All are stored or none. "
+    "`Location` is the collection they joined.",
     responses=WRITE,
 )
 async def create_batch(
-    body: DocumentBatch, caller: DocumentWriter, documents: DocumentsDep
+    body: DocumentBatch,
+    caller: DocumentWriter,
+    documents: DocumentsDep,
+    request: Request,
+    response: Response,
 ) -> list[TenantDocument]:
+    response.headers["Location"] = request.url.path.removesuffix("/batch")
     return [_present(stored) for stored in await documents.create(caller, body.documents)]
 
 
 @router.get(
     "",
+    name="list",
     summary="List documents",
     description=who_may(Action.READ_TENANT_DOCUMENTS),
     responses=READ,
@@ -151,9 +210,9 @@ async def replace(
     caller: DocumentWriter,
     documents: DocumentsDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> TenantDocument:
-    stored = await documents.replace(caller, document_id, body, _version(if_match))
+    stored = await documents.replace(caller, document_id, body, _if_match(if_match))
     return _tagged(response, stored)
 
 
@@ -169,9 +228,9 @@ async def patch(
     caller: DocumentWriter,
     documents: DocumentsDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> TenantDocument:
-    stored = await documents.patch(caller, document_id, body, _version(if_match))
+    stored = await documents.patch(caller, document_id, body, _if_match(if_match))
     return _tagged(response, stored)
 
 
@@ -185,7 +244,7 @@ async def delete(
     document_id: DocumentPath,
     caller: DocumentWriter,
     documents: DocumentsDep,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> Message:
-    await documents.delete(caller, document_id, _version(if_match))
+    await documents.delete(caller, document_id, _if_match(if_match))
     return Message(message="Document deleted")

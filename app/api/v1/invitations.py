@@ -3,34 +3,45 @@
 from typing import Annotated
 
 from bson import ObjectId
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
-from app.api.deps import InvitationsDep, OptionalPrincipal, OrganizationReader
+from app.api.deps import SCOPED_ERRORS, InvitationsDep, OptionalPrincipal, OrganizationReader
+from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.responses import AUTHENTICATION, Message, errors
 from app.db.ids import parse_object_id
+from app.errors import InvalidInput
 from app.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
-from app.invitations.service import InvitationNotFound
+from app.invitations.seats import MemberLimitReached
+from app.invitations.service import (
+    AlreadyAMember,
+    AlreadyPending,
+    InvitationForSomeoneElse,
+    InvitationGone,
+    InvitationNotFound,
+    SignInToAccept,
+)
+from app.registry.errors import OrganizationSuspended
 from app.sessions.schemas import TokenResponse
 
 organization_router = APIRouter(
-    prefix="/api/v1/organizations/{org_id}/invitations", tags=["invitations"]
+    prefix="/api/v1/organizations/{org_id}/invitations",
+    tags=["invitations"],
+    generate_unique_id_function=operation_ids("invitations"),
 )
-router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"])
+router = APIRouter(
+    prefix="/api/v1/invitations",
+    tags=["invitations"],
+    generate_unique_id_function=operation_ids("invitations"),
+)
 
 MANAGE_RULE = (
     "Inviting (or resending, revoking) a member, viewer or billing_admin takes owner or admin; "
     "an admin, owner only."
 )
-RESPONSES: dict[int | str, dict[str, object]] = {
-    **INVALID_INPUT,
-    **UNAUTHENTICATED,
-    403: error("The token acts for another organization, or the role does not allow this."),
-    404: error("No such organization or invitation."),
-    410: error("The invitation is no longer pending."),
-}
+MANAGE_ERRORS = (*SCOPED_ERRORS, InvitationNotFound, InvitationGone)
 
 
 InvitationPath = Annotated[str, Path(description="The invitation's id.")]
@@ -48,24 +59,40 @@ def _invitation_id(value: str) -> ObjectId:
     status_code=status.HTTP_201_CREATED,
     summary="Invite someone by email",
     description=MANAGE_RULE,
-    responses={
-        **RESPONSES,
-        409: error("Already a member, already invited, or the plan's member limit is reached."),
-        423: error("The organization is suspended."),
-    },
+    responses=errors(
+        *SCOPED_ERRORS, AlreadyAMember, AlreadyPending, MemberLimitReached, OrganizationSuspended
+    ),
 )
-async def invite(
-    body: InvitationCreate, caller: OrganizationReader, invitations: InvitationsDep
+async def create(
+    body: InvitationCreate,
+    caller: OrganizationReader,
+    invitations: InvitationsDep,
+    request: Request,
+    response: Response,
 ) -> InvitationRead:
     invitation, sent = await invitations.invite(caller, body.email, Role(body.role))
+    response.headers["Location"] = f"{request.url.path}/{invitation.id}"
     return InvitationRead.of(invitation, sent)
+
+
+@organization_router.get(
+    "/{invitation_id}",
+    summary="An invitation, whatever its status",
+    description=who_may(Action.MANAGE_MEMBERS),
+    responses=errors(*SCOPED_ERRORS, InvitationNotFound),
+)
+async def read(
+    invitation_id: InvitationPath, caller: OrganizationReader, invitations: InvitationsDep
+) -> InvitationRead:
+    return InvitationRead.of(await invitations.get(caller, _invitation_id(invitation_id)))
 
 
 @organization_router.get(
     "",
     summary="List pending invitations",
+    name="list",
     description=who_may(Action.MANAGE_MEMBERS),
-    responses=RESPONSES,
+    responses=errors(*SCOPED_ERRORS),
 )
 async def list_pending(
     caller: OrganizationReader, invitations: InvitationsDep, page: PageQuery
@@ -78,7 +105,7 @@ async def list_pending(
     "/{invitation_id}/resend",
     summary="Send a new link (the old one stops working)",
     description=MANAGE_RULE,
-    responses={**RESPONSES, 423: error("The organization is suspended.")},
+    responses=errors(*MANAGE_ERRORS, OrganizationSuspended),
 )
 async def resend(
     invitation_id: InvitationPath, caller: OrganizationReader, invitations: InvitationsDep
@@ -91,7 +118,7 @@ async def resend(
     "/{invitation_id}",
     summary="Revoke a pending invitation",
     description=MANAGE_RULE,
-    responses=RESPONSES,
+    responses=errors(*MANAGE_ERRORS),
 )
 async def revoke(
     invitation_id: InvitationPath, caller: OrganizationReader, invitations: InvitationsDep
@@ -109,13 +136,17 @@ async def revoke(
         "(if the email already has an account, sign in first). Answers a token for the "
         "organization joined."
     ),
-    responses={
-        **INVALID_INPUT,
-        403: error("The invitation was sent to another email address."),
-        404: error("No invitation has this token."),
-        409: error("Already a member, or the email has an account: sign in first."),
-        410: error("The invitation expired, was revoked, or was used."),
-    },
+    responses=errors(
+        InvalidInput,
+        *AUTHENTICATION,
+        InvitationForSomeoneElse,
+        InvitationNotFound,
+        AlreadyAMember,
+        SignInToAccept,
+        MemberLimitReached,
+        InvitationGone,
+    ),
+    openapi_extra={"security": [{}]},  # the bearer token is optional
 )
 async def accept(
     body: InvitationAccept,

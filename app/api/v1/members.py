@@ -7,26 +7,24 @@ from fastapi import APIRouter, Path, Query
 
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
-from app.api.deps import MembersDep, OrganizationOwner, OrganizationReader
+from app.api.deps import SCOPED_ERRORS, MembersDep, OrganizationOwner, OrganizationReader
+from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange, RoleName
-from app.members.service import MemberNotFound
+from app.members.service import ChangedConcurrently, LastOwner, MemberNotFound
+from app.registry.errors import OrganizationSuspended
 
-router = APIRouter(prefix="/api/v1/organizations/{org_id}/members", tags=["members"])
+router = APIRouter(
+    prefix="/api/v1/organizations/{org_id}/members",
+    tags=["members"],
+    generate_unique_id_function=operation_ids("members"),
+)
 
-RESPONSES: dict[int | str, dict[str, object]] = {
-    **INVALID_INPUT,
-    **UNAUTHENTICATED,
-    403: error("The token acts for another organization, or the role does not allow this."),
-    404: error("No such organization or member."),
-}
-CHANGES: dict[int | str, dict[str, object]] = {
-    **RESPONSES,
-    409: error("The last owner cannot be demoted or removed; or a concurrent change."),
-    423: error("The organization is suspended."),
-}
+CHANGES = errors(
+    *SCOPED_ERRORS, MemberNotFound, LastOwner, ChangedConcurrently, OrganizationSuspended
+)
 CHANGE_RULE = (
     "Changing or removing a member, viewer or billing_admin takes owner or admin; an admin, "
     "owner only; an owner, owner only and never the last one."
@@ -37,7 +35,11 @@ AccountPath = Annotated[str, Path(description="The member's account id.")]
 
 
 @router.get(
-    "", summary="List members", description=who_may(Action.READ_ORGANIZATION), responses=RESPONSES
+    "",
+    name="list",
+    summary="List members",
+    description=who_may(Action.READ_ORGANIZATION),
+    responses=errors(*SCOPED_ERRORS),
 )
 async def list_members(
     caller: OrganizationReader,
@@ -62,7 +64,7 @@ async def change_role(
 @router.delete(
     "/{account_id}", summary="Remove a member", description=CHANGE_RULE, responses=CHANGES
 )
-async def remove_member(
+async def remove(
     account_id: AccountPath, caller: OrganizationReader, members: MembersDep
 ) -> Message:
     await members.remove(caller, _account_id(account_id))

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.access.permissions import Action, who_may
 from app.api.deps import (
+    SCOPED_ERRORS,
     CurrentPrincipal,
     DirectoryDep,
     OrganizationEditor,
@@ -12,9 +13,12 @@ from app.api.deps import (
     OrganizationsDep,
     OrganizationSuspender,
 )
+from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.responses import AUTHENTICATION, Message, errors
+from app.errors import InvalidInput, PreconditionFailed
 from app.organizations.directory import OrganizationDetails
+from app.organizations.lifecycle import RenameRefused
 from app.organizations.schemas import OrganizationRenamed
 from app.organizations.v1_schemas import (
     OrganizationDetail,
@@ -24,20 +28,24 @@ from app.organizations.v1_schemas import (
     RenameRequest,
     Statistics,
 )
+from app.registry.errors import (
+    OperationInProgress,
+    OrganizationBusy,
+    OrganizationNameTaken,
+    OrganizationSuspended,
+    TenantCollectionOccupied,
+)
 from app.registry.models import Organization, Status
+from app.registry.write_leases import TenantBusy
 
-router = APIRouter(prefix="/api/v1/organizations", tags=["organizations (v1)"])
+router = APIRouter(
+    prefix="/api/v1/organizations",
+    tags=["organizations"],
+    generate_unique_id_function=operation_ids("organizations"),
+)
 
-SCOPED: dict[int | str, dict[str, object]] = {
-    **INVALID_INPUT,
-    **UNAUTHENTICATED,
-    403: error("The token acts for another organization, or the role does not allow this."),
-    404: error("No such organization."),
-}
-WRITES: dict[int | str, dict[str, object]] = {
-    **SCOPED,
-    423: error("The organization is suspended."),
-}
+CHANGES = (*SCOPED_ERRORS, OperationInProgress, OrganizationBusy, TenantBusy)
+CONDITIONAL = (PreconditionFailed,)
 
 
 def _detail(details: OrganizationDetails) -> OrganizationDetail:
@@ -68,7 +76,12 @@ def _summary(organization: Organization, role: str) -> OrganizationSummary:
     )
 
 
-@router.get("", summary="Your organizations", responses={**INVALID_INPUT, **UNAUTHENTICATED})
+@router.get(
+    "",
+    name="list",
+    summary="Your organizations",
+    responses=errors(InvalidInput, *AUTHENTICATION),
+)
 async def list_mine(
     caller: CurrentPrincipal, directory: DirectoryDep, page: PageQuery
 ) -> Page[OrganizationSummary]:
@@ -82,7 +95,7 @@ async def list_mine(
     "/{org_id}",
     summary="An organization with its statistics",
     description=who_may(Action.READ_ORGANIZATION),
-    responses=SCOPED,
+    responses=errors(*SCOPED_ERRORS),
 )
 async def read(
     caller: OrganizationReader,
@@ -95,9 +108,9 @@ async def read(
     "/{org_id}",
     summary="Edit the profile",
     description=who_may(Action.EDIT_ORGANIZATION),
-    responses=WRITES,
+    responses=errors(*SCOPED_ERRORS, OrganizationSuspended, *CONDITIONAL),
 )
-async def update_profile(
+async def update(
     body: ProfileUpdate,
     caller: OrganizationEditor,
     directory: DirectoryDep,
@@ -109,7 +122,13 @@ async def update_profile(
     "/{org_id}/rename",
     summary="Rename (the tenant collection moves with it)",
     description=who_may(Action.EDIT_ORGANIZATION),
-    responses={**WRITES, 409: error("The name is in use, or another change is in progress.")},
+    responses=errors(
+        *CHANGES,
+        OrganizationNameTaken,
+        TenantCollectionOccupied,
+        OrganizationSuspended,
+        RenameRefused,
+    ),
 )
 async def rename(
     body: RenameRequest,
@@ -123,7 +142,7 @@ async def rename(
     "/{org_id}",
     summary="Delete with all its data",
     description=who_may(Action.DELETE_ORGANIZATION),
-    responses={**SCOPED, 409: error("Another change is in progress.")},
+    responses=errors(*CHANGES, *CONDITIONAL),
 )
 async def delete(
     caller: OrganizationOwner,
@@ -137,7 +156,7 @@ async def delete(
     "/{org_id}/suspend",
     summary="Suspend: reads keep working, changes are refused (423)",
     description=who_may(Action.SUSPEND_ORGANIZATION),
-    responses=SCOPED,
+    responses=errors(*SCOPED_ERRORS),
 )
 async def suspend(
     caller: OrganizationSuspender,
@@ -150,7 +169,7 @@ async def suspend(
     "/{org_id}/reactivate",
     summary="Lift a suspension",
     description=who_may(Action.SUSPEND_ORGANIZATION),
-    responses=SCOPED,
+    responses=errors(*SCOPED_ERRORS),
 )
 async def reactivate(
     caller: OrganizationSuspender,

@@ -3,13 +3,16 @@
 from typing import Annotated
 
 from bson import ObjectId
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from app.api.deps import OrganizationReader, WorkspacesDep
+from app.api.deps import SCOPED_ERRORS, OrganizationReader, WorkspacesDep
+from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
-from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
+from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
-from app.workspaces.access import WorkspaceNotFound
+from app.errors import PreconditionFailed
+from app.registry.errors import OrganizationSuspended
+from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 from app.workspaces.models import WorkspaceRole
 from app.workspaces.schemas import (
     WorkspaceCreate,
@@ -18,20 +21,34 @@ from app.workspaces.schemas import (
     WorkspaceRead,
     WorkspaceRename,
 )
+from app.workspaces.service import (
+    DefaultWorkspaceIsPermanent,
+    NotAnOrganizationMember,
+    NotAWorkspaceAdmin,
+    WorkspaceHoldsData,
+    WorkspaceNameInUse,
+)
 
-router = APIRouter(prefix="/api/v1/organizations/{org_id}/workspaces", tags=["workspaces"])
+router = APIRouter(
+    prefix="/api/v1/organizations/{org_id}/workspaces",
+    tags=["workspaces"],
+    generate_unique_id_function=operation_ids("workspaces"),
+)
 
-RESPONSES: dict[int | str, dict[str, object]] = {
-    **INVALID_INPUT,
-    **UNAUTHENTICATED,
-    403: error("Another organization's token, or not allowed in or over this workspace."),
-    404: error("No such organization or workspace."),
-}
-CHANGES: dict[int | str, dict[str, object]] = {
-    **RESPONSES,
-    409: error("Name in use; the default workspace; or data present without confirm=true."),
-    423: error("The organization is suspended."),
-}
+READ_ERRORS = (*SCOPED_ERRORS, WorkspaceNotFound, NotAWorkspaceMember)
+RESPONSES = errors(*READ_ERRORS)
+CHANGE_ERRORS = (
+    *READ_ERRORS,
+    NotAWorkspaceAdmin,
+    WorkspaceNameInUse,
+    DefaultWorkspaceIsPermanent,
+    WorkspaceHoldsData,
+    NotAnOrganizationMember,
+    OrganizationSuspended,
+)
+CHANGES = errors(*CHANGE_ERRORS)
+# A workspace's own path answers GET, so changes there can be conditional.
+CONDITIONAL_CHANGES = errors(*CHANGE_ERRORS, PreconditionFailed)
 MANAGERS = "Organization owners and admins, or the workspace's admins."
 CREATORS = "Organization owners and admins."
 VISIBLE = "Organization owners and admins: every workspace. Others: the ones they belong to."
@@ -55,12 +72,18 @@ def _id(value: str) -> ObjectId:
     responses=CHANGES,
 )
 async def create(
-    body: WorkspaceCreate, caller: OrganizationReader, workspaces: WorkspacesDep
+    body: WorkspaceCreate,
+    caller: OrganizationReader,
+    workspaces: WorkspacesDep,
+    request: Request,
+    response: Response,
 ) -> WorkspaceRead:
-    return WorkspaceRead.of(await workspaces.create(caller, body.name.strip()))
+    view = await workspaces.create(caller, body.name.strip())
+    response.headers["Location"] = f"{request.url.path}/{view.workspace.id}"
+    return WorkspaceRead.of(view)
 
 
-@router.get("", summary="List workspaces", description=VISIBLE, responses=RESPONSES)
+@router.get("", name="list", summary="List workspaces", description=VISIBLE, responses=RESPONSES)
 async def list_workspaces(
     caller: OrganizationReader, workspaces: WorkspacesDep, page: PageQuery
 ) -> Page[WorkspaceRead]:
@@ -80,7 +103,9 @@ async def read(
     return WorkspaceRead.of(await workspaces.read(caller, _id(workspace_id)))
 
 
-@router.patch("/{workspace_id}", summary="Rename", description=MANAGERS, responses=CHANGES)
+@router.patch(
+    "/{workspace_id}", summary="Rename", description=MANAGERS, responses=CONDITIONAL_CHANGES
+)
 async def rename(
     workspace_id: WorkspacePath,
     body: WorkspaceRename,
@@ -115,7 +140,7 @@ async def unarchive(
     "/{workspace_id}",
     summary="Delete a workspace (not the default one)",
     description=f"{CREATORS} One that holds documents takes `confirm=true`; they go too.",
-    responses=CHANGES,
+    responses=CONDITIONAL_CHANGES,
 )
 async def delete(
     workspace_id: WorkspacePath,

@@ -1,0 +1,145 @@
+"""The OpenAPI document: short operation ids, tags in reading order, and what FastAPI leaves out.
+
+Operation ids are `<router>_<handler>` (`members_list`), so generated clients get short, stable
+names. After FastAPI builds the document, `install_openapi` drops its 422s (this service
+answers 400), marks public operations as needing no token, adds the problem-details schema,
+and declares the headers every answer carries.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app.api.responses import Problem
+
+TAGS: list[dict[str, str]] = [
+    {"name": "health", "description": "Is the process up? Public, touches no database."},
+    {
+        "name": "authentication",
+        "description": "Log in (`POST /admin/login`), switch organizations, log out. Send the "
+        "`access_token` as `Authorization: Bearer <token>`.",
+    },
+    {
+        "name": "organizations",
+        "description": "Sign up (`POST /org/create`), look up, rename, delete; the `/org/*` "
+        "endpoints keep their original shapes, `/api/v1/organizations` adds the rest.",
+    },
+    {"name": "members", "description": "Who belongs to an organization, and their roles."},
+    {"name": "invitations", "description": "Inviting people by email, and accepting."},
+    {
+        "name": "workspaces",
+        "description": "Groups of documents and members inside one organization.",
+    },
+    {"name": "documents", "description": "The organization's own JSON documents."},
+    {"name": "billing", "description": "The organization's plan and billing details."},
+    {"name": "audit", "description": "What changed in an organization, and who changed it."},
+    {"name": "errors", "description": "The catalogue of error codes."},
+    {"name": "monitoring", "description": "Readiness and Prometheus metrics, for operators."},
+]
+
+REQUEST_ID = {
+    "description": "The request's id: yours if you sent a sane `X-Request-ID`.",
+    "schema": {"type": "string"},
+}
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": "The representation's version; send it back in `If-None-Match` or "
+        "`If-Match`.",
+        "schema": {"type": "string"},
+    },
+    "Location": {"description": "Where the new resource is.", "schema": {"type": "string"}},
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def operation_ids(prefix: str) -> Callable[[APIRoute], str]:
+    """For a router's `generate_unique_id_function`: `<prefix>_<handler name>`."""
+
+    def unique_id(route: APIRoute) -> str:
+        return f"{prefix}_{route.name}" if prefix != route.name else prefix
+
+    return unique_id
+
+
+def _declare_headers(path: str, method: str, operation: dict[str, Any]) -> None:
+    for status, response in operation.get("responses", {}).items():
+        headers = response.setdefault("headers", {})
+        headers.setdefault("X-Request-ID", REQUEST_ID)
+        if status == "201":
+            headers.setdefault("Location", RESPONSE_HEADERS["Location"])
+        if status in ("429", "503"):
+            headers.setdefault("Retry-After", RESPONSE_HEADERS["Retry-After"])
+        if method == "get" and status in ("200", "304") and path.startswith("/api/"):
+            headers.setdefault("ETag", RESPONSE_HEADERS["ETag"])
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+IF_NONE_MATCH = _header(
+    "If-None-Match", "ETags you hold: `304 Not Modified` (no body) when one is current."
+)
+IF_MATCH = _header(
+    "If-Match",
+    'Only if the resource is still at one of these ETags (`"a1b2"`, a list, or `*`); '
+    "`412` otherwise.",
+)
+
+
+def _declare_conditions(path: str, item: dict[str, Any]) -> None:
+    """Conditional requests as `app.api.conditional` serves them under `/api/v1`: every read
+    takes `If-None-Match`, every change that can answer 412 takes `If-Match`."""
+    if not path.startswith("/api/"):
+        return
+    for method, operation in item.items():
+        parameters = operation.setdefault("parameters", [])
+        names = {parameter["name"].lower() for parameter in parameters}
+        if method == "get":
+            if "if-none-match" not in names:
+                parameters.append(IF_NONE_MATCH)
+            operation["responses"].setdefault(
+                "304", {"description": "Not modified: the `If-None-Match` ETag is current."}
+            )
+        elif "412" in operation["responses"] and "if-match" not in names:
+            parameters.append(IF_MATCH)
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                tags=TAGS,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in problem.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components["Problem"] = problem
+            for path, item in schema.get("paths", {}).items():
+                _declare_conditions(path, item)
+                for method, operation in item.items():
+                    operation.get("responses", {}).pop("422", None)
+                    operation.setdefault("security", [])  # public unless a token is declared
+                    _declare_headers(path, method, operation)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
