@@ -4,7 +4,7 @@ Every successful `GET` under `/api/v1` carries an `ETag`: the one the handler se
 document's version), or a strong tag derived from the body's bytes. `If-None-Match` that
 matches it (weak comparison, `*` included) answers `304 Not Modified` with no body.
 
-`If-Match` on a change (`PUT`, `PATCH`, `DELETE`, `POST`) is compared, by strong comparison,
+`If-Match` on a change (`PUT`, `PATCH`, `DELETE`) is compared, by strong comparison,
 with the ETag a `GET` of the same path would answer just before the change runs; when none
 matches, the change is refused with `412 precondition_failed` and nothing happens. A path no
 `GET` answers (2xx) has no current representation to compare with, and the header is ignored
@@ -24,7 +24,7 @@ from app.errors import PreconditionFailed
 
 _VERSIONED = "/api/v1/"
 _SELF_CHECKED = re.compile(r"^/api/v1/organizations/[^/]+/documents(/|$)")
-_CHANGES = frozenset({"PUT", "PATCH", "DELETE", "POST"})
+_CHANGES = frozenset({"PUT", "PATCH", "DELETE"})
 # Headers a 304 keeps (RFC 9110 15.4.5), with ours that every answer has.
 _KEPT_ON_304 = frozenset({b"etag", b"cache-control", b"vary", b"x-request-id", b"date"})
 

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from app.api.responses import Problem
 
@@ -117,6 +118,29 @@ def _declare_conditions(path: str, item: dict[str, Any]) -> None:
             parameters.append(IF_MATCH)
 
 
+def _models() -> dict[str, type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {}
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        model = pending.pop()
+        for sub in model.__subclasses__():
+            if sub.__module__.startswith("app."):
+                found.setdefault(sub.__name__, sub)
+            pending.append(sub)
+    return found
+
+
+def _restore_examples(components: dict[str, Any]) -> None:
+    """FastAPI drops every `null` from the document, the ones inside examples too, which
+    leaves an example without its required nullable fields: put the models' own back."""
+    models = _models()
+    for name, component in components.items():
+        model = models.get(name)
+        extra = model.model_config.get("json_schema_extra") if model else None
+        if "examples" in component and isinstance(extra, dict) and "examples" in extra:
+            component["examples"] = extra["examples"]
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -133,12 +157,16 @@ def install_openapi(app: FastAPI) -> None:
             for name, definition in problem.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components["Problem"] = problem
+            _restore_examples(components)
             for path, item in schema.get("paths", {}).items():
                 _declare_conditions(path, item)
                 for method, operation in item.items():
-                    operation.get("responses", {}).pop("422", None)
+                    operation.get("responses", {}).pop("422", None)  # this service answers 400
                     operation.setdefault("security", [])  # public unless a token is declared
                     _declare_headers(path, method, operation)
+            # FastAPI's 422 bodies, which no operation answers any more.
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
@@ -39,5 +39,14 @@ class TenantDocument(BaseModel):
     )
 
 
+class DocumentFields(RootModel[dict[str, Any]]):
+    """Your fields: any JSON object. Names may not start with `$` or hold `.`; the server's
+    fields (`id`, `workspace_id`, `created_at`, `updated_at`, `version`) are its own."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Quarterly report", "status": "open"}]}
+    )
+
+
 class DocumentBatch(RequestBody):
-    documents: list[dict[str, Any]]
+    documents: list[DocumentFields]

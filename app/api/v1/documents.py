@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from bson import json_util
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.access.permissions import Action, who_may
 from app.api.deps import SCOPED_ERRORS, DocumentReader, DocumentsDep, DocumentWriter
@@ -14,7 +14,7 @@ from app.api.pagination import Page, PageQuery
 from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.db.store import Document
-from app.documents.schemas import DocumentBatch, TenantDocument
+from app.documents.schemas import DocumentBatch, DocumentFields, TenantDocument
 from app.documents.service import (
     ArchivedWorkspace,
     DocumentNotFound,
@@ -119,13 +119,13 @@ def _tagged(response: Response, document: Document) -> TenantDocument:
     responses=WRITE,
 )
 async def create(
-    body: Annotated[dict[str, Any], Body()],
+    body: DocumentFields,
     caller: DocumentWriter,
     documents: DocumentsDep,
     request: Request,
     response: Response,
 ) -> TenantDocument:
-    [stored] = await documents.create(caller, [body])
+    [stored] = await documents.create(caller, [body.root])
     response.headers["Location"] = f"{request.url.path}/{stored['_id']}"
     return _tagged(response, stored)
 
@@ -146,7 +146,10 @@ async def create_batch(
     response: Response,
 ) -> list[TenantDocument]:
     response.headers["Location"] = request.url.path.removesuffix("/batch")
-    return [_present(stored) for stored in await documents.create(caller, body.documents)]
+    return [
+        _present(stored)
+        for stored in await documents.create(caller, [fields.root for fields in body.documents])
+    ]
 
 
 @router.get(
@@ -206,13 +209,13 @@ async def read(
 )
 async def replace(
     document_id: DocumentPath,
-    body: Annotated[dict[str, Any], Body()],
+    body: DocumentFields,
     caller: DocumentWriter,
     documents: DocumentsDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> TenantDocument:
-    stored = await documents.replace(caller, document_id, body, _if_match(if_match))
+    stored = await documents.replace(caller, document_id, body.root, _if_match(if_match))
     return _tagged(response, stored)
 
 
@@ -224,13 +227,13 @@ async def replace(
 )
 async def patch(
     document_id: DocumentPath,
-    body: Annotated[dict[str, Any], Body()],
+    body: DocumentFields,
     caller: DocumentWriter,
     documents: DocumentsDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> TenantDocument:
-    stored = await documents.patch(caller, document_id, body, _if_match(if_match))
+    stored = await documents.patch(caller, document_id, body.root, _if_match(if_match))
     return _tagged(response, stored)
 
 

@@ -12,7 +12,7 @@ from app.api.openapi import operation_ids
 from app.api.pagination import Page, PageQuery
 from app.api.responses import AUTHENTICATION, Message, errors
 from app.db.ids import parse_object_id
-from app.errors import InvalidInput
+from app.errors import InvalidInput, PreconditionFailed
 from app.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
 from app.invitations.seats import MemberLimitReached
 from app.invitations.service import (
@@ -118,7 +118,7 @@ async def resend(
     "/{invitation_id}",
     summary="Revoke a pending invitation",
     description=MANAGE_RULE,
-    responses=errors(*MANAGE_ERRORS),
+    responses=errors(*MANAGE_ERRORS, PreconditionFailed),
 )
 async def revoke(
     invitation_id: InvitationPath, caller: OrganizationReader, invitations: InvitationsDep
