@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import OperationFailure
 
 from app.access.principal import Principal
-from app.db.schema import AUDIT_LOG
+from app.db.schema import AUDIT_LOG, ensure_declared
 from app.db.store import Store
 from app.kit.request_context import current_client_address, current_request_id
 
@@ -147,16 +147,24 @@ async def ensure_audit_indexes(store: Store, retention_days: int) -> None:
     """Indexes for reading by organization, action and time, and the retention TTL; a changed
     retention is applied to the existing TTL index (collMod) rather than failing."""
     entries = store.master[AUDIT_LOG]
-    await entries.create_indexes(
+    # The log, newest first, by keyset (`at`, then `_id`), with or without an action.
+    await ensure_declared(
+        entries,
         [
             IndexModel(
-                [("organization_id", ASCENDING), ("at", DESCENDING)], name="organization_at"
+                [("organization_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="organization_at",
             ),
             IndexModel(
-                [("organization_id", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)],
+                [
+                    ("organization_id", ASCENDING),
+                    ("action", ASCENDING),
+                    ("at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
                 name="organization_action_at",
             ),
-        ]
+        ],
     )
     seconds = retention_days * 86_400
     try:
