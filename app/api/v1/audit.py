@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from app.access.permissions import Action, who_may
 from app.api.deps import AuditDep, AuditReader
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, error
 from app.audit.schemas import AuditEntryRead
 
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1/organizations/{org_id}/audit-log", tags=["aud
         **UNAUTHENTICATED,
         403: error("The token acts for another organization, or the role may not read it."),
         404: error("No such organization."),
+        **PAGED,
     },
 )
 async def read_audit_log(
@@ -35,7 +36,5 @@ async def read_audit_log(
     since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Before this time.")] = None,
 ) -> Page[AuditEntryRead]:
-    entries, total = await trail.page(
-        caller.organization_id, action, since, until, page.offset, page.limit
-    )
-    return Page.of([AuditEntryRead.of(e) for e in entries], total, page)
+    listed = await trail.page(caller.organization_id, action, since, until, page.window)
+    return Page.of([AuditEntryRead.of(e) for e in listed.items], listed, page)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, status
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
 from app.api.deps import InvitationsDep, OptionalPrincipal, OrganizationReader
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
 from app.db.ids import parse_object_id
 from app.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
@@ -65,13 +65,13 @@ async def invite(
     "",
     summary="List pending invitations",
     description=who_may(Action.MANAGE_MEMBERS),
-    responses=RESPONSES,
+    responses={**RESPONSES, **PAGED},
 )
 async def list_pending(
     caller: OrganizationReader, invitations: InvitationsDep, page: PageQuery
 ) -> Page[InvitationRead]:
-    items, total = await invitations.list_pending(caller, page.offset, page.limit)
-    return Page.of([InvitationRead.of(i) for i in items], total, page)
+    listed = await invitations.list_pending(caller, page.window)
+    return Page.of([InvitationRead.of(i) for i in listed.items], listed, page)
 
 
 @organization_router.post(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
 from app.api.deps import MembersDep, OrganizationOwner, OrganizationReader
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
 from app.db.ids import parse_object_id
 from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange, RoleName
@@ -37,7 +37,10 @@ AccountPath = Annotated[str, Path(description="The member's account id.")]
 
 
 @router.get(
-    "", summary="List members", description=who_may(Action.READ_ORGANIZATION), responses=RESPONSES
+    "",
+    summary="List members",
+    description=who_may(Action.READ_ORGANIZATION),
+    responses={**RESPONSES, **PAGED},
 )
 async def list_members(
     caller: OrganizationReader,
@@ -45,8 +48,8 @@ async def list_members(
     page: PageQuery,
     role: Annotated[RoleName | None, Query(description="Only members with this role.")] = None,
 ) -> Page[MemberRead]:
-    views, total = await members.list(caller, Role(role) if role else None, page.offset, page.limit)
-    return Page.of([MemberRead.of(v) for v in views], total, page)
+    listed = await members.list(caller, Role(role) if role else None, page.window)
+    return Page.of([MemberRead.of(v) for v in listed.items], listed, page)
 
 
 @router.patch(

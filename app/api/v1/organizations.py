@@ -12,7 +12,7 @@ from app.api.deps import (
     OrganizationsDep,
     OrganizationSuspender,
 )
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import INVALID_INPUT, UNAUTHENTICATED, Message, error
 from app.organizations.directory import OrganizationDetails
 from app.organizations.schemas import OrganizationRenamed
@@ -68,14 +68,18 @@ def _summary(organization: Organization, role: str) -> OrganizationSummary:
     )
 
 
-@router.get("", summary="Your organizations", responses={**INVALID_INPUT, **UNAUTHENTICATED})
+@router.get(
+    "",
+    summary="Your organizations",
+    responses={**INVALID_INPUT, **UNAUTHENTICATED, **PAGED},
+)
 async def list_mine(
     caller: CurrentPrincipal, directory: DirectoryDep, page: PageQuery
 ) -> Page[OrganizationSummary]:
     """Every organization your account belongs to, with your role in each, whichever one the
     token acts for."""
-    pairs, total = await directory.mine(caller, page.offset, page.limit)
-    return Page.of([_summary(org, m.role.value) for org, m in pairs], total, page)
+    listed = await directory.mine(caller, page.window)
+    return Page.of([_summary(org, m.role.value) for org, m in listed.items], listed, page)
 
 
 @router.get(
