@@ -21,6 +21,7 @@ from app.organizations.lifecycle import Checkpoint
 from app.organizations.recovery import recover_periodically
 from app.registry.capacity import CapacityMonitor
 from app.registry.repository import OrganizationRepository
+from app.registry.tenants import TenantCollections
 from app.workspaces.migration import migrate_to_workspaces
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,22 @@ async def prepare_database(store: Store, settings: Settings) -> None:
     await OrganizationRepository(store).record_default_database(store.default_tenant_db)
     await migrate_to_memberships(store)
     await migrate_to_workspaces(store)
+    await ensure_tenant_indexes(store)
+
+
+async def ensure_tenant_indexes(store: Store) -> int:
+    """Give every settled organization's collection the indexes its document list needs (a
+    collection from an earlier version lacks some). One index listing per organization when
+    nothing is missing; a collection being moved is left to the next start. Returns how
+    many collections were changed."""
+    tenants = TenantCollections(store)
+    changed = 0
+    for namespace in await OrganizationRepository(store).settled_namespaces():
+        if await tenants.ensure_indexes_if_present(namespace):
+            changed += 1
+    if changed:
+        logger.info("added the document list indexes to %d tenant collections", changed)
+    return changed
 
 
 async def start_services(

@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.access.roles import Role
 from app.accounts.models import Membership, membership_id
+from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.schema import MEMBERSHIPS
 from app.db.store import Store
 
@@ -19,6 +20,10 @@ def fresh_version() -> int:
     """A starting version no earlier membership of the same person can have had, so tokens
     from before a removal stay dead when the person rejoins."""
     return secrets.randbits(48)
+
+
+# A membership's `_id` is "<account id>:<organization id>".
+MEMBERS_OLDEST_FIRST = Keyset("members", "created_at", Kind.DATETIME, id_kind=Kind.STRING)
 
 
 class AlreadyMember(Exception):
@@ -68,27 +73,32 @@ class MembershipRepository:
         )
 
     async def for_account(self, account_id: ObjectId) -> list[Membership]:
+        """Oldest first (`created_at`, then `_id`)."""
         # Every membership of the account sorts between "<account>:" and "<account>;".
         prefix = f"{account_id}:"
         cursor = self._memberships.find({"_id": {"$gte": prefix, "$lt": f"{account_id};"}}).sort(
-            "created_at", ASCENDING
+            [("created_at", ASCENDING), ("_id", ASCENDING)]
         )
         return [Membership.from_document(document) async for document in cursor]
 
     async def page_for_organization(
-        self, organization_id: ObjectId, role: Role | None, offset: int, limit: int
-    ) -> tuple[list[Membership], int]:
+        self, organization_id: ObjectId, role: Role | None, window: Window
+    ) -> Slice[Membership]:
         query: dict[str, object] = {"organization_id": organization_id}
         if role is not None:
             query["role"] = role.value
+        reading = MEMBERS_OLDEST_FIRST.read(
+            window, organization=organization_id, role=role.value if role else None
+        )
         total = await self._memberships.count_documents(query)
         cursor = (
-            self._memberships.find(query)
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-            .skip(offset)
-            .limit(limit)
+            self._memberships.find(reading.query(query))
+            .sort(MEMBERS_OLDEST_FIRST.sort)
+            .skip(reading.skip)
+            .limit(reading.fetch)
         )
-        return [Membership.from_document(document) async for document in cursor], total
+        page = reading.cut_documents(await cursor.to_list(), total)
+        return page.with_items([Membership.from_document(document) for document in page.items])
 
     async def count_for_organization(
         self, organization_id: ObjectId, role: Role | None = None

@@ -16,12 +16,14 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import OperationFailure
 
 from app.access.principal import Principal
-from app.db.schema import AUDIT_LOG
+from app.db.keyset import Keyset, Kind, Slice, Window
+from app.db.schema import AUDIT_LOG, ensure_declared
 from app.db.store import Store
 from app.kit.request_context import current_client_address, current_request_id
 
 logger = logging.getLogger(__name__)
 _INDEX_OPTIONS_CONFLICT = 85
+NEWEST_FIRST = Keyset("audit_log", "at", Kind.DATETIME, descending=True)
 
 
 class AuditAction(StrEnum):
@@ -108,23 +110,26 @@ class AuditTrail:
         action: str | None,
         since: datetime | None,
         until: datetime | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[AuditEntry], int]:
+        window: Window,
+    ) -> Slice[AuditEntry]:
         query: dict[str, Any] = {"organization_id": organization_id}
         if action:
             query["action"] = action
         period = {op: moment for op, moment in (("$gte", since), ("$lt", until)) if moment}
         if period:
             query["at"] = period
+        reading = NEWEST_FIRST.read(
+            window, organization=organization_id, action=action, since=since, until=until
+        )
         total = await self._entries.count_documents(query)
         cursor = (
-            self._entries.find(query)
-            .sort([("at", DESCENDING), ("_id", DESCENDING)])
-            .skip(offset)
-            .limit(limit)
+            self._entries.find(reading.query(query))
+            .sort(NEWEST_FIRST.sort)
+            .skip(reading.skip)
+            .limit(reading.fetch)
         )
-        return [_entry(document) async for document in cursor], total
+        page = reading.cut_documents(await cursor.to_list(), total)
+        return page.with_items([_entry(document) for document in page.items])
 
 
 def _entry(document: dict[str, Any]) -> AuditEntry:
@@ -147,16 +152,24 @@ async def ensure_audit_indexes(store: Store, retention_days: int) -> None:
     """Indexes for reading by organization, action and time, and the retention TTL; a changed
     retention is applied to the existing TTL index (collMod) rather than failing."""
     entries = store.master[AUDIT_LOG]
-    await entries.create_indexes(
+    # The log, newest first, by keyset (`at`, then `_id`), with or without an action.
+    await ensure_declared(
+        entries,
         [
             IndexModel(
-                [("organization_id", ASCENDING), ("at", DESCENDING)], name="organization_at"
+                [("organization_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="organization_at",
             ),
             IndexModel(
-                [("organization_id", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)],
+                [
+                    ("organization_id", ASCENDING),
+                    ("action", ASCENDING),
+                    ("at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
                 name="organization_action_at",
             ),
-        ]
+        ],
     )
     seconds = retention_days * 86_400
     try:

@@ -1,13 +1,16 @@
 """The master database as operators see it: collection names and the indexes behind them.
 
-Every index the service's queries rely on is declared here and ensured at start-up.
+Every index the service's queries rely on is declared here and ensured at start-up. An index
+keeps its name when its keys change: start-up replaces the older one of that name.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 
-from app.db.store import Store
+from app.db.store import Document, Store
 
 ORGANIZATIONS = "organizations"
 ACCOUNTS = "accounts"
@@ -57,12 +60,18 @@ MASTER_INDEXES = (
     CollectionIndexes(
         MEMBERSHIPS,
         [
+            # The member list, oldest first, by keyset (`created_at`, then `_id`).
             IndexModel(
-                [("organization_id", ASCENDING), ("created_at", ASCENDING)],
+                [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
                 name="organization_created",
             ),
             IndexModel(
-                [("organization_id", ASCENDING), ("role", ASCENDING), ("created_at", ASCENDING)],
+                [
+                    ("organization_id", ASCENDING),
+                    ("role", ASCENDING),
+                    ("created_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
                 name="organization_role_created",
             ),
         ],
@@ -79,8 +88,9 @@ MASTER_INDEXES = (
                 [("organization_id", ASCENDING), ("is_default", ASCENDING)],
                 name="organization_default",
             ),
+            # The workspace list by keyset (`created_at`, then `_id`).
             IndexModel(
-                [("organization_id", ASCENDING), ("created_at", ASCENDING)],
+                [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
                 name="organization_created",
             ),
         ],
@@ -88,8 +98,10 @@ MASTER_INDEXES = (
     CollectionIndexes(
         WORKSPACE_MEMBERS,
         [
+            # A workspace's member list by keyset (`created_at`, then `_id`).
             IndexModel(
-                [("workspace_id", ASCENDING), ("created_at", ASCENDING)], name="workspace_created"
+                [("workspace_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="workspace_created",
             ),
             IndexModel(
                 [("organization_id", ASCENDING), ("account_id", ASCENDING)],
@@ -111,8 +123,14 @@ MASTER_INDEXES = (
             # One pending invitation per person and organization; answered ones drop the key.
             IndexModel([("pending_key", ASCENDING)], unique=True, sparse=True, name="pending"),
             IndexModel([("token_digest", ASCENDING)], sparse=True, name="token"),
+            # Pending invitations by keyset (`created_at`, then `_id`); expiry is filtered.
             IndexModel(
-                [("organization_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+                [
+                    ("organization_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("created_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
                 name="organization_status_created",
             ),
             IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
@@ -137,4 +155,27 @@ MASTER_INDEXES = (
 
 async def ensure_indexes(store: Store) -> None:
     for spec in MASTER_INDEXES:
-        await store.master[spec.collection].create_indexes(spec.indexes)
+        await ensure_declared(store.master[spec.collection], spec.indexes)
+
+
+def _plain(keys: Any) -> list[tuple[str, Any]]:
+    """Index keys as comparable pairs; servers may answer directions as doubles (1.0)."""
+    pairs = keys.items() if isinstance(keys, dict) else keys
+    return [(name, value if isinstance(value, str) else int(value)) for name, value in pairs]
+
+
+def same_keys(found: Any, declared: Any) -> bool:
+    return _plain(found) == _plain(declared)
+
+
+async def ensure_declared(collection: AsyncCollection[Document], indexes: list[IndexModel]) -> None:
+    """Create `indexes`; one that exists under a declared name with other keys (declared by an
+    earlier version) is dropped first, so the name stays and the keys become the declared ones.
+    A collection without any index (one that does not exist) is created by this."""
+    existing = await collection.index_information()
+    for index in indexes:
+        name = index.document["name"]
+        found = existing.get(name)
+        if found is not None and not same_keys(found["key"], index.document["key"]):
+            await collection.drop_index(name)
+    await collection.create_indexes(indexes)

@@ -1,12 +1,19 @@
 """Every query on one organization's tenant collection."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 
+from app.db.keyset import CURSOR_LOCATION, Keyset, Kind, Slice, Window
 from app.db.store import Document, Store, TenantNamespace
+from app.errors import InvalidInput
+
+# The one sort field cursors follow: set once when a document is stored and never changed.
+CURSOR_SORT = "created_at"
+CURSOR_SORT_ONLY = "cursor works with sort=created_at only; page other sorts with offset"
 
 
 class TenantDocuments:
@@ -40,19 +47,33 @@ class TenantDocuments:
         where: dict[str, Any],
         sort: str,
         descending: bool,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Document], int]:
+        window: Window,
+        organization_id: ObjectId,
+    ) -> Slice[Document]:
+        """A page in `sort` order, then `_id`. Cursors continue a walk in the order of
+        `CURSOR_SORT` only: the other fields' values can change, be missing or mix types."""
         query = {**where, **self._scope}
-        total = await self._collection.count_documents(query)
-        direction = DESCENDING if descending else ASCENDING
-        cursor = (
-            self._collection.find(query)
-            .sort([(sort, direction), ("_id", direction)])
-            .skip(offset)
-            .limit(limit)
+        # Documents from elsewhere (an import, an older version) may lack `created_at`.
+        keyset = Keyset("documents", sort, Kind.DATETIME, descending=descending, nullable=True)
+        if sort != CURSOR_SORT and window.cursor is not None:
+            raise InvalidInput(CURSOR_LOCATION, CURSOR_SORT_ONLY)
+        reading = keyset.read(
+            window,
+            organization=organization_id,
+            workspace=self._scope.get("workspace_id"),
+            where=json.dumps(where, sort_keys=True, default=str),
         )
-        return [document async for document in cursor], total
+        total = await self._collection.count_documents(query)
+        cursor = (
+            self._collection.find(reading.query(query))
+            .sort(keyset.sort)
+            .skip(reading.skip)
+            .limit(reading.fetch)
+        )
+        fetched = await cursor.to_list()
+        if sort != CURSOR_SORT:
+            return Slice(fetched[: window.limit], total, None)
+        return reading.cut_documents(fetched, total)
 
     async def replace(self, current: Document, body: Document) -> Document | None:
         """Replace the document if it still has the version it was read with; None if not.

@@ -21,6 +21,7 @@ from bson import ObjectId
 
 from app.access.principal import Principal
 from app.db.ids import parse_object_id
+from app.db.keyset import Slice, Window
 from app.db.store import Document, Store, TenantNamespace
 from app.documents.repository import TenantDocuments
 from app.documents.validation import DocumentLimits, check_document, check_field_name
@@ -126,14 +127,13 @@ class DocumentService:
         where: dict[str, Any],
         sort: str,
         descending: bool,
-        offset: int,
-        limit: int,
+        window: Window,
         workspace_id: ObjectId | None = None,
-    ) -> tuple[list[Document], int]:
+    ) -> Slice[Document]:
         if sort not in SORTABLE_SERVER_FIELDS:
             check_field_name(sort, ("query", "sort"))
         documents = await self._reading(principal, workspace_id)
-        return await documents.page(where, sort, descending, offset, limit)
+        return await documents.page(where, sort, descending, window, principal.organization_id)
 
     async def replace(
         self, principal: Principal, document_id: str, body: Any, if_match: IfMatch | None

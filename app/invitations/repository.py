@@ -3,17 +3,19 @@
 from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.access.roles import Role
 from app.accounts.models import email_key
+from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.schema import INVITATIONS
 from app.db.store import Store
 from app.invitations.models import Invitation, InvitationStatus, pending_key, token_digest
 
 # Answered invitations are kept this long after they expire (for listing), then purged.
 RETENTION = timedelta(days=30)
+PENDING_OLDEST_FIRST = Keyset("pending_invitations", "created_at", Kind.DATETIME)
 
 
 def _live_pending(organization_id: ObjectId) -> dict[str, object]:
@@ -76,18 +78,18 @@ class InvitationRepository:
         document = await self._invitations.find_one({"token_digest": token_digest(token)})
         return Invitation.from_document(document) if document else None
 
-    async def page_pending(
-        self, organization_id: ObjectId, offset: int, limit: int
-    ) -> tuple[list[Invitation], int]:
+    async def page_pending(self, organization_id: ObjectId, window: Window) -> Slice[Invitation]:
         query = _live_pending(organization_id)
+        reading = PENDING_OLDEST_FIRST.read(window, organization=organization_id)
         total = await self._invitations.count_documents(query)
         cursor = (
-            self._invitations.find(query)
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-            .skip(offset)
-            .limit(limit)
+            self._invitations.find(reading.query(query))
+            .sort(PENDING_OLDEST_FIRST.sort)
+            .skip(reading.skip)
+            .limit(reading.fetch)
         )
-        return [Invitation.from_document(document) async for document in cursor], total
+        page = reading.cut_documents(await cursor.to_list(), total)
+        return page.with_items([Invitation.from_document(document) for document in page.items])
 
     async def count_pending(self, organization_id: ObjectId) -> int:
         return await self._invitations.count_documents(_live_pending(organization_id))

@@ -15,6 +15,7 @@ from app.accounts.models import Account, email_key
 from app.accounts.repository import AccountRepository, EmailTaken
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.config import Settings
+from app.db.keyset import Slice, Window
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from app.invitations.delivery import EmailSender
 from app.invitations.models import Invitation, InvitationStatus
@@ -126,11 +127,9 @@ class InvitationService:
             raise InvitationNotFound()
         return invitation
 
-    async def list_pending(
-        self, principal: Principal, offset: int, limit: int
-    ) -> tuple[list[Invitation], int]:
+    async def list_pending(self, principal: Principal, window: Window) -> Slice[Invitation]:
         require(principal.role, Action.MANAGE_MEMBERS)
-        return await self._invitations.page_pending(principal.organization_id, offset, limit)
+        return await self._invitations.page_pending(principal.organization_id, window)
 
     async def resend(
         self, principal: Principal, invitation_id: ObjectId

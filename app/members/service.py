@@ -17,6 +17,7 @@ from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Membership
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
+from app.db.keyset import Slice, Window
 from app.errors import Conflict, InvalidInput, NotFound
 from app.registry.repository import OrganizationRepository
 from app.workspaces.repository import WorkspaceMemberRepository
@@ -61,18 +62,18 @@ class MemberService:
         self._workspace_members = workspace_members
 
     async def list(
-        self, principal: Principal, role: Role | None, offset: int, limit: int
-    ) -> tuple[list[MemberView], int]:
+        self, principal: Principal, role: Role | None, window: Window
+    ) -> Slice[MemberView]:
         require(principal.role, Action.READ_ORGANIZATION)
-        page, total = await self._memberships.page_for_organization(
-            principal.organization_id, role, offset, limit
+        page = await self._memberships.page_for_organization(
+            principal.organization_id, role, window
         )
-        emails = await self._accounts.emails_of([m.account_id for m in page])
+        emails = await self._accounts.emails_of([m.account_id for m in page.items])
         views = [
             MemberView(m.account_id, emails.get(m.account_id, ""), m.role, m.created_at)
-            for m in page
+            for m in page.items
         ]
-        return views, total
+        return page.with_items(views)
 
     async def change_role(
         self, principal: Principal, account_id: ObjectId, role: Role

@@ -9,6 +9,7 @@ from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Membership
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
+from app.db.keyset import Keyset, Kind, Slice, Window
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import OrganizationNotFound
 from app.registry.models import Organization, Status
@@ -35,6 +36,12 @@ class OrganizationDetails:
     tenant_database: str
 
 
+# An account's memberships, oldest first; a membership's `_id` is a string.
+OLDEST_MEMBERSHIP_FIRST = Keyset(
+    "my_organizations", "created_at", Kind.DATETIME, id_kind=Kind.STRING
+)
+
+
 class OrganizationDirectory:
     def __init__(
         self,
@@ -53,9 +60,11 @@ class OrganizationDirectory:
         self._workspaces = workspaces
 
     async def mine(
-        self, principal: Principal, offset: int, limit: int
-    ) -> tuple[list[tuple[Organization, Membership]], int]:
-        """The caller's organizations with the caller's role in each, oldest membership first."""
+        self, principal: Principal, window: Window
+    ) -> Slice[tuple[Organization, Membership]]:
+        """The caller's organizations with the caller's role in each, oldest membership first:
+        keyset pages over the memberships, cut in Python like the lists the database cuts."""
+        reading = OLDEST_MEMBERSHIP_FIRST.read(window, account=principal.account_id)
         memberships = await self._memberships.for_account(principal.account_id)
         visible = {
             o.id: o
@@ -66,7 +75,7 @@ class OrganizationDirectory:
         pairs = [
             (visible[m.organization_id], m) for m in memberships if m.organization_id in visible
         ]
-        return pairs[offset : offset + limit], len(pairs)
+        return reading.select(pairs, lambda pair: (pair[1].created_at, pair[1].id))
 
     async def memberships_of(
         self, principal: Principal
@@ -80,7 +89,8 @@ class OrganizationDirectory:
         result = []
         for organization in organizations:
             role = roles[organization.id]
-            workspaces, _ = await self._workspaces.workspaces.page(organization.id, None, 0, 100)
+            listed = await self._workspaces.workspaces.page(organization.id, None, Window(100))
+            workspaces = listed.items
             if role in (Role.OWNER, Role.ADMIN):
                 opened: list[tuple[Workspace, str | None]] = [(w, None) for w in workspaces]
             else:

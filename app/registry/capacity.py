@@ -2,7 +2,7 @@
 
 Every collection and every index is a file (a WiredTiger table) that the server keeps a handle,
 cache space and checkpoint work for; MongoDB's sizing guidance is expressed as collections plus
-indexes per cluster. Tenantry adds one collection and two indexes per organization, so these
+indexes per cluster. Tenantry adds one collection and three indexes per organization, so these
 are the numbers that grow with it. `measure` counts them with `dbStats` (one command per
 database) and falls back to listing collections where the server does not answer it.
 """

@@ -72,6 +72,23 @@ class OrganizationRepository:
             return None
         return TenantNamespace(document.get("tenant_database", ""), document["tenant_collection"])
 
+    async def settled_namespaces(self) -> list[TenantNamespace]:
+        """Where each organization with no operation under way keeps its collection, read from
+        those fields alone (so a damaged entry is passed over, not fatal)."""
+        cursor = self._organizations.find(
+            {
+                "state": LifecycleState.ACTIVE.value,
+                "pending_rename": {"$exists": False},
+                "pending_move": {"$exists": False},
+                "tenant_collection": {"$type": "string"},
+            },
+            {"tenant_collection": 1, "tenant_database": 1},
+        )
+        return [
+            TenantNamespace(document.get("tenant_database") or "", document["tenant_collection"])
+            async for document in cursor
+        ]
+
     async def is_visible(self, organization_id: ObjectId) -> bool:
         document = await self._organizations.find_one(
             {"_id": organization_id, "state": {"$in": VISIBLE_STATES}}, {"_id": 1}

@@ -6,10 +6,12 @@ from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
 
+from app.db.schema import ensure_declared, same_keys
 from app.db.store import Document, Store, TenantNamespace
 from app.errors import AppError
 from app.registry.errors import TenantCollectionOccupied
@@ -23,6 +25,14 @@ _DUPLICATE_KEY = 11000
 _INDEX_METADATA = frozenset({"key", "v", "ns"})
 
 Progress = Callable[[int], Awaitable[None]]
+
+TENANT_INDEXES = [
+    IndexModel(
+        [("workspace_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+        name="workspace_created",
+    ),
+    IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="created"),
+]
 
 
 class MoveStrategy(StrEnum):
@@ -102,10 +112,23 @@ class TenantCollections:
         return created
 
     async def ensure_workspace_index(self, name: TenantNamespace) -> None:
-        """Documents are listed per workspace, newest or oldest first."""
-        await self._collection(name).create_index(
-            [("workspace_id", 1), ("created_at", 1)], name="workspace_created"
-        )
+        """The indexes that list documents by keyset, newest or oldest first (`created_at`,
+        then `_id`): per workspace, and across the organization for owners and admins."""
+        await ensure_declared(self._collection(name), TENANT_INDEXES)
+
+    async def ensure_indexes_if_present(self, name: TenantNamespace) -> bool:
+        """The same for a collection that exists; one that does not is left alone (creating
+        indexes would create it). True if anything was created or replaced."""
+        collection = self._collection(name)
+        existing = await collection.index_information()
+        if not existing:
+            return False
+        if all(
+            _declared_as(existing.get(index.document["name"]), index) for index in TENANT_INDEXES
+        ):
+            return False
+        await ensure_declared(collection, TENANT_INDEXES)
+        return True
 
     async def file_unfiled_under(self, name: TenantNamespace, workspace_id: ObjectId) -> None:
         """Put the documents that belong to no workspace yet into `workspace_id`."""
@@ -193,6 +216,10 @@ class TenantCollections:
         if not await self.is_empty(name):
             logger.error("tenant collection %s exists, holds documents and has no owner", name)
             raise TenantCollectionOccupied()
+
+
+def _declared_as(found: dict[str, Any] | None, index: IndexModel) -> bool:
+    return found is not None and same_keys(found["key"], index.document["key"])
 
 
 def _creatable_keys(info: dict[str, Any]) -> list[tuple[str, Any]]:

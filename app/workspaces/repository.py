@@ -3,9 +3,9 @@
 from datetime import UTC, datetime
 
 from bson import ObjectId
-from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.naming import name_key
 from app.db.schema import WORKSPACE_MEMBERS, WORKSPACES
 from app.db.store import Store
@@ -15,6 +15,12 @@ from app.workspaces.models import (
     WorkspaceMember,
     WorkspaceRole,
     workspace_member_id,
+)
+
+WORKSPACES_OLDEST_FIRST = Keyset("workspaces", "created_at", Kind.DATETIME)
+# A workspace member's `_id` is a string (see `workspace_member_id`).
+WORKSPACE_MEMBERS_OLDEST_FIRST = Keyset(
+    "workspace_members", "created_at", Kind.DATETIME, id_kind=Kind.STRING
 )
 
 
@@ -72,23 +78,24 @@ class WorkspaceRepository:
         return Workspace.from_document(document) if document else None
 
     async def page(
-        self,
-        organization_id: ObjectId,
-        only: list[ObjectId] | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Workspace], int]:
+        self, organization_id: ObjectId, only: list[ObjectId] | None, window: Window
+    ) -> Slice[Workspace]:
+        """The organization's workspaces (or those of `only`), oldest first."""
         query: dict[str, object] = {"organization_id": organization_id}
         if only is not None:
             query["_id"] = {"$in": only}
+        # `only` is the caller's view of the list, not part of what the list is: a cursor stays
+        # good when the caller joins or leaves a workspace during the walk.
+        reading = WORKSPACES_OLDEST_FIRST.read(window, organization=organization_id)
         total = await self._workspaces.count_documents(query)
         cursor = (
-            self._workspaces.find(query)
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-            .skip(offset)
-            .limit(limit)
+            self._workspaces.find(reading.query(query))
+            .sort(WORKSPACES_OLDEST_FIRST.sort)
+            .skip(reading.skip)
+            .limit(reading.fetch)
         )
-        return [Workspace.from_document(d) async for d in cursor], total
+        page = reading.cut_documents(await cursor.to_list(), total)
+        return page.with_items([Workspace.from_document(d) for d in page.items])
 
     async def rename(self, workspace: Workspace, name: str) -> None:
         try:
@@ -156,18 +163,18 @@ class WorkspaceMemberRepository:
         )
         return result.deleted_count == 1
 
-    async def page(
-        self, workspace_id: ObjectId, offset: int, limit: int
-    ) -> tuple[list[WorkspaceMember], int]:
+    async def page(self, workspace_id: ObjectId, window: Window) -> Slice[WorkspaceMember]:
         query = {"workspace_id": workspace_id}
+        reading = WORKSPACE_MEMBERS_OLDEST_FIRST.read(window, workspace=workspace_id)
         total = await self._members.count_documents(query)
         cursor = (
-            self._members.find(query)
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-            .skip(offset)
-            .limit(limit)
+            self._members.find(reading.query(query))
+            .sort(WORKSPACE_MEMBERS_OLDEST_FIRST.sort)
+            .skip(reading.skip)
+            .limit(reading.fetch)
         )
-        return [WorkspaceMember.from_document(d) async for d in cursor], total
+        page = reading.cut_documents(await cursor.to_list(), total)
+        return page.with_items([WorkspaceMember.from_document(d) for d in page.items])
 
     async def count(self, workspace_id: ObjectId) -> int:
         return await self._members.count_documents({"workspace_id": workspace_id})

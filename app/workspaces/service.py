@@ -12,6 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.access.principal import Principal
 from app.accounts.memberships import MembershipRepository
+from app.db.keyset import Slice, Window
 from app.db.store import Document, Store
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.registry.repository import OrganizationRepository
@@ -79,9 +80,7 @@ class WorkspaceService:
             raise WorkspaceNameInUse() from None
         return await self._view(WorkspaceContext(workspace, None))
 
-    async def visible_to(
-        self, principal: Principal, offset: int, limit: int
-    ) -> tuple[list[WorkspaceView], int]:
+    async def visible_to(self, principal: Principal, window: Window) -> Slice[WorkspaceView]:
         """All workspaces for owners and admins; the caller's own for everyone else."""
         await self._workspaces.ensure_default(principal.organization_id)
         only = None
@@ -90,11 +89,9 @@ class WorkspaceService:
             mine = await self._members.of_account(principal.organization_id, principal.account_id)
             roles = {m.workspace_id: m.role for m in mine}
             only = list(roles)
-        workspaces, total = await self._workspaces.page(
-            principal.organization_id, only, offset, limit
-        )
-        views = [await self._view(WorkspaceContext(w, roles.get(w.id))) for w in workspaces]
-        return views, total
+        page = await self._workspaces.page(principal.organization_id, only, window)
+        views = [await self._view(WorkspaceContext(w, roles.get(w.id))) for w in page.items]
+        return page.with_items(views)
 
     async def read(self, principal: Principal, workspace_id: ObjectId) -> WorkspaceView:
         return await self._view(await self._access.context(principal, workspace_id))
@@ -136,10 +133,10 @@ class WorkspaceService:
         return deleted.deleted_count
 
     async def members(
-        self, principal: Principal, workspace_id: ObjectId, offset: int, limit: int
-    ) -> tuple[list[WorkspaceMember], int]:
+        self, principal: Principal, workspace_id: ObjectId, window: Window
+    ) -> Slice[WorkspaceMember]:
         context = await self._access.context(principal, workspace_id)
-        return await self._members.page(context.workspace.id, offset, limit)
+        return await self._members.page(context.workspace.id, window)
 
     async def put_member(
         self,

@@ -110,22 +110,22 @@ def test_capacity_reports_every_database_and_the_cluster(crowded: Operator) -> N
 
     assert result.exit_code == 0, result.output
     first = next(line for line in result.stdout.splitlines() if FIRST in line)
-    # Six tenant collections, each with its _id index and the workspace index.
-    assert re.search(r"tenant\s*│\s*6\s*│\s*6\s*│\s*12\s*│\s*18\s*│", first), first
+    # Six tenant collections, each with its _id index and the two of its document list.
+    assert re.search(r"tenant\s*│\s*6\s*│\s*6\s*│\s*18\s*│\s*24\s*│", first), first
     assert "cluster" in result.stdout
     assert "WARNING" not in result.stdout
 
 
 def test_capacity_warns_before_a_limit_is_reached(crowded: Operator) -> None:
     tight = with_pool(
-        crowded, FIRST, capacity_database_limit=20, capacity_warn_ratio=0.8
-    )  # 18 of 20: warning, not yet over
+        crowded, FIRST, capacity_database_limit=25, capacity_warn_ratio=0.8
+    )  # 24 of 25: warning, not yet over
 
     capacity = tight.cli("capacity")
     verify = tight.cli("verify")
 
     assert capacity.exit_code == 1
-    assert f"WARNING: database {FIRST}: 18 collections+indexes, 90% of the 20" in capacity.stdout
+    assert f"WARNING: database {FIRST}: 24 collections+indexes, 96% of the 25" in capacity.stdout
     assert "(warning)" in capacity.stdout
     assert verify.exit_code == 1
     assert "OK:" in verify.stdout  # the registry itself is fine
@@ -133,12 +133,12 @@ def test_capacity_warns_before_a_limit_is_reached(crowded: Operator) -> None:
 
 
 def test_capacity_says_when_a_limit_is_crossed(crowded: Operator) -> None:
-    over = with_pool(crowded, FIRST, capacity_database_limit=18, capacity_cluster_limit=30)
+    over = with_pool(crowded, FIRST, capacity_database_limit=24, capacity_cluster_limit=30)
 
     result = over.cli("capacity")
 
     assert result.exit_code == 1
-    assert f"database {FIRST}: 18 collections+indexes, 100% of the 18" in result.stdout
+    assert f"database {FIRST}: 24 collections+indexes, 100% of the 24" in result.stdout
     assert re.search(
         r"cluster: \d+ collections\+indexes, \d+% of the 30 planned \(over\)", result.stdout
     )

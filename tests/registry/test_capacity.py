@@ -62,7 +62,6 @@ async def test_every_database_is_counted_with_its_role(
     tenants = [by_name[FIRST], by_name[SECOND]]
     assert [database.role for database in tenants] == [Role.TENANT, Role.TENANT]
     assert sorted(d.organizations for d in tenants) == [1, 2]
-    # Each tenant collection has its _id and workspace indexes; one has an extra index.
     listed = [
         name
         for database in (FIRST, SECOND)
@@ -70,8 +69,8 @@ async def test_every_database_is_counted_with_its_role(
     ]
     assert sum(d.collections for d in tenants) == len(listed)
     assert len(listed) == 3  # four organizations, one of them retired elsewhere
-    # Each tenant collection has its _id and workspace indexes.
-    assert sum(d.indexes for d in tenants) == 2 * len(listed)
+    # Each tenant collection has its _id index and the two its document list reads by.
+    assert sum(d.indexes for d in tenants) == 3 * len(listed)
     assert report.cluster_namespaces == sum(d.namespaces for d in report.databases)
     assert report.warnings() == []
 
@@ -79,16 +78,16 @@ async def test_every_database_is_counted_with_its_role(
 async def test_levels_follow_the_limits(
     client: AsyncClient, store: Store, settings: Settings
 ) -> None:
-    await organizations(client, 4)  # two per database: 6 collections+indexes each
+    await organizations(client, 4)  # two per database: 8 collections+indexes each
     tight = settings.model_copy(
-        update={"capacity_database_limit": 7, "capacity_cluster_limit": 10**6}
+        update={"capacity_database_limit": 9, "capacity_cluster_limit": 10**6}
     )
 
     report = await measure(store, tight)
 
     levels = {d.name: report.level_of(d) for d in report.databases}
     assert (levels[FIRST], levels[SECOND]) == (Level.WARNING, Level.WARNING)
-    assert levels["tenantry"] is Level.OVER  # the master database has more than 7
+    assert levels["tenantry"] is Level.OVER  # the master database has more than 9
     assert report.cluster_level is Level.OK
     assert report.full_databases() == {"tenantry"}
     assert len(report.warnings()) == 3
@@ -98,19 +97,19 @@ async def test_the_service_warns_at_start_up_and_exposes_the_counts(
     client: AsyncClient, store: Store, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     await organizations(client, 4)
-    tight = settings.model_copy(update={"capacity_database_limit": 7})
+    tight = settings.model_copy(update={"capacity_database_limit": 9})
 
     with caplog.at_level(logging.WARNING, logger="app.registry.capacity"):
         async with running(tight, store) as restarted:
             metrics = (await restarted.get("/metrics")).text
 
     warnings = [r.getMessage() for r in caplog.records if r.name == "app.registry.capacity"]
-    assert any(f"database {FIRST}: 6 collections+indexes, 86% of the 7" in w for w in warnings)
+    assert any(f"database {FIRST}: 8 collections+indexes, 89% of the 9" in w for w in warnings)
     assert f'tenantry_database_collections{{database="{FIRST}",role="tenant"}} 2.0' in metrics
-    assert f'tenantry_database_indexes{{database="{FIRST}",role="tenant"}} 4.0' in metrics
+    assert f'tenantry_database_indexes{{database="{FIRST}",role="tenant"}} 6.0' in metrics
     assert f'tenantry_database_organizations{{database="{SECOND}"}} 2.0' in metrics
     assert f'tenantry_database_capacity_level{{database="{FIRST}"}} 1.0' in metrics
-    assert 'tenantry_capacity_limit{scope="database"} 7.0' in metrics
+    assert 'tenantry_capacity_limit{scope="database"} 9.0' in metrics
     assert "tenantry_cluster_collections_and_indexes " in metrics
     assert "tenantry_cluster_capacity_level 0.0" in metrics
 

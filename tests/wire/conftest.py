@@ -9,7 +9,6 @@ saying which of its gaps they would hit.
 import contextlib
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -63,13 +62,14 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def nx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    executable = shutil.which("nx-27017") or str(Path(sys.executable).with_name("nx-27017"))
     workdir = tmp_path_factory.mktemp("nx-27017")
     pid_file = workdir / "nx-27017.pid"
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own test dependency, fixed arguments
         [
-            executable,
+            sys.executable,
+            "-m",
+            "tests.wire.nx_server",
             "--host",
             "127.0.0.1",
             "--port",
@@ -83,6 +83,7 @@ def nx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).parents[2],
     )
     try:
         _wait_for(port, process)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from app.access.permissions import Action, who_may
 from app.api.deps import SCOPED_ERRORS, AuditDep, AuditReader
 from app.api.openapi import operation_ids
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import errors
 from app.audit.schemas import AuditEntryRead
 
@@ -24,7 +24,7 @@ router = APIRouter(
     name="list",
     summary="What changed in the organization, newest first",
     description=who_may(Action.READ_AUDIT_LOG),
-    responses=errors(*SCOPED_ERRORS),
+    responses={**errors(*SCOPED_ERRORS), **PAGED},
 )
 async def read_audit_log(
     caller: AuditReader,
@@ -36,7 +36,5 @@ async def read_audit_log(
     since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Before this time.")] = None,
 ) -> Page[AuditEntryRead]:
-    entries, total = await trail.page(
-        caller.organization_id, action, since, until, page.offset, page.limit
-    )
-    return Page.of([AuditEntryRead.of(e) for e in entries], total, page)
+    listed = await trail.page(caller.organization_id, action, since, until, page.window)
+    return Page.of([AuditEntryRead.of(e) for e in listed.items], listed, page)

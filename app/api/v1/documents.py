@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from app.access.permissions import Action, who_may
 from app.api.deps import SCOPED_ERRORS, DocumentReader, DocumentsDep, DocumentWriter
 from app.api.openapi import operation_ids
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.db.store import Document
@@ -156,8 +156,14 @@ async def create_batch(
     "",
     name="list",
     summary="List documents",
-    description=who_may(Action.READ_TENANT_DOCUMENTS),
-    responses=READ,
+    description=(
+        f"{who_may(Action.READ_TENANT_DOCUMENTS)} Cursors (`cursor`, `next_cursor`, `Link`) "
+        "page in `created_at` order, either way: it is set once per document, so a walk never "
+        "repeats or skips one. Other sort fields change with every write, or are your own and "
+        "may be missing or mixed; with them, page by `offset` (`next_cursor` is null and "
+        "`cursor` is refused)."
+    ),
+    responses={**READ, **PAGED},
 )
 async def list_documents(
     caller: DocumentReader,
@@ -167,7 +173,9 @@ async def list_documents(
         str | None,
         Query(description='Equality on top-level fields, as JSON: `{"status": "open"}`.'),
     ] = None,
-    sort: Annotated[str, Query(description="Field to sort on.")] = "created_at",
+    sort: Annotated[
+        str, Query(description="Field to sort on, then `id`. Cursors need `created_at`.")
+    ] = "created_at",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
     workspace_id: Annotated[
         str | None,
@@ -183,10 +191,10 @@ async def list_documents(
         workspace = parse_object_id(workspace_id)
         if workspace is None:
             raise InvalidInput(("query", "workspace_id"), "not a workspace id")
-    items, total = await documents.list(
-        caller, equality_filter(raw), sort, order == "desc", page.offset, page.limit, workspace
+    listed = await documents.list(
+        caller, equality_filter(raw), sort, order == "desc", page.window, workspace
     )
-    return Page.of([_present(d) for d in items], total, page)
+    return Page.of([_present(d) for d in listed.items], listed, page)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from app.access.permissions import Action, who_may
 from app.access.roles import Role
 from app.api.deps import SCOPED_ERRORS, InvitationsDep, OptionalPrincipal, OrganizationReader
 from app.api.openapi import operation_ids
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import AUTHENTICATION, Message, errors
 from app.db.ids import parse_object_id
 from app.errors import InvalidInput, PreconditionFailed
@@ -92,13 +92,13 @@ async def read(
     summary="List pending invitations",
     name="list",
     description=who_may(Action.MANAGE_MEMBERS),
-    responses=errors(*SCOPED_ERRORS),
+    responses={**errors(*SCOPED_ERRORS), **PAGED},
 )
 async def list_pending(
     caller: OrganizationReader, invitations: InvitationsDep, page: PageQuery
 ) -> Page[InvitationRead]:
-    items, total = await invitations.list_pending(caller, page.offset, page.limit)
-    return Page.of([InvitationRead.of(i) for i in items], total, page)
+    listed = await invitations.list_pending(caller, page.window)
+    return Page.of([InvitationRead.of(i) for i in listed.items], listed, page)
 
 
 @organization_router.post(

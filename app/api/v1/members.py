@@ -9,7 +9,7 @@ from app.access.permissions import Action, who_may
 from app.access.roles import Role
 from app.api.deps import SCOPED_ERRORS, MembersDep, OrganizationOwner, OrganizationReader
 from app.api.openapi import operation_ids
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange, RoleName
@@ -39,7 +39,7 @@ AccountPath = Annotated[str, Path(description="The member's account id.")]
     name="list",
     summary="List members",
     description=who_may(Action.READ_ORGANIZATION),
-    responses=errors(*SCOPED_ERRORS),
+    responses={**errors(*SCOPED_ERRORS), **PAGED},
 )
 async def list_members(
     caller: OrganizationReader,
@@ -47,8 +47,8 @@ async def list_members(
     page: PageQuery,
     role: Annotated[RoleName | None, Query(description="Only members with this role.")] = None,
 ) -> Page[MemberRead]:
-    views, total = await members.list(caller, Role(role) if role else None, page.offset, page.limit)
-    return Page.of([MemberRead.of(v) for v in views], total, page)
+    listed = await members.list(caller, Role(role) if role else None, page.window)
+    return Page.of([MemberRead.of(v) for v in listed.items], listed, page)
 
 
 @router.patch(

@@ -14,7 +14,7 @@ from app.api.deps import (
     OrganizationSuspender,
 )
 from app.api.openapi import operation_ids
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import AUTHENTICATION, Message, errors
 from app.errors import InvalidInput, PreconditionFailed
 from app.organizations.directory import OrganizationDetails
@@ -80,15 +80,15 @@ def _summary(organization: Organization, role: str) -> OrganizationSummary:
     "",
     name="list",
     summary="Your organizations",
-    responses=errors(InvalidInput, *AUTHENTICATION),
+    responses={**errors(InvalidInput, *AUTHENTICATION), **PAGED},
 )
 async def list_mine(
     caller: CurrentPrincipal, directory: DirectoryDep, page: PageQuery
 ) -> Page[OrganizationSummary]:
     """Every organization your account belongs to, with your role in each, whichever one the
     token acts for."""
-    pairs, total = await directory.mine(caller, page.offset, page.limit)
-    return Page.of([_summary(org, m.role.value) for org, m in pairs], total, page)
+    listed = await directory.mine(caller, page.window)
+    return Page.of([_summary(org, m.role.value) for org, m in listed.items], listed, page)
 
 
 @router.get(

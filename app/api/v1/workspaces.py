@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.api.deps import SCOPED_ERRORS, OrganizationReader, WorkspacesDep
 from app.api.openapi import operation_ids
-from app.api.pagination import Page, PageQuery
+from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.errors import PreconditionFailed
@@ -83,12 +83,18 @@ async def create(
     return WorkspaceRead.of(view)
 
 
-@router.get("", name="list", summary="List workspaces", description=VISIBLE, responses=RESPONSES)
+@router.get(
+    "",
+    name="list",
+    summary="List workspaces",
+    description=VISIBLE,
+    responses={**RESPONSES, **PAGED},
+)
 async def list_workspaces(
     caller: OrganizationReader, workspaces: WorkspacesDep, page: PageQuery
 ) -> Page[WorkspaceRead]:
-    views, total = await workspaces.visible_to(caller, page.offset, page.limit)
-    return Page.of([WorkspaceRead.of(v) for v in views], total, page)
+    listed = await workspaces.visible_to(caller, page.window)
+    return Page.of([WorkspaceRead.of(v) for v in listed.items], listed, page)
 
 
 @router.get(
@@ -156,7 +162,7 @@ async def delete(
     "/{workspace_id}/members",
     summary="Members of a workspace",
     description=VISIBLE,
-    responses=RESPONSES,
+    responses={**RESPONSES, **PAGED},
 )
 async def list_members(
     workspace_id: WorkspacePath,
@@ -164,8 +170,8 @@ async def list_members(
     workspaces: WorkspacesDep,
     page: PageQuery,
 ) -> Page[WorkspaceMemberRead]:
-    members, total = await workspaces.members(caller, _id(workspace_id), page.offset, page.limit)
-    return Page.of([WorkspaceMemberRead.of(m) for m in members], total, page)
+    listed = await workspaces.members(caller, _id(workspace_id), page.window)
+    return Page.of([WorkspaceMemberRead.of(m) for m in listed.items], listed, page)
 
 
 @router.put(
