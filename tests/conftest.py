@@ -13,12 +13,14 @@ from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.api import state
 from app.config import ExplicitSettings, Settings
 from app.db.connect import open_store
 from app.db.memory import open_memory_store
 from app.db.store import Client, Document, Store
 from app.factory import create_app
 from tests.conventions import Conventions
+from tests.outbox import Outbox
 
 
 @pytest.fixture
@@ -76,6 +78,14 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
             if name.startswith(f"tenantry_test_{suffix}"):
                 await real.master.client.drop_database(name)
         await real.close()
+
+
+@pytest.fixture
+def outbox(monkeypatch: pytest.MonkeyPatch) -> Outbox:
+    """Invitation emails land here; a module's `app` fixture that takes it is built after."""
+    box = Outbox()
+    monkeypatch.setattr(state, "build_sender", lambda _: box)
+    return box
 
 
 @pytest.fixture

@@ -36,11 +36,10 @@ from openapi_python_client.strings import snake_case
 from pydantic import SecretStr
 
 from app import factory
-from app.api import state
 from app.config import ExplicitSettings, Settings
 from app.db.store import Store
 from tests.conftest import borrowed
-from tests.invitations.test_invitations import Outbox
+from tests.outbox import Outbox
 from tests.support import EMAIL, NAME, PASSWORD
 
 PACKAGE = "tenantry_client"
@@ -125,13 +124,6 @@ def package(generated: Generated) -> Iterator[ModuleType]:
         sys.path.remove(str(generated.root))
         for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
             del sys.modules[name]
-
-
-@pytest.fixture
-def outbox(monkeypatch: pytest.MonkeyPatch) -> Outbox:
-    box = Outbox()
-    monkeypatch.setattr(state, "build_sender", lambda _: box)
-    return box
 
 
 @pytest.fixture

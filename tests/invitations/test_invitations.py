@@ -20,55 +20,17 @@ from httpx import AsyncClient, Response
 
 from app import factory
 from app.access.roles import Role
-from app.api import state
 from app.config import Settings
 from app.db.schema import ACCOUNTS, INVITATIONS
 from app.db.store import Store
 from app.plans import Plan
 from tests.conftest import borrowed
 from tests.members.test_last_owner import interleaving
+from tests.outbox import Outbox
 from tests.support import EMAIL, add_account, bearer, created_org, field_errors, login
 
 INVITEE = "newcomer@techcorp.com"
 NEW_PASSWORD = "Newcomer-Password-1"
-TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
-
-
-@dataclass(frozen=True, slots=True)
-class Email:
-    to: str
-    subject: str
-    body: str
-
-
-class Outbox:
-    """An `EmailSender` that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.sent: list[Email] = []
-
-    async def send(self, to: str, subject: str, body: str) -> None:
-        self.sent.append(Email(to, subject, body))
-
-    def tokens_for(self, to: str) -> list[str]:
-        """The invitation tokens emailed to `to`, oldest first."""
-        found = []
-        for email in self.sent:
-            if email.to == to:
-                match = TOKEN_IN_LINK.search(email.body)
-                assert match, email.body
-                found.append(match.group(1))
-        return found
-
-    def last_token_for(self, to: str) -> str:
-        return self.tokens_for(to)[-1]
-
-
-@pytest.fixture
-def outbox(monkeypatch: pytest.MonkeyPatch) -> Outbox:
-    box = Outbox()
-    monkeypatch.setattr(state, "build_sender", lambda _: box)
-    return box
 
 
 @pytest.fixture
