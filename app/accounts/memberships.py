@@ -90,14 +90,7 @@ class MembershipRepository:
         reading = MEMBERS_OLDEST_FIRST.read(
             window, organization=organization_id, role=role.value if role else None
         )
-        total = await self._memberships.count_documents(query)
-        cursor = (
-            self._memberships.find(reading.query(query))
-            .sort(MEMBERS_OLDEST_FIRST.sort)
-            .skip(reading.skip)
-            .limit(reading.fetch)
-        )
-        page = reading.cut_documents(await cursor.to_list(), total)
+        page = await reading.page(self._memberships, query)
         return page.with_items([Membership.from_document(document) for document in page.items])
 
     async def count_for_organization(

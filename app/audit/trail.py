@@ -121,14 +121,7 @@ class AuditTrail:
         reading = NEWEST_FIRST.read(
             window, organization=organization_id, action=action, since=since, until=until
         )
-        total = await self._entries.count_documents(query)
-        cursor = (
-            self._entries.find(reading.query(query))
-            .sort(NEWEST_FIRST.sort)
-            .skip(reading.skip)
-            .limit(reading.fetch)
-        )
-        page = reading.cut_documents(await cursor.to_list(), total)
+        page = await reading.page(self._entries, query)
         return page.with_items([_entry(document) for document in page.items])
 
 

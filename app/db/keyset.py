@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 
 from app.db.store import Document
 from app.errors import InvalidInput
@@ -240,6 +241,19 @@ class Reading:
 
     def cut_documents(self, fetched: list[Document], total: int) -> Slice[Document]:
         return self.cut(fetched, total, self.keyset.position_of)
+
+    async def page(
+        self, collection: AsyncCollection[Document], base: Mapping[str, Any]
+    ) -> Slice[Document]:
+        """Count what `base` matches, and read this page of it from `collection`."""
+        total = await collection.count_documents(dict(base))
+        cursor = (
+            collection.find(self.query(base))
+            .sort(self.keyset.sort)
+            .skip(self.skip)
+            .limit(self.fetch)
+        )
+        return self.cut_documents(await cursor.to_list(), total)
 
     def select(self, whole: list[T], position: Callable[[T], Sequence[Any]]) -> Slice[T]:
         """The same page out of a whole list held in Python, put in the keyset's order."""

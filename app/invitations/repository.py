@@ -81,14 +81,7 @@ class InvitationRepository:
     async def page_pending(self, organization_id: ObjectId, window: Window) -> Slice[Invitation]:
         query = _live_pending(organization_id)
         reading = PENDING_OLDEST_FIRST.read(window, organization=organization_id)
-        total = await self._invitations.count_documents(query)
-        cursor = (
-            self._invitations.find(reading.query(query))
-            .sort(PENDING_OLDEST_FIRST.sort)
-            .skip(reading.skip)
-            .limit(reading.fetch)
-        )
-        page = reading.cut_documents(await cursor.to_list(), total)
+        page = await reading.page(self._invitations, query)
         return page.with_items([Invitation.from_document(document) for document in page.items])
 
     async def count_pending(self, organization_id: ObjectId) -> int:

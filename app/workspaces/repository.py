@@ -87,14 +87,7 @@ class WorkspaceRepository:
         # `only` is the caller's view of the list, not part of what the list is: a cursor stays
         # good when the caller joins or leaves a workspace during the walk.
         reading = WORKSPACES_OLDEST_FIRST.read(window, organization=organization_id)
-        total = await self._workspaces.count_documents(query)
-        cursor = (
-            self._workspaces.find(reading.query(query))
-            .sort(WORKSPACES_OLDEST_FIRST.sort)
-            .skip(reading.skip)
-            .limit(reading.fetch)
-        )
-        page = reading.cut_documents(await cursor.to_list(), total)
+        page = await reading.page(self._workspaces, query)
         return page.with_items([Workspace.from_document(d) for d in page.items])
 
     async def rename(self, workspace: Workspace, name: str) -> None:
@@ -166,14 +159,7 @@ class WorkspaceMemberRepository:
     async def page(self, workspace_id: ObjectId, window: Window) -> Slice[WorkspaceMember]:
         query = {"workspace_id": workspace_id}
         reading = WORKSPACE_MEMBERS_OLDEST_FIRST.read(window, workspace=workspace_id)
-        total = await self._members.count_documents(query)
-        cursor = (
-            self._members.find(reading.query(query))
-            .sort(WORKSPACE_MEMBERS_OLDEST_FIRST.sort)
-            .skip(reading.skip)
-            .limit(reading.fetch)
-        )
-        page = reading.cut_documents(await cursor.to_list(), total)
+        page = await reading.page(self._members, query)
         return page.with_items([WorkspaceMember.from_document(d) for d in page.items])
 
     async def count(self, workspace_id: ObjectId) -> int:
