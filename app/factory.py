@@ -14,6 +14,7 @@ from app.api.contract import organizations as contract_organizations
 from app.api.contract import sessions as contract_sessions
 from app.api.errors import register_error_handlers
 from app.api.guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.api.idempotency import REPLAYED_HEADER, IdempotencyMiddleware
 from app.api.request_ids import RequestContextMiddleware
 from app.api.responses import install_openapi
 from app.api.state import State
@@ -21,6 +22,7 @@ from app.api.telemetry import RequestTelemetryMiddleware
 from app.config import Settings, load_settings
 from app.db.connect import open_store
 from app.db.store import Store
+from app.idempotency.errors import HEADER as IDEMPOTENCY_HEADER
 from app.observability.logs import configure_logging
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint, no_checkpoint
@@ -76,14 +78,17 @@ def create_app(
         lifespan=lifespan,
     )
     # Added innermost first: request ids wrap everything, so even a 413 or CORS answer has one.
+    # Idempotent replays sit inside CORS (a replay gets this request's CORS headers) and inside
+    # the size limit (the body they buffer is bounded).
+    app.add_middleware(IdempotencyMiddleware)
     cors_origins = settings.cors_origins
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", IDEMPOTENCY_HEADER],
+            expose_headers=["X-Request-ID", "Retry-After", REPLAYED_HEADER],
             max_age=600,
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
