@@ -15,6 +15,7 @@ from app.api.contract import organizations as contract_organizations
 from app.api.contract import sessions as contract_sessions
 from app.api.errors import register_error_handlers
 from app.api.guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.api.idempotency import REPLAYED_HEADER, IdempotencyMiddleware
 from app.api.openapi import install_openapi
 from app.api.request_ids import RequestContextMiddleware
 from app.api.state import State
@@ -22,6 +23,7 @@ from app.api.telemetry import RequestTelemetryMiddleware
 from app.config import Settings, load_settings
 from app.db.connect import open_store
 from app.db.store import Store
+from app.idempotency.errors import HEADER as IDEMPOTENCY_HEADER
 from app.observability.logs import configure_logging
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint, no_checkpoint
@@ -90,6 +92,10 @@ def create_app(
         lifespan=lifespan,
     )
     # Added innermost first: request ids wrap everything, so even a 413 or CORS answer has one.
+    # Idempotent replays sit inside CORS (a replay gets this request's CORS headers) and inside
+    # the size limit (the body they buffer is bounded); so do conditional answers (304, 412).
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(ConditionalRequestsMiddleware)
     cors_origins = settings.cors_origins
     if cors_origins:
         app.add_middleware(
@@ -102,11 +108,18 @@ def create_app(
                 "X-Request-ID",
                 "If-Match",
                 "If-None-Match",
+                IDEMPOTENCY_HEADER,
             ],
-            expose_headers=["X-Request-ID", "Retry-After", "ETag", "Location", "Link"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "ETag",
+                "Location",
+                "Link",
+                REPLAYED_HEADER,
+            ],
             max_age=600,
         )
-    app.add_middleware(ConditionalRequestsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)

@@ -127,8 +127,18 @@ def error_response(
 def scope_error_response(error: AppError, scope: Scope) -> JSONResponse:
     """`error_response` for ASGI middleware, which has a scope rather than a request."""
     return error_response(
-        error, path=scope.get("path", ""), accept=Headers(scope=scope).get("accept")
+        error,
+        path=scope.get("path", ""),
+        accept=Headers(scope=scope).get("accept"),
+        items=_invalid_items(error),
     )
+
+
+def _invalid_items(error: AppError) -> list[dict[str, Any]] | None:
+    """The validation shape of an `InvalidInput`: the one field it names."""
+    if not isinstance(error, InvalidInput):
+        return None
+    return [{"loc": list(error.location), "msg": error.message, "type": "value_error"}]
 
 
 def _respond(
@@ -141,10 +151,7 @@ def _respond(
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    items = None
-    if isinstance(exc, InvalidInput):
-        items = [{"loc": list(exc.location), "msg": exc.message, "type": "value_error"}]
-    return _respond(request, exc, items)
+    return _respond(request, exc, _invalid_items(exc))
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:

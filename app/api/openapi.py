@@ -14,7 +14,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app.api.responses import Problem
+from app.api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER, covers
+from app.api.responses import Problem, errors
+from app.errors import AppError
+from app.idempotency.errors import (
+    HEADER,
+    IdempotencyKeyReused,
+    IdempotencyRequestInProgress,
+    InvalidIdempotencyKey,
+)
 
 TAGS: list[dict[str, str]] = [
     {"name": "health", "description": "Is the process up? Public, touches no database."},
@@ -141,6 +149,60 @@ def _restore_examples(components: dict[str, Any]) -> None:
             component["examples"] = extra["examples"]
 
 
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Send the same key to retry safely: the first answer is replayed for 24 hours",
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+}
+REPLAYED = {
+    "description": "`true` when this is the saved answer to an earlier request with the key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyRequestInProgress, IdempotencyKeyReused)
+
+
+def _add_error(schema: dict[str, Any], operation: dict[str, Any], kind: type[AppError]) -> None:
+    """Document that `operation` can answer `kind`, beside what it already answers."""
+    status = str(kind.status_code)
+    responses = operation["responses"]
+    versioned = not operation["operationId"].startswith(("org_", "admin_"))
+    [declared] = errors(kind, versioned=versioned).values()
+    model: type[BaseModel] = declared["model"]
+    known = responses.get(status)
+    if known is None:
+        content = declared["content"]
+        content["application/json"]["schema"] = _component(schema, model)
+        responses[status] = {"description": declared["description"], "content": content}
+        return
+    known["description"] = f"{known['description']}\n{declared['description']}"
+    examples = declared["content"]["application/json"]["examples"]
+    known["content"]["application/json"]["examples"].update(examples)
+
+
+def _component(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    components = schema["components"]["schemas"]
+    definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, nested in definition.pop("$defs", {}).items():
+        components.setdefault(name, nested)
+    components.setdefault(model.__name__, definition)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _declare_idempotency(schema: dict[str, Any], path: str, item: dict[str, Any]) -> None:
+    """`Idempotency-Key` where `app.api.idempotency` honours it (the same `covers` decides)."""
+    for method, operation in item.items():
+        if not covers(method, path):
+            continue
+        operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
+        for status, response in operation["responses"].items():
+            if status.startswith("2"):
+                response.setdefault("headers", {})[REPLAYED_HEADER] = REPLAYED
+        for kind in IDEMPOTENCY_ERRORS:
+            _add_error(schema, operation, kind)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -159,10 +221,12 @@ def install_openapi(app: FastAPI) -> None:
             components["Problem"] = problem
             _restore_examples(components)
             for path, item in schema.get("paths", {}).items():
-                _declare_conditions(path, item)
-                for method, operation in item.items():
+                for operation in item.values():
                     operation.get("responses", {}).pop("422", None)  # this service answers 400
                     operation.setdefault("security", [])  # public unless a token is declared
+                _declare_conditions(path, item)
+                _declare_idempotency(schema, path, item)
+                for method, operation in item.items():
                     _declare_headers(path, method, operation)
             # FastAPI's 422 bodies, which no operation answers any more.
             for unused in ("HTTPValidationError", "ValidationError"):

@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db.store import Store
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
+from app.idempotency.repository import IdempotencyRecords
 from app.invitations.delivery import build_sender
 from app.invitations.repository import InvitationRepository
 from app.invitations.seats import Seats
@@ -57,6 +58,7 @@ class Services:
     workspaces: WorkspaceService
     documents: DocumentService
     recovery: LifecycleRecovery
+    idempotency: IdempotencyRecords
 
 
 class State(TypedDict):
@@ -173,4 +175,5 @@ def build_services(
             ),
         ),
         recovery=LifecycleRecovery(lifecycle),
+        idempotency=IdempotencyRecords(store, settings.signing_keys()),
     )

@@ -30,6 +30,9 @@ REVOKED_TOKENS = "revoked_tokens"
 # Failed-login counters per window, and addresses an account recently logged in from.
 LOGIN_FAILURES = "login_failures"
 TRUSTED_ADDRESSES = "login_trusted_addresses"
+# One record per caller's `Idempotency-Key`, `_id` = a hash of caller and key: the request
+# running, or its sealed answer, kept for replays until `expires_at`.
+IDEMPOTENCY_KEYS = "idempotency_keys"
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,13 @@ MASTER_INDEXES = (
             expiring,
             [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry")],
         )
-        for expiring in (REVOKED_TOKENS, LOGIN_FAILURES, TRUSTED_ADDRESSES, WRITE_LEASES)
+        for expiring in (
+            REVOKED_TOKENS,
+            LOGIN_FAILURES,
+            TRUSTED_ADDRESSES,
+            WRITE_LEASES,
+            IDEMPOTENCY_KEYS,
+        )
     ),
 )
 

@@ -1,0 +1,1 @@
+"""Idempotent retries: the record of each `Idempotency-Key` and the answer it produced."""
