@@ -93,10 +93,21 @@ def app(settings: Settings, store: Store) -> FastAPI:
     return create_app(settings, store_opener=lambda _: borrowed(store))
 
 
+_CONVENTIONS: list[Conventions] = []
+
+
+def _conventions(app: FastAPI) -> Conventions:
+    """Built once: every app of the suite publishes the same document, and building it takes
+    longer than most tests."""
+    if not _CONVENTIONS:
+        _CONVENTIONS.append(Conventions(app.openapi()))
+    return _CONVENTIONS[0]
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     """A client that also checks every answer against the API's conventions."""
-    conventions = Conventions(app.openapi())
+    conventions = _conventions(app)
     async with (
         LifespanManager(app) as manager,
         AsyncClient(

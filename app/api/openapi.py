@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from app.api.errors import CODED_PREFIXES
 from app.api.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER, covers
 from app.api.responses import Problem, errors
 from app.errors import AppError
@@ -163,12 +164,13 @@ REPLAYED = {
 IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyRequestInProgress, IdempotencyKeyReused)
 
 
-def _add_error(schema: dict[str, Any], operation: dict[str, Any], kind: type[AppError]) -> None:
+def _add_error(
+    schema: dict[str, Any], path: str, operation: dict[str, Any], kind: type[AppError]
+) -> None:
     """Document that `operation` can answer `kind`, beside what it already answers."""
     status = str(kind.status_code)
     responses = operation["responses"]
-    versioned = not operation["operationId"].startswith(("org_", "admin_"))
-    [declared] = errors(kind, versioned=versioned).values()
+    [declared] = errors(kind, versioned=path.startswith(CODED_PREFIXES)).values()
     model: type[BaseModel] = declared["model"]
     known = responses.get(status)
     if known is None:
@@ -200,7 +202,7 @@ def _declare_idempotency(schema: dict[str, Any], path: str, item: dict[str, Any]
             if status.startswith("2"):
                 response.setdefault("headers", {})[REPLAYED_HEADER] = REPLAYED
         for kind in IDEMPOTENCY_ERRORS:
-            _add_error(schema, operation, kind)
+            _add_error(schema, path, operation, kind)
 
 
 def install_openapi(app: FastAPI) -> None:
