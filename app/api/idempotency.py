@@ -30,6 +30,7 @@ saved answer is sealed (see `app.idempotency.sealing`): answers carry tokens.
 
 import logging
 
+import anyio
 from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -168,7 +169,8 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
-            await _release(records, claim)
+            with anyio.CancelScope(shield=True):  # a cancelled request still lets go
+                await _release(records, claim)
             raise
         if not settled:
             await _release(records, claim)
