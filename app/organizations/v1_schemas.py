@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 
+from app.db.values import value_problem
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
 from app.organizations.schemas import OrganizationName
@@ -36,6 +37,10 @@ def _check_https(value: HttpUrl) -> HttpUrl:
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_METADATA_KEYS:
         raise ValueError(f"metadata holds at most {MAX_METADATA_KEYS} keys")
+    problem = value_problem(value, ("metadata",), max_depth=MAX_METADATA_DEPTH)
+    if problem is not None:
+        path = ".".join(str(part) for part in problem.location)
+        raise ValueError(f"{path}: {problem.message}")
     _check_keys(value, depth=1)
     if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_METADATA_BYTES:
         raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON")

@@ -3,8 +3,13 @@
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from httpx import AsyncClient
+from starlette.routing import BaseRoute
 
+from app.api.bodies import CheckedBodyRoute
+from tests.hostile import DOCUMENT_TARGETS, OTHER_TARGETS, Target, arena, sweep
 from tests.support import bearer, created_org, login
 
 ODD_VALUES: list[Any] = [
@@ -92,3 +97,29 @@ async def test_odd_lookup_parameters_never_cause_a_server_error(
     response = await client.get("/org/get", params={"organization_name": value})
 
     assert response.status_code in {400, 404}
+
+
+@pytest.mark.parametrize("target", DOCUMENT_TARGETS + OTHER_TARGETS, ids=lambda t: t.name)
+async def test_values_mongodb_cannot_hold_are_refused_naming_the_field(
+    client: AsyncClient, target: Target
+) -> None:
+    await sweep(await arena(client), target)
+
+
+def _routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    found: list[APIRoute] = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found += _routes(included.routes)
+        elif isinstance(route, APIRoute):
+            found.append(route)
+    return found
+
+
+def test_every_route_that_takes_a_body_checks_its_values(app: FastAPI) -> None:
+    taking_bodies = [route for route in _routes(app.routes) if route.body_field is not None]
+
+    assert len(taking_bodies) > 20
+    unchecked = [route.path for route in taking_bodies if not isinstance(route, CheckedBodyRoute)]
+    assert unchecked == []

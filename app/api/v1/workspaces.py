@@ -5,6 +5,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, OrganizationReader, WorkspacesDep
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -30,6 +31,7 @@ from app.workspaces.service import (
 )
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/workspaces",
     tags=["workspaces"],
     generate_unique_id_function=operation_ids("workspaces"),
