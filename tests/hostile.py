@@ -202,3 +202,65 @@ async def sweep(arena: Arena, target: Target) -> None:
         assert response.status_code == 400, (target.name, "too deep", response.text)
         assert named(response, target.loc[:1]), (target.name, "too deep", response.text)
     assert await arena.stored() == before, target.name
+
+
+# Characters no name may hold, as JSON escapes inside a name.
+HOSTILE_NAMES: dict[str, str] = {
+    "NUL": '"Sales\\u0000Team"',
+    "BEL": '"Sales\\u0007Team"',
+    "right-to-left override": '"Sales\\u202eTeam"',
+    "zero-width space": '"Sales\\u200bTeam"',
+    "lone surrogate": '"Sales\\udc00Team"',
+    "private use": '"Sales\\ue000Team"',
+    "only whitespace": '" \\n\\t "',
+    "too long": '"' + "n" * 201 + '"',
+}
+_ADDRESS = (
+    '{"billing_address": {"line1": @V, "city": "Berlin", "postal_code": "10117", "country": "DE"}}'
+)
+NAME_TARGETS = [
+    Target(
+        "organization name",
+        "POST",
+        "/org/create",
+        '{"organization_name": @V, "email": "o@example.com", "password": "SecurePassword123"}',
+        ("body", "organization_name"),
+    ),
+    Target(
+        "rename",
+        "POST",
+        ORG + "/rename",
+        '{"organization_name": @V}',
+        ("body", "organization_name"),
+    ),
+    Target("display name", "PATCH", ORG, '{"display_name": @V}', ("body", "display_name")),
+    Target("workspace", "POST", ORG + "/workspaces", '{"name": @V}', ("body", "name")),
+    Target(
+        "workspace rename",
+        "PATCH",
+        ORG + "/workspaces/{workspace}",
+        '{"name": @V}',
+        ("body", "name"),
+    ),
+    Target(
+        "address line", "PATCH", ORG + "/billing", _ADDRESS, ("body", "billing_address", "line1")
+    ),
+    Target(
+        "city",
+        "PATCH",
+        ORG + "/billing",
+        '{"billing_address": {"line1": "Main St 1", "city": @V, "postal_code": "10117", '
+        '"country": "DE"}}',
+        ("body", "billing_address", "city"),
+    ),
+]
+
+
+async def refuses_names(arena: Arena, target: Target) -> None:
+    """Each character no name may hold is a 400 naming the field; nothing changes."""
+    before = await arena.stored()
+    for label, raw in HOSTILE_NAMES.items():
+        response = await arena.send(target, raw)
+        assert response.status_code == 400, (target.name, label, response.text)
+        assert named(response, target.loc), (target.name, label, response.text)
+    assert await arena.stored() == before, target.name

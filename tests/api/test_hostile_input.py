@@ -9,7 +9,15 @@ from httpx import AsyncClient
 from starlette.routing import BaseRoute
 
 from app.api.bodies import CheckedBodyRoute
-from tests.hostile import DOCUMENT_TARGETS, OTHER_TARGETS, Target, arena, sweep
+from tests.hostile import (
+    DOCUMENT_TARGETS,
+    NAME_TARGETS,
+    OTHER_TARGETS,
+    Target,
+    arena,
+    refuses_names,
+    sweep,
+)
 from tests.support import bearer, created_org, login
 
 ODD_VALUES: list[Any] = [
@@ -123,3 +131,35 @@ def test_every_route_that_takes_a_body_checks_its_values(app: FastAPI) -> None:
     assert len(taking_bodies) > 20
     unchecked = [route.path for route in taking_bodies if not isinstance(route, CheckedBodyRoute)]
     assert unchecked == []
+
+
+@pytest.mark.parametrize("target", NAME_TARGETS, ids=lambda t: t.name)
+async def test_every_name_refuses_control_and_invisible_characters(
+    client: AsyncClient, target: Target
+) -> None:
+    await refuses_names(await arena(client), target)
+
+
+async def test_every_name_is_normalized_the_same_way(client: AsyncClient) -> None:
+    place = await arena(client)
+    org = f"/api/v1/organizations/{place.org}"
+    messy = "  Sales\n\t Team  "
+
+    profile = await client.patch(org, json={"display_name": messy}, headers=place.headers)
+    workspace = await client.post(f"{org}/workspaces", json={"name": messy}, headers=place.headers)
+    billing = await client.patch(
+        f"{org}/billing",
+        json={
+            "billing_address": {
+                "line1": messy,
+                "city": "Berlin",
+                "postal_code": "10117",
+                "country": "DE",
+            }
+        },
+        headers=place.headers,
+    )
+
+    assert profile.json()["profile"]["display_name"] == "Sales Team"
+    assert workspace.json()["name"] == "Sales Team"
+    assert billing.json()["billing_address"]["line1"] == "Sales Team"

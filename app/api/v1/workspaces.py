@@ -80,7 +80,7 @@ async def create(
     request: Request,
     response: Response,
 ) -> WorkspaceRead:
-    view = await workspaces.create(caller, body.name.strip())
+    view = await workspaces.create(caller, body.name)
     response.headers["Location"] = f"{request.url.path}/{view.workspace.id}"
     return WorkspaceRead.of(view)
 
@@ -120,7 +120,7 @@ async def rename(
     caller: OrganizationReader,
     workspaces: WorkspacesDep,
 ) -> WorkspaceRead:
-    return WorkspaceRead.of(await workspaces.rename(caller, _id(workspace_id), body.name.strip()))
+    return WorkspaceRead.of(await workspaces.rename(caller, _id(workspace_id), body.name))
 
 
 @router.post(
