@@ -163,3 +163,22 @@ async def test_every_name_is_normalized_the_same_way(client: AsyncClient) -> Non
     assert profile.json()["profile"]["display_name"] == "Sales Team"
     assert workspace.json()["name"] == "Sales Team"
     assert billing.json()["billing_address"]["line1"] == "Sales Team"
+
+
+async def test_a_key_that_cannot_be_written_is_named_with_escapes_in_problem_details(
+    client: AsyncClient,
+) -> None:
+    place = await arena(client)
+
+    response = await client.post(
+        place.documents,
+        content=b'{"a": {"\\udc00": 1}}',
+        headers={
+            **place.headers,
+            "content-type": "application/json",
+            "accept": "application/problem+json",
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["loc"] == ["body", "a", "\\udc00"]
