@@ -14,6 +14,18 @@ from app.errors import NotAuthenticated, TokenExpired
 REQUIRED_CLAIMS = ("sub", "admin_id", "org_id", "email", "iat", "exp", "jti", "iss", "aud")
 # Far above any token this service issues; refuses to parse megabytes of attacker input.
 MAX_TOKEN_LENGTH = 4096
+# The last second `datetime` can hold (9999-12-31T23:59:59Z).
+_LAST_TIMESTAMP = 253_402_300_799
+
+
+def _is_time(value: object) -> bool:
+    """A NumericDate as this service writes it: whole seconds since the epoch, that a
+    `datetime` can hold. PyJWT alone lets `"1900000000"`, `1.5` or `1e300` through."""
+    return type(value) is int and 0 <= value <= _LAST_TIMESTAMP
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +133,12 @@ class TokenCodec:
             account is None
             or organization is None
             or claims["sub"] != claims["admin_id"]
+            or not _is_time(claims["exp"])
+            or not _is_time(claims["iat"])
             or not isinstance(claims["email"], str)
             or not isinstance(claims["jti"], str)
-            or not isinstance(claims.get("ver", 0), int)
-            or not isinstance(claims.get("mver", 0), int)
+            or not _is_count(claims.get("ver", 0))
+            or not _is_count(claims.get("mver", 0))
             or not isinstance(claims.get("role", ""), str)
             or ("ws" in claims and parse_object_id(claims["ws"]) is None)
         ):

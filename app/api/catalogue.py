@@ -8,12 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.openapi import operation_ids
 from app.api.responses import errors
 from app.errors import CATALOGUE, ErrorCode, NotFound
 
 router = APIRouter(
-    prefix="/errors", tags=["errors"], generate_unique_id_function=operation_ids("errors")
+    route_class=CheckedBodyRoute,
+    prefix="/errors",
+    tags=["errors"],
+    generate_unique_id_function=operation_ids("errors"),
 )
 
 

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from app.db.values import printable
 from app.errors import (
     AppError,
     InvalidInput,
@@ -50,12 +51,17 @@ def validation_error_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """
     return [
         {
-            "loc": list(error.get("loc", ())),
-            "msg": str(error.get("msg", "")),
+            "loc": _printable_location(error.get("loc", ())),
+            "msg": printable(str(error.get("msg", ""))),
             "type": error.get("type"),
         }
         for error in errors
     ]
+
+
+def _printable_location(location: Sequence[Any]) -> list[Any]:
+    """A location that can be written as UTF-8 even when it names a key that cannot."""
+    return [printable(part) if isinstance(part, str) else part for part in location]
 
 
 def _quality(parameters: list[str]) -> float:
@@ -138,7 +144,13 @@ def _invalid_items(error: AppError) -> list[dict[str, Any]] | None:
     """The validation shape of an `InvalidInput`: the one field it names."""
     if not isinstance(error, InvalidInput):
         return None
-    return [{"loc": list(error.location), "msg": error.message, "type": "value_error"}]
+    return [
+        {
+            "loc": _printable_location(error.location),
+            "msg": printable(error.message),
+            "type": "value_error",
+        }
+    ]
 
 
 def _respond(

@@ -7,10 +7,15 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import ServicesDep
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["monitoring"], generate_unique_id_function=lambda route: route.name)
+router = APIRouter(
+    route_class=CheckedBodyRoute,
+    tags=["monitoring"],
+    generate_unique_id_function=lambda route: route.name,
+)
 
 READY_TIMEOUT_SECONDS = 2.0
 

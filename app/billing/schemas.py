@@ -7,13 +7,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     field_validator,
 )
 
 from app.access.credentials import Email
 from app.billing.models import BillingChanges, PostalAddress
 from app.billing.service import BillingView
+from app.kit.names import MAX_RAW_NAME_LENGTH, name_rule
 from app.kit.request_body import RequestBody
 from app.plans import Plan
 
@@ -37,10 +37,11 @@ def _check_country(value: str) -> str:
     return value
 
 
-# Surrounding whitespace is dropped; what is left must not be empty.
-AddressLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-PlaceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+# Printed on invoices: the rule of every name (whitespace collapsed, not empty, no control or
+# invisible characters), each with its own length.
+AddressLine = Annotated[str, Field(max_length=MAX_RAW_NAME_LENGTH), name_rule(200)]
+PlaceName = Annotated[str, Field(max_length=MAX_RAW_NAME_LENGTH), name_rule(100)]
+PostalCode = Annotated[str, Field(max_length=MAX_RAW_NAME_LENGTH), name_rule(20)]
 CountryCode = Annotated[
     str,
     Field(

@@ -12,20 +12,26 @@ import unicodedata
 
 from text_unidecode import unidecode
 
+from app.kit.names import InvalidName, check_name, normalize_display_name
+
+# The rule of every name is app.kit.names; it is spelled here too, beside the slug rules.
+__all__ = [
+    "MAX_IDENTIFIER_LENGTH",
+    "MAX_NAME_LENGTH",
+    "TENANT_COLLECTION_PREFIX",
+    "InvalidName",
+    "identifier_for",
+    "name_key",
+    "normalize_display_name",
+    "tenant_collection_for",
+    "validate_name",
+]
+
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 MAX_NAME_LENGTH = 100
 MAX_IDENTIFIER_LENGTH = 120
 TENANT_COLLECTION_PREFIX = "tenant_"
-
-
-class InvalidName(ValueError):
-    """The name cannot name an organization; the message says why."""
-
-
-def normalize_display_name(name: str) -> str:
-    """The name as stored and shown: Unicode NFC, surrounding and repeated whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 def name_key(name: str) -> str:
@@ -44,14 +50,9 @@ def tenant_collection_for(identifier: str) -> str:
 
 
 def validate_name(name: str) -> str:
-    """Return the normalized display name, or raise `InvalidName` saying what is wrong."""
-    display = normalize_display_name(name)
-    if not display:
-        raise InvalidName("must not be empty")
-    if len(display) > MAX_NAME_LENGTH:
-        raise InvalidName(f"must be at most {MAX_NAME_LENGTH} characters")
-    if any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in display):
-        raise InvalidName("must not contain control, format or unassigned characters")
+    """Return the normalized display name, or raise `InvalidName` saying what is wrong: the
+    rule of every name (`app.kit.names`), and a slug that can name a collection."""
+    display = check_name(name, MAX_NAME_LENGTH)
     identifier = identifier_for(display)
     if not identifier:
         raise InvalidName("must contain at least one letter or digit")

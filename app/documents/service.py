@@ -24,7 +24,12 @@ from app.db.ids import parse_object_id
 from app.db.keyset import Slice, Window
 from app.db.store import Document, Store, TenantNamespace
 from app.documents.repository import TenantDocuments
-from app.documents.validation import DocumentLimits, check_document, check_field_name
+from app.documents.validation import (
+    DocumentLimits,
+    check_document,
+    check_field_name,
+    check_patch,
+)
 from app.errors import (
     Conflict,
     Forbidden,
@@ -107,6 +112,11 @@ class DocumentService:
         self._workspaces = workspaces
         self._limits = limits
 
+    async def create_one(self, principal: Principal, body: Any) -> Document:
+        check_document(body, self._limits, ("body",))
+        [stored] = await self._insert(principal, [body])
+        return stored
+
     async def create(self, principal: Principal, bodies: list[Any]) -> list[Document]:
         if not 1 <= len(bodies) <= self._limits.max_batch:
             raise InvalidInput(
@@ -114,6 +124,9 @@ class DocumentService:
             )
         for index, body in enumerate(bodies):
             check_document(body, self._limits, ("body", "documents", index))
+        return await self._insert(principal, bodies)
+
+    async def _insert(self, principal: Principal, bodies: list[Any]) -> list[Document]:
         async with self._writing(principal) as (documents, context):
             return await documents.insert(bodies, context.workspace.id)
 
@@ -146,8 +159,7 @@ class DocumentService:
     async def patch(
         self, principal: Principal, document_id: str, patch: Any, if_match: IfMatch | None
     ) -> Document:
-        if not isinstance(patch, dict):
-            raise InvalidInput(("body",), "a merge patch is a JSON object")
+        check_patch(patch, self._limits, ("body",))
         async with self._writing(principal) as (documents, _):
             current = await self._existing(documents, document_id)
             user_fields = {k: v for k, v in current.items() if k not in _SERVER_KEYS}

@@ -6,11 +6,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.access.credentials import Email, Password
 from app.db.naming import MAX_NAME_LENGTH, InvalidName, validate_name
+from app.kit.names import MAX_RAW_NAME_LENGTH
 from app.kit.request_body import RequestBody
 from app.organizations.service import OrganizationView, RenameOutcome
-
-# Raw input may carry surrounding whitespace; the normalized name is bounded separately.
-MAX_RAW_NAME_LENGTH = 1000
 
 
 def _check_name(value: str) -> str:

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 
+from app.db.values import value_problem
+from app.kit.names import MAX_RAW_NAME_LENGTH, name_rule
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
 from app.organizations.schemas import OrganizationName
@@ -36,6 +38,10 @@ def _check_https(value: HttpUrl) -> HttpUrl:
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_METADATA_KEYS:
         raise ValueError(f"metadata holds at most {MAX_METADATA_KEYS} keys")
+    problem = value_problem(value, ("metadata",), max_depth=MAX_METADATA_DEPTH)
+    if problem is not None:
+        path = ".".join(str(part) for part in problem.location)
+        raise ValueError(f"{path}: {problem.message}")
     _check_keys(value, depth=1)
     if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_METADATA_BYTES:
         raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON")
@@ -60,6 +66,16 @@ Domain = Annotated[
     str, Field(max_length=300, examples=["techcorp.com"]), AfterValidator(_check_domain)
 ]
 Metadata = Annotated[dict[str, Any], AfterValidator(_check_metadata)]
+MAX_DISPLAY_NAME_LENGTH = 100
+DisplayName = Annotated[
+    str,
+    Field(
+        max_length=MAX_RAW_NAME_LENGTH,
+        description=f"1 to {MAX_DISPLAY_NAME_LENGTH} characters once whitespace is collapsed; "
+        "no control or invisible characters.",
+    ),
+    name_rule(MAX_DISPLAY_NAME_LENGTH),
+]
 
 
 class Profile(BaseModel):
@@ -73,7 +89,7 @@ class Profile(BaseModel):
 class ProfileUpdate(RequestBody):
     """Only the fields present change; `null` clears one."""
 
-    display_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    display_name: DisplayName | None = None
     domain: Domain | None = None
     description: Annotated[str, Field(max_length=1000)] | None = None
     logo_url: Annotated[HttpUrl, Field(max_length=2048), AfterValidator(_check_https)] | None = None

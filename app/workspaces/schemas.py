@@ -4,12 +4,23 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from app.kit.names import MAX_RAW_NAME_LENGTH, name_rule
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
 from app.workspaces.models import WorkspaceMember
 from app.workspaces.service import WorkspaceView
 
-WorkspaceName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+MAX_WORKSPACE_NAME_LENGTH = 100
+WorkspaceName = Annotated[
+    str,
+    Field(
+        max_length=MAX_RAW_NAME_LENGTH,
+        description=f"1 to {MAX_WORKSPACE_NAME_LENGTH} characters once whitespace is collapsed; "
+        "no control or invisible characters.",
+        examples=["Sales"],
+    ),
+    name_rule(MAX_WORKSPACE_NAME_LENGTH),
+]
 WorkspaceRoleName = Literal["admin", "editor", "viewer"]
 
 

@@ -9,10 +9,11 @@ import jwt
 import pytest
 from httpx import AsyncClient
 
+from app.access.tokens import key_id
 from app.config import Settings
 from app.db.schema import ACCOUNTS
 from app.db.store import Store
-from tests.support import EMAIL, created_org, login, rename, tenants
+from tests.support import EMAIL, bearer, created_org, login, rename, tenants
 
 
 def claims_for(created: dict[str, Any], token: str, settings: Settings) -> dict[str, Any]:
@@ -150,3 +151,41 @@ async def test_garbage_is_refused(
     client: AsyncClient, store: Store, valid: dict[str, Any], token: str
 ) -> None:
     await assert_refused(client, store, token)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"exp": "4102444800"},
+        {"exp": 4102444800.5},
+        {"exp": 10**20},
+        {"exp": True},
+        {"iat": [1]},
+        {"iat": "1700000000"},
+        {"sub": 12345},
+        {"org_id": "not-an-object-id"},
+        {"org_id": ["6650c0d2f1a4b8e9c3d2a1af"]},
+        {"ver": "0"},
+        {"ver": True},
+        {"mver": -1},
+        {"ws": None},
+        {"email": {"$ne": None}},
+        {"role": 1},
+    ],
+    ids=repr,
+)
+async def test_a_signed_token_with_claims_of_the_wrong_type_is_401(
+    client: AsyncClient, settings: Settings, valid: dict[str, Any], change: dict[str, Any]
+) -> None:
+    key = settings.secret_key.get_secret_value()
+    token = jwt.encode(
+        {**valid, **change},
+        key,
+        settings.algorithm,
+        headers={"kid": key_id(key)},
+    )
+
+    response = await client.get("/admin/me", headers=bearer(token))
+
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"

@@ -3,7 +3,13 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-router = APIRouter(tags=["health"], generate_unique_id_function=lambda route: route.name)
+from app.api.bodies import CheckedBodyRoute
+
+router = APIRouter(
+    route_class=CheckedBodyRoute,
+    tags=["health"],
+    generate_unique_id_function=lambda route: route.name,
+)
 
 
 class Health(BaseModel):

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import ClientAddress, CurrentPrincipal, OrganizationsDep
 from app.api.openapi import operation_ids
 from app.api.responses import AUTHENTICATION, Message, contract_errors
@@ -30,7 +31,10 @@ from app.registry.errors import (
 from app.registry.write_leases import TenantBusy
 
 router = APIRouter(
-    prefix="/org", tags=["organizations"], generate_unique_id_function=operation_ids("org")
+    route_class=CheckedBodyRoute,
+    prefix="/org",
+    tags=["organizations"],
+    generate_unique_id_function=operation_ids("org"),
 )
 
 

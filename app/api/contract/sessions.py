@@ -2,13 +2,18 @@
 
 from fastapi import APIRouter
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import ClientAddress, CurrentPrincipal, SessionsDep
 from app.api.openapi import operation_ids
 from app.api.responses import AUTHENTICATION, Message, contract_errors
 from app.errors import InvalidCredentials, InvalidInput, TooManyAttempts
 from app.sessions.schemas import CallerRead, LoginRequest, TokenResponse
 
-router = APIRouter(tags=["authentication"], generate_unique_id_function=operation_ids("admin"))
+router = APIRouter(
+    route_class=CheckedBodyRoute,
+    tags=["authentication"],
+    generate_unique_id_function=operation_ids("admin"),
+)
 
 
 @router.post(

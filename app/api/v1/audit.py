@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.access.permissions import Action, who_may
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, AuditDep, AuditReader
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -13,6 +14,7 @@ from app.api.responses import errors
 from app.audit.schemas import AuditEntryRead
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/audit-log",
     tags=["audit"],
     generate_unique_id_function=operation_ids("audit_log"),

@@ -3,6 +3,7 @@
 from bson import ObjectId
 from fastapi import APIRouter
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import ClientAddress, CurrentPrincipal, DirectoryDep, SessionsDep
 from app.api.openapi import operation_ids
 from app.api.responses import AUTHENTICATION, Message, errors
@@ -20,6 +21,7 @@ from app.sessions.service import NotAMember, WorkspaceArchived
 from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/auth",
     tags=["authentication"],
     generate_unique_id_function=operation_ids("auth"),

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.access.permissions import Action, who_may
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, BillingDep, BillingEditor, BillingReader
 from app.api.openapi import operation_ids
 from app.api.responses import errors
@@ -12,6 +13,7 @@ from app.invitations.seats import PlanTooSmall
 from app.registry.errors import OrganizationSuspended
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/billing",
     tags=["billing"],
     generate_unique_id_function=operation_ids("billing"),

@@ -8,6 +8,7 @@ from bson import json_util
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.access.permissions import Action, who_may
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, DocumentReader, DocumentsDep, DocumentWriter
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -31,6 +32,7 @@ from app.registry.write_leases import TenantBusy
 from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/documents",
     tags=["documents"],
     generate_unique_id_function=operation_ids("documents"),
@@ -125,7 +127,7 @@ async def create(
     request: Request,
     response: Response,
 ) -> TenantDocument:
-    [stored] = await documents.create(caller, [body.root])
+    stored = await documents.create_one(caller, body.root)
     response.headers["Location"] = f"{request.url.path}/{stored['_id']}"
     return _tagged(response, stored)
 
@@ -184,7 +186,7 @@ async def list_documents(
 ) -> Page[TenantDocument]:
     try:
         raw = json.loads(where) if where else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise InvalidInput(("query", "where"), "where must be JSON") from None
     workspace = None
     if workspace_id is not None:

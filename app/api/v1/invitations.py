@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, InvitationsDep, OptionalPrincipal, OrganizationReader
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -27,11 +28,13 @@ from app.registry.errors import OrganizationSuspended
 from app.sessions.schemas import TokenResponse
 
 organization_router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/invitations",
     tags=["invitations"],
     generate_unique_id_function=operation_ids("invitations"),
 )
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/invitations",
     tags=["invitations"],
     generate_unique_id_function=operation_ids("invitations"),

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, MembersDep, OrganizationOwner, OrganizationReader
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -17,6 +18,7 @@ from app.members.service import ChangedConcurrently, LastOwner, MemberNotFound
 from app.registry.errors import OrganizationSuspended
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/members",
     tags=["members"],
     generate_unique_id_function=operation_ids("members"),

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.access.permissions import Action, who_may
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import (
     SCOPED_ERRORS,
     CurrentPrincipal,
@@ -39,6 +40,7 @@ from app.registry.models import Organization, Status
 from app.registry.write_leases import TenantBusy
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations",
     tags=["organizations"],
     generate_unique_id_function=operation_ids("organizations"),

@@ -5,6 +5,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, OrganizationReader, WorkspacesDep
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -30,6 +31,7 @@ from app.workspaces.service import (
 )
 
 router = APIRouter(
+    route_class=CheckedBodyRoute,
     prefix="/api/v1/organizations/{org_id}/workspaces",
     tags=["workspaces"],
     generate_unique_id_function=operation_ids("workspaces"),
@@ -78,7 +80,7 @@ async def create(
     request: Request,
     response: Response,
 ) -> WorkspaceRead:
-    view = await workspaces.create(caller, body.name.strip())
+    view = await workspaces.create(caller, body.name)
     response.headers["Location"] = f"{request.url.path}/{view.workspace.id}"
     return WorkspaceRead.of(view)
 
@@ -118,7 +120,7 @@ async def rename(
     caller: OrganizationReader,
     workspaces: WorkspacesDep,
 ) -> WorkspaceRead:
-    return WorkspaceRead.of(await workspaces.rename(caller, _id(workspace_id), body.name.strip()))
+    return WorkspaceRead.of(await workspaces.rename(caller, _id(workspace_id), body.name))
 
 
 @router.post(
