@@ -13,7 +13,7 @@ from app.access.passwords import PasswordHasher
 from app.api.deps import get_services
 from app.api.state import Services, build_services, throttle_policy
 from app.config import Settings
-from app.db.schema import LOGIN_FAILURES
+from app.db.schema import THROTTLE_ATTEMPTS
 from app.db.store import Store
 from app.factory import create_app
 from app.organizations.lifecycle import no_checkpoint
@@ -159,18 +159,19 @@ async def test_a_stolen_token_is_no_way_around_the_throttle(
         assert (await rename(thief, token, "Stolen", password=PASSWORD)).status_code == 429
 
 
-async def test_counters_live_in_mongodb_with_an_expiry(
+async def test_attempts_live_in_mongodb_with_an_expiry(
     started: ASGIApp, store: Store, settings: Settings, clock: Clock
 ) -> None:
     async with from_address(started, ATTACKER) as client:
         await attempt(client, email="someone@example.com")
 
-    counters = await store.master[LOGIN_FAILURES].find({}).to_list()
-    assert len(counters) == 2  # the address and the account
-    assert all(c["failures"] == 1 for c in counters)
-    assert all(c["expires_at"].replace(tzinfo=UTC) > clock.now for c in counters)
-    assert not any("someone@example.com" in c["_id"] for c in counters)
-    indexes = await store.master[LOGIN_FAILURES].index_information()
+    keys = await store.master[THROTTLE_ATTEMPTS].find({}).to_list()
+    assert len(keys) == 2  # the address and the account
+    assert all(len(key["attempts"]) == 1 for key in keys)
+    window = timedelta(seconds=settings.login_window_seconds)
+    assert all(key["expires_at"].replace(tzinfo=UTC) == clock.now + window for key in keys)
+    assert not any("someone@example.com" in key["_id"] for key in keys)
+    indexes = await store.master[THROTTLE_ATTEMPTS].index_information()
     assert indexes["expiry"]["expireAfterSeconds"] == 0
 
 
