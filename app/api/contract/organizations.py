@@ -17,6 +17,7 @@ from app.organizations.schemas import (
     OrganizationRenamed,
     OrganizationUpdate,
 )
+from app.organizations.signups import TooManySignups
 from app.registry.errors import (
     ExistingAccountPasswordMismatch,
     NotYourOrganization,
@@ -44,6 +45,7 @@ router = APIRouter(
         ExistingAccountPasswordMismatch,
         TenantCollectionOccupied,
         TooManyAttempts,
+        TooManySignups,
         CreateUndone,
     ),
 )
