@@ -21,7 +21,9 @@ if __name__ == "__main__":
         log_level=settings.log_level.lower(),
         loop="uvloop",
         http="httptools",
-        proxy_headers=True,
+        # X-Forwarded-For is honoured only from the proxies FORWARDED_ALLOW_IPS names; without
+        # any, the connecting address is the client's (anyone can write that header).
+        proxy_headers=bool(settings.forwarded_allow_ips.strip()),
         # The service logs every request itself (app.access) and formats uvicorn's own
         # records like the rest, JSON included.
         access_log=False,

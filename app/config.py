@@ -127,11 +127,17 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1, le=10_000)
     login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
     login_trusted_address_days: int = Field(default=30, ge=0, le=365)
+    # Organizations created (sign-ups, successful or not) per rolling hour, from one client
+    # address and in all, before answering 429; 0 means no limit.
+    signup_per_address_per_hour: int = Field(default=10, ge=0, le=10_000)
+    signup_total_per_hour: int = Field(default=1000, ge=0, le=10_000)
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     # Empty disables CORS.
     cors_origins: CommaSeparated = Field(default_factory=list)
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks);
+    # empty: none, the connecting address is the client's.
+    forwarded_allow_ips: str = ""
 
     # Plans and the members (pending invitations included) each allows; 0 means no limit.
     default_plan: Plan = Plan.FREE

@@ -18,6 +18,14 @@ def test_defaults_run_in_memory_with_a_generated_key() -> None:
     assert settings.default_tenant_db == "tenantry_tenants"
 
 
+def test_by_default_no_proxy_is_trusted_and_sign_ups_are_limited() -> None:
+    settings = ExplicitSettings()
+
+    assert settings.forwarded_allow_ips == ""
+    assert settings.signup_per_address_per_hour == 10
+    assert settings.signup_total_per_hour == 1000
+
+
 def test_an_empty_mongo_uri_means_memory() -> None:
     assert ExplicitSettings(mongo_uri="  ").in_memory
 

@@ -29,6 +29,7 @@ from app.organizations.directory import OrganizationDirectory
 from app.organizations.lifecycle import Checkpoint, Lifecycle
 from app.organizations.recovery import LifecycleRecovery
 from app.organizations.service import OrganizationService
+from app.organizations.signups import SignupPolicy, SignupThrottle
 from app.registry.capacity import CapacityMonitor
 from app.registry.placement import PlacementPolicy, TenantPlacement
 from app.registry.repository import OrganizationRepository
@@ -76,6 +77,12 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
     )
 
 
+def signup_policy(settings: Settings) -> SignupPolicy:
+    return SignupPolicy(
+        per_address=settings.signup_per_address_per_hour, total=settings.signup_total_per_hour
+    )
+
+
 def token_codec(settings: Settings) -> TokenCodec:
     return TokenCodec(
         keys=settings.signing_keys(),
@@ -95,6 +102,7 @@ def build_services(
     capacity: CapacityMonitor,
     checkpoint: Checkpoint,
     throttle: LoginThrottle | None = None,
+    signups: SignupThrottle | None = None,
 ) -> Services:
     """Wire every repository into the services that use it, once."""
     organizations = OrganizationRepository(store)
@@ -143,6 +151,7 @@ def build_services(
             metrics,
             audit,
             placement,
+            signups or SignupThrottle(store, signup_policy(settings)),
         ),
         directory=OrganizationDirectory(
             organizations, memberships, invitations, tenants, audit, workspaces

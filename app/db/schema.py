@@ -27,8 +27,11 @@ INVITATIONS = "invitations"
 IDENTIFIER_CLAIMS = "identifier_claims"
 # Logged-out tokens by `jti`, kept until they would have expired anyway.
 REVOKED_TOKENS = "revoked_tokens"
-# Failed-login counters per window, and addresses an account recently logged in from.
-LOGIN_FAILURES = "login_failures"
+# Recent attempts per throttled key (failed logins per account and address, sign-ups per
+# address and in all), `_id` = the key; and addresses an account recently logged in from.
+# Earlier versions counted failures per fixed window in `login_failures`; nothing reads that
+# collection any more, and its own TTL index empties it within a window.
+THROTTLE_ATTEMPTS = "throttle_attempts"
 TRUSTED_ADDRESSES = "login_trusted_addresses"
 # One record per caller's `Idempotency-Key`, `_id` = a hash of caller and key: the request
 # running, or its sealed answer, kept for replays until `expires_at`.
@@ -153,7 +156,7 @@ MASTER_INDEXES = (
         )
         for expiring in (
             REVOKED_TOKENS,
-            LOGIN_FAILURES,
+            THROTTLE_ATTEMPTS,
             TRUSTED_ADDRESSES,
             WRITE_LEASES,
             IDEMPOTENCY_KEYS,

@@ -17,6 +17,7 @@ from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Lifecycle, NewOwner
+from app.organizations.signups import SignupThrottle
 from app.registry.errors import (
     ExistingAccountPasswordMismatch,
     NotYourOrganization,
@@ -61,6 +62,7 @@ class OrganizationService:
         metrics: Metrics,
         audit: AuditTrail,
         placement: TenantPlacement,
+        signups: SignupThrottle,
     ) -> None:
         self._lifecycle = lifecycle
         self._organizations = organizations
@@ -71,13 +73,16 @@ class OrganizationService:
         self._metrics = metrics
         self._audit = audit
         self._placement = placement
+        self._signups = signups
 
     async def create(self, name: str, email: str, password: str, address: str) -> OrganizationView:
         """Register an organization, its owner and its (empty) tenant collection.
 
         The owner is a new account, or the existing account with that email when `password`
         is its password. `name` must already be normalized (`app.db.naming.validate_name`).
+        Counted by the sign-up throttle first, before any password check or collection.
         """
+        await self._signups.admit(address)
         existing = await self._accounts.find_by_email(email)
         if existing is not None and not await self._auth.verify_existing(
             existing, password, address

@@ -29,7 +29,7 @@ from app.errors import (
 from app.observability.metrics import Metrics
 from app.registry.repository import OrganizationRepository
 from app.sessions.revocation import RevokedTokens
-from app.sessions.throttle import LoginThrottle
+from app.sessions.throttle import Attempt, LoginThrottle
 from app.workspaces.access import WorkspaceAccess
 
 
@@ -85,18 +85,19 @@ class SessionService:
     ) -> LoginResult:
         """Check the password and issue a token for `organization_id`, or else the account's
         home organization, or else its earliest membership."""
-        await self._check_throttle(email, address)
-        account = await self._accounts.find_by_email(email)
-        # An unknown email costs one bcrypt check too, and fails with the same error.
-        valid = await self._hasher.verify(password, account.password_hash if account else None)
-        if account is None or not valid:
-            await self._audit.record(
-                AuditAction.LOGIN_FAILURE,
-                organization_id=account.organization_id if account else None,
-                actor_id=account.id if account else None,
-                target=email,
-            )
-            await self._failed(email, address)
+        async with await self._reserve(email, address) as attempt:
+            account = await self._accounts.find_by_email(email)
+            # An unknown email costs one bcrypt check too, and fails with the same error.
+            valid = await self._hasher.verify(password, account.password_hash if account else None)
+            if account is None or not valid:
+                attempt.failed()
+                await self._audit.record(
+                    AuditAction.LOGIN_FAILURE,
+                    organization_id=account.organization_id if account else None,
+                    actor_id=account.id if account else None,
+                    target=email,
+                )
+                self._refuse()
         await self._throttle.record_success(email, address)
         membership = await self._membership_to_enter(account, organization_id)
         if membership is None:
@@ -170,21 +171,23 @@ class SessionService:
     ) -> None:
         """Step-up check: the email and password must be those of the caller's own account.
 
-        Failures count towards the same throttle as logins: a stolen token is no way around it.
+        Failures count towards the same throttle as logins (the attempt is reserved before the
+        password is checked): a stolen token is no way around it.
         """
-        await self._check_throttle(principal.email, address)
-        account = await self._accounts.get(principal.account_id)
-        valid = await self._hasher.verify(password, account.password_hash if account else None)
-        if account is None or not valid or email_key(email) != email_key(account.email):
-            await self._failed(principal.email, address)
+        async with await self._reserve(principal.email, address) as attempt:
+            account = await self._accounts.get(principal.account_id)
+            valid = await self._hasher.verify(password, account.password_hash if account else None)
+            if account is None or not valid or email_key(email) != email_key(account.email):
+                attempt.failed()
+                self._refuse()
 
     async def verify_existing(self, account: Account, password: str, address: str) -> bool:
         """Whether `password` is the account's, counting a wrong one against the throttle."""
-        await self._check_throttle(account.email, address)
-        if await self._hasher.verify(password, account.password_hash):
-            return True
+        async with await self._reserve(account.email, address) as attempt:
+            if await self._hasher.verify(password, account.password_hash):
+                return True
+            attempt.failed()
         self._metrics.login_failures.labels("invalid_credentials").inc()
-        await self._throttle.record_failure(account.email, address)
         return False
 
     async def change_password(
@@ -236,14 +239,14 @@ class SessionService:
         )
         return LoginResult(token, account.id, membership.organization_id, membership.role.value)
 
-    async def _check_throttle(self, email: str, address: str) -> None:
+    async def _reserve(self, email: str, address: str) -> Attempt:
+        """A place under the throttle for one password check, taken before bcrypt runs."""
         try:
-            await self._throttle.check(email, address)
+            return await self._throttle.reserve(email, address)
         except TooManyAttempts:
             self._metrics.login_failures.labels("throttled").inc()
             raise
 
-    async def _failed(self, email: str, address: str) -> NoReturn:
+    def _refuse(self) -> NoReturn:
         self._metrics.login_failures.labels("invalid_credentials").inc()
-        await self._throttle.record_failure(email, address)
         raise InvalidCredentials()

@@ -1,25 +1,37 @@
-"""Failed-login throttling that holds across service instances.
+"""Login throttling that holds across service instances, and cannot be outrun by concurrency.
 
-Failures are counted in MongoDB per fixed window (`LOGIN_WINDOW_SECONDS`), under two keys:
-the client address, and the account (its email, hashed, whether or not an account exists, so
-a 429 tells nothing about which emails are registered). Past the limit a key answers 429 with
-`Retry-After` until its window ends; a TTL index forgets old windows.
+Before a password is checked, one attempt is reserved (`app.sessions.attempts`) under each of
+two keys: the client address, and the account (its email, hashed, whether or not an account
+exists, so a 429 tells nothing about which emails are registered). A key that already holds
+its limit of attempts within the last `LOGIN_WINDOW_SECONDS` answers 429, with `Retry-After`
+saying when its oldest attempt leaves the window. A wrong password keeps its attempt; a right
+one gives it back, as does a request that fails or is cancelled before the verdict. So however
+many requests arrive at once, at most the limit of them get their password checked; while
+checks are under way, the others wait for their verdicts (a little while) before deciding.
 
-An attacker could keep an account's counter full forever. So the per-account limit does not
+The per-account key does not depend on the address: guesses from many addresses (a botnet, or
+a rotating `X-Forwarded-For` if a proxy were wrongly trusted) all count against the account.
+
+An attacker could keep an account's key full forever. So the per-account limit does not
 apply to addresses the account successfully logged in from in the last
 `LOGIN_TRUSTED_ADDRESS_DAYS` days: the legitimate user keeps getting in from where they
 usually are, while the attacker's own address runs into the per-address limit.
 """
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 
 from app.accounts.models import email_key
-from app.db.schema import LOGIN_FAILURES, TRUSTED_ADDRESSES
+from app.db.schema import TRUSTED_ADDRESSES
 from app.db.store import Store
 from app.errors import TooManyAttempts
+from app.sessions.attempts import AttemptLog, Clock, Quota, QuotaFull, Reservation, utc_now
+
+# How long a request waits for the verdicts of checks under way when they fill a key: right
+# passwords sent together get in a few at a time instead of being refused.
+_PATIENCE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,40 +42,55 @@ class ThrottlePolicy:
     trust_for: timedelta
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+class Attempt:
+    """One password check's place under the throttle, for an `async with` around the check.
+
+    Call `failed()` once the password proved wrong: the attempt stays counted. Any other way
+    out of the block (a right password, an error, a cancelled request) gives it back.
+    """
+
+    def __init__(self, reservation: Reservation) -> None:
+        self._reservation = reservation
+        self._counted = False
+
+    def failed(self) -> None:
+        self._counted = True
+
+    async def __aenter__(self) -> "Attempt":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._counted:
+            await self._reservation.keep()
+        else:
+            await self._reservation.release()
 
 
 class LoginThrottle:
-    def __init__(
-        self, store: Store, policy: ThrottlePolicy, clock: Callable[[], datetime] = _utc_now
-    ) -> None:
-        self._failures = store.master[LOGIN_FAILURES]
+    def __init__(self, store: Store, policy: ThrottlePolicy, clock: Clock = utc_now) -> None:
+        self._log = AttemptLog(store, clock)
         self._trusted = store.master[TRUSTED_ADDRESSES]
         self._policy = policy
         self._clock = clock
 
-    async def check(self, email: str, address: str) -> None:
-        """Raise TooManyAttempts when either key has used up its failures for this window."""
-        window_start, window_end = self._window()
-        keys = [(_address_key(address), self._policy.max_per_address)]
+    async def reserve(self, email: str, address: str) -> Attempt:
+        """An attempt for one password check, or TooManyAttempts when a key has no room."""
+        quotas = [Quota(_address_key(address), self._policy.max_per_address, self._policy.window)]
         if not await self._is_trusted(email, address):
-            keys.append((_account_key(email), self._policy.max_per_account))
-        for key, limit in keys:
-            counter = await self._failures.find_one(
-                {"_id": f"{key}:{int(window_start.timestamp())}"}, {"failures": 1}
+            quotas.append(
+                Quota(_account_key(email), self._policy.max_per_account, self._policy.window)
             )
-            if counter is not None and counter["failures"] >= limit:
-                raise TooManyAttempts(int((window_end - self._clock()).total_seconds()) + 1)
-
-    async def record_failure(self, email: str, address: str) -> None:
-        window_start, window_end = self._window()
-        for key in (_address_key(address), _account_key(email)):
-            await self._failures.update_one(
-                {"_id": f"{key}:{int(window_start.timestamp())}"},
-                {"$inc": {"failures": 1}, "$setOnInsert": {"expires_at": window_end}},
-                upsert=True,
+        try:
+            return Attempt(
+                await self._log.reserve(quotas, provisional=True, patience=_PATIENCE_SECONDS)
             )
+        except QuotaFull as full:
+            raise TooManyAttempts(full.retry_after) from None
 
     async def record_success(self, email: str, address: str) -> None:
         if self._policy.trust_for <= timedelta(0):
@@ -80,23 +107,17 @@ class LoginThrottle:
         )
         return trusted is not None and _aware(trusted["expires_at"]) > self._clock()
 
-    def _window(self) -> tuple[datetime, datetime]:
-        seconds = int(self._policy.window.total_seconds())
-        now = int(self._clock().timestamp())
-        start = datetime.fromtimestamp(now - now % seconds, UTC)
-        return start, start + self._policy.window
-
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 def _account_key(email: str) -> str:
-    return f"account:{_digest(email_key(email))}"
+    return f"login:account:{_digest(email_key(email))}"
 
 
 def _address_key(address: str) -> str:
-    return f"address:{address}"
+    return f"login:address:{address}"
 
 
 def _trust_key(email: str, address: str) -> str:

@@ -1,5 +1,7 @@
-"""Failed logins are throttled per account and per address, in MongoDB, never for good."""
+"""Failed logins are throttled per account and per address, in MongoDB, never for good, in
+a rolling window; sign-ups per address and in all."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,23 +13,25 @@ from starlette.types import ASGIApp
 
 from app.access.passwords import PasswordHasher
 from app.api.deps import get_services
-from app.api.state import Services, build_services, throttle_policy
+from app.api.state import Services, build_services, signup_policy, throttle_policy
 from app.config import Settings
-from app.db.schema import LOGIN_FAILURES
+from app.db.schema import ORGANIZATIONS, THROTTLE_ATTEMPTS
 from app.db.store import Store
 from app.factory import create_app
 from app.organizations.lifecycle import no_checkpoint
+from app.organizations.signups import SignupThrottle
 from app.sessions.throttle import LoginThrottle
 from tests.conftest import borrowed
-from tests.support import EMAIL, PASSWORD, created_org, rename
+from tests.support import EMAIL, PASSWORD, create_org, created_org, rename
 
 HOME = "198.51.100.7"
 ATTACKER = "203.0.113.66"
 
 
 class Clock:
-    """Five seconds into the next 15-minute window (the default LOGIN_WINDOW_SECONDS): the
-    counters' TTL index deletes windows that ended in real time, so the clock must not lag."""
+    """Five seconds past the next multiple of 15 minutes (the default LOGIN_WINDOW_SECONDS),
+    where a fixed window would start: the attempts' TTL index deletes keys whose attempts left
+    the window in real time, so the clock must not lag."""
 
     def __init__(self) -> None:
         now = int(datetime.now(UTC).timestamp())
@@ -43,7 +47,7 @@ def clock() -> Clock:
 
 
 def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
-    """An app whose login throttle reads the test's clock."""
+    """An app whose throttles read the test's clock."""
     app = create_app(settings, store_opener=lambda _: borrowed(store))
 
     built: list[Services] = []
@@ -60,6 +64,7 @@ def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
                     capacity=real.capacity,
                     checkpoint=no_checkpoint,
                     throttle=LoginThrottle(real.store, throttle_policy(real.settings), clock),
+                    signups=SignupThrottle(real.store, signup_policy(real.settings), clock),
                 )
             )
         return built[0]
@@ -159,18 +164,19 @@ async def test_a_stolen_token_is_no_way_around_the_throttle(
         assert (await rename(thief, token, "Stolen", password=PASSWORD)).status_code == 429
 
 
-async def test_counters_live_in_mongodb_with_an_expiry(
+async def test_attempts_live_in_mongodb_with_an_expiry(
     started: ASGIApp, store: Store, settings: Settings, clock: Clock
 ) -> None:
     async with from_address(started, ATTACKER) as client:
         await attempt(client, email="someone@example.com")
 
-    counters = await store.master[LOGIN_FAILURES].find({}).to_list()
-    assert len(counters) == 2  # the address and the account
-    assert all(c["failures"] == 1 for c in counters)
-    assert all(c["expires_at"].replace(tzinfo=UTC) > clock.now for c in counters)
-    assert not any("someone@example.com" in c["_id"] for c in counters)
-    indexes = await store.master[LOGIN_FAILURES].index_information()
+    keys = await store.master[THROTTLE_ATTEMPTS].find({}).to_list()
+    assert len(keys) == 2  # the address and the account
+    assert all(len(key["attempts"]) == 1 for key in keys)
+    window = timedelta(seconds=settings.login_window_seconds)
+    assert all(key["expires_at"].replace(tzinfo=UTC) == clock.now + window for key in keys)
+    assert not any("someone@example.com" in key["_id"] for key in keys)
+    indexes = await store.master[THROTTLE_ATTEMPTS].index_information()
     assert indexes["expiry"]["expireAfterSeconds"] == 0
 
 
@@ -185,3 +191,119 @@ async def test_a_second_instance_sees_the_same_counters(
     other = throttled(settings, store, clock)
     async with LifespanManager(other) as manager, from_address(manager.app, ATTACKER) as client:
         assert (await attempt(client, password=PASSWORD)).status_code == 429
+
+
+async def test_the_window_rolls_instead_of_restarting(
+    started: ASGIApp, settings: Settings, clock: Clock
+) -> None:
+    """Failures just before where a fixed window would end still count just after it."""
+    limit = settings.login_max_failures_per_account
+    edge = clock.now - timedelta(seconds=5) + timedelta(seconds=settings.login_window_seconds)
+    first = edge - timedelta(seconds=limit)
+    async with from_address(started, ATTACKER) as client:
+        for i in range(limit):
+            clock.now = first + timedelta(seconds=i)
+            assert (await attempt(client)).status_code == 401
+
+        clock.now = edge + timedelta(seconds=1)
+        after_the_edge = [await attempt(client) for _ in range(limit)]
+        assert {r.status_code for r in after_the_edge} == {429}
+        retry_after = int(after_the_edge[0].headers["retry-after"])
+        assert retry_after == settings.login_window_seconds - limit - 1
+
+        clock.now += timedelta(seconds=retry_after - 1)
+        assert (await attempt(client)).status_code == 429
+        clock.now += timedelta(seconds=1)  # the oldest failure leaves the window
+        assert (await attempt(client)).status_code == 401
+        assert (await attempt(client)).status_code == 429
+
+
+async def test_rotating_addresses_gets_no_more_guesses_at_one_account(
+    started: ASGIApp, settings: Settings
+) -> None:
+    limit = settings.login_max_failures_per_account
+    async with from_address(started, HOME) as home:
+        await created_org(home)
+
+    answers = []
+    for i in range(limit * 4):
+        async with from_address(started, f"203.0.113.{i + 1}") as client:
+            answers.append((await attempt(client)).status_code)
+
+    assert answers == [401] * limit + [429] * (limit * 3)
+
+
+async def test_the_app_itself_ignores_x_forwarded_for(started: ASGIApp, settings: Settings) -> None:
+    """Only a trusted proxy in front (see FORWARDED_ALLOW_IPS) may rewrite the client."""
+    limit = settings.login_max_failures_per_address
+    async with from_address(started, ATTACKER) as client:
+        for i in range(limit):
+            response = await client.post(
+                "/admin/login",
+                json={"email": f"victim{i}@example.com", "password": "WrongPassword"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            )
+            assert response.status_code == 401
+
+        spoofed = await client.post(
+            "/admin/login",
+            json={"email": "fresh@example.com", "password": "WrongPassword"},
+            headers={"X-Forwarded-For": "192.0.2.200"},
+        )
+
+    assert spoofed.status_code == 429
+
+
+def with_signup_limits(settings: Settings, per_address: int, total: int) -> Settings:
+    return settings.model_copy(
+        update={"signup_per_address_per_hour": per_address, "signup_total_per_hour": total}
+    )
+
+
+async def test_sign_ups_are_limited_per_address_for_an_hour(
+    settings: Settings, store: Store, clock: Clock
+) -> None:
+    app = throttled(with_signup_limits(settings, 2, 0), store, clock)
+    async with LifespanManager(app) as manager, from_address(manager.app, ATTACKER) as client:
+        assert (await create_org(client, "First", "a@example.com")).status_code == 201
+        # A failed sign-up counts as well: each costs work, and names must not be probed freely.
+        assert (await create_org(client, "First", "b@example.com")).status_code == 409
+        refused = await create_org(client, "Third", "c@example.com")
+        async with from_address(manager.app, HOME) as elsewhere:
+            assert (await create_org(elsewhere, "Elsewhere", "d@example.com")).status_code == 201
+
+        assert refused.status_code == 429
+        assert refused.json() == {"detail": "Too many sign-ups; try again later"}
+        assert int(refused.headers["retry-after"]) == 3600
+        clock.now += timedelta(hours=1)
+        assert (await create_org(client, "Third", "c@example.com")).status_code == 201
+
+
+async def test_sign_ups_are_limited_in_all(settings: Settings, store: Store, clock: Clock) -> None:
+    app = throttled(with_signup_limits(settings, 0, 3), store, clock)
+    async with LifespanManager(app) as manager:
+        for i in range(3):
+            async with from_address(manager.app, f"198.51.100.{i + 1}") as client:
+                assert (await create_org(client, f"Org {i}", f"{i}@example.com")).status_code == 201
+        clock.now += timedelta(minutes=20)
+        async with from_address(manager.app, ATTACKER) as client:
+            refused = await create_org(client, "Late", "late@example.com")
+            assert refused.status_code == 429
+            assert int(refused.headers["retry-after"]) == 40 * 60
+
+            clock.now += timedelta(minutes=40)
+            assert (await create_org(client, "Late", "late@example.com")).status_code == 201
+    assert await store.master[ORGANIZATIONS].count_documents({}) == 4
+
+
+async def test_sign_ups_at_once_create_no_more_than_the_limit(
+    settings: Settings, store: Store, clock: Clock
+) -> None:
+    app = throttled(with_signup_limits(settings, 3, 0), store, clock)
+    async with LifespanManager(app) as manager, from_address(manager.app, ATTACKER) as client:
+        responses = await asyncio.gather(
+            *(create_org(client, f"Rush {i}", f"rush{i}@example.com") for i in range(12))
+        )
+
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [429] * 9
+    assert await store.master[ORGANIZATIONS].count_documents({}) == 3

@@ -18,6 +18,7 @@ from app.organizations.schemas import (
     OrganizationRenamed,
     OrganizationUpdate,
 )
+from app.organizations.signups import TooManySignups
 from app.registry.errors import (
     ExistingAccountPasswordMismatch,
     NotYourOrganization,
@@ -48,6 +49,7 @@ router = APIRouter(
         ExistingAccountPasswordMismatch,
         TenantCollectionOccupied,
         TooManyAttempts,
+        TooManySignups,
         CreateUndone,
     ),
 )

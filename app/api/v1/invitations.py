@@ -13,7 +13,7 @@ from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import AUTHENTICATION, Message, errors
 from app.db.ids import parse_object_id
-from app.errors import InvalidInput, PreconditionFailed
+from app.errors import InvalidInput, PreconditionFailed, TooManyAttempts
 from app.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
 from app.invitations.seats import MemberLimitReached
 from app.invitations.service import (
@@ -148,6 +148,7 @@ async def revoke(
         SignInToAccept,
         MemberLimitReached,
         InvitationGone,
+        TooManyAttempts,
     ),
     openapi_extra={"security": [{}]},  # the bearer token is optional
 )
