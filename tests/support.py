@@ -108,14 +108,15 @@ async def assert_consistent(store: Store) -> None:
     assert all(org["state"] == "active" for org in organizations)
     assert all("pending_rename" not in org for org in organizations)
     assert all("pending_move" not in org for org in organizations)
-    assert claims == sorted(org["identifier"] for org in organizations)
+    assert claims == sorted(org["identifier"] for org in organizations), f"claims {claims}"
     placed = sorted(
         f"{org.get('tenant_database') or store.default_tenant_db}.{org['tenant_collection']}"
         for org in organizations
     )
-    assert await tenant_namespaces(store) == placed
-    owners = await store.master[ACCOUNTS].distinct("organization_id")
-    assert sorted(owners) == sorted(org["_id"] for org in organizations)
+    found = await tenant_namespaces(store)
+    assert found == placed, f"tenant collections {found}, registry {placed}"
+    homes = sorted(await store.master[ACCOUNTS].distinct("organization_id"))
+    assert homes == sorted(org["_id"] for org in organizations), "an account without a home"
 
 
 async def tenant_namespaces(store: Store) -> list[str]:

@@ -4,6 +4,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import anyio
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
@@ -16,6 +17,7 @@ from app.accounts.repository import AccountRepository, EmailTaken
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.config import Settings
 from app.db.keyset import Slice, Window
+from app.db.retry import again
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from app.invitations.delivery import EmailSender
 from app.invitations.models import Invitation, InvitationStatus
@@ -169,20 +171,7 @@ class InvitationService:
         account_id, new_account = await self._joining_account(invitation, principal, password)
         if not await self._invitations.close(invitation, InvitationStatus.ACCEPTED):
             raise InvitationGone()  # accepted by a concurrent request a moment ago
-        try:
-            if new_account is not None:
-                try:
-                    await self._accounts.insert(new_account)
-                except EmailTaken:
-                    raise SignInToAccept() from None
-            try:
-                await self._memberships.add(account_id, invitation.organization_id, invitation.role)
-            except AlreadyMember:
-                raise AlreadyAMember() from None
-            await self._join_default_workspace(account_id, invitation)
-        except BaseException:
-            await self._invitations.reopen(invitation)
-            raise
+        await self._join(invitation, account_id, new_account)
         await self._audit.record(
             AuditAction.INVITATION_ACCEPT,
             organization_id=invitation.organization_id,
@@ -190,7 +179,43 @@ class InvitationService:
             actor_email=invitation.email,
             details={"role": invitation.role.value, "new_account": new_account is not None},
         )
-        return await self._auth.enter(account_id, invitation.organization_id)
+        # The person has joined: a token for them, however the database answers now.
+        return await again(lambda: self._auth.enter(account_id, invitation.organization_id))
+
+    async def _join(
+        self, invitation: Invitation, account_id: ObjectId, new_account: Account | None
+    ) -> None:
+        """Create the account (if new), the membership and the default workspace seat, for an
+        invitation already closed as accepted; when a step fails, the steps before it are
+        undone and the invitation reopened, so the person holds one seat or none."""
+        organization_id = invitation.organization_id
+        account_created = membership_created = False
+        try:
+            if new_account is not None:
+                try:
+                    await self._accounts.insert(new_account)
+                except EmailTaken:
+                    raise SignInToAccept() from None
+                account_created = True
+            try:
+                await self._memberships.add(account_id, organization_id, invitation.role)
+            except AlreadyMember:
+                raise AlreadyAMember() from None
+            membership_created = True
+            await self._join_default_workspace(account_id, invitation)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if membership_created:
+                    await again(
+                        lambda: self._workspaces.members.remove_account(organization_id, account_id)
+                    )
+                    await again(
+                        lambda: self._memberships.remove_account_from(account_id, organization_id)
+                    )
+                if account_created:
+                    await again(lambda: self._accounts.delete(account_id))
+                await again(lambda: self._invitations.reopen(invitation))
+            raise
 
     async def _join_default_workspace(self, account_id: ObjectId, invitation: Invitation) -> None:
         """New members start in the default workspace: editors, or viewers when their

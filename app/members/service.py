@@ -1,10 +1,16 @@
 """Member management: roles, removal, leaving, and handing over ownership.
 
 An organization always keeps at least one owner. The registry's `owner_count` is taken down
-(conditionally, never below one) before an owner is demoted or removed, and put back if that
-step then fails, so concurrent requests can never leave an organization without an owner.
+(conditionally, never below one) before an owner is demoted or removed, and put back if the
+membership then does not change; it is put up once a member has become owner. So concurrent
+requests can never leave an organization without an owner. The membership's change is the
+step that makes each operation take effect; what follows it (the owner count for a new
+owner, workspace seats, the contract's `admin_email`) is finished even when the database
+fails it once.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +24,7 @@ from app.accounts.models import Membership
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.keyset import Slice, Window
+from app.db.retry import again
 from app.errors import Conflict, InvalidInput, NotFound
 from app.registry.repository import OrganizationRepository
 from app.workspaces.repository import WorkspaceMemberRepository
@@ -90,7 +97,7 @@ class MemberService:
                 target=str(account_id),
                 details={"from": membership.role.value, "to": role.value},
             )
-        return await self._view(account_id, principal.organization_id)
+        return await again(lambda: self._view(account_id, principal.organization_id))
 
     async def remove(self, principal: Principal, account_id: ObjectId) -> None:
         if account_id == principal.account_id:
@@ -122,41 +129,62 @@ class MemberService:
         target = await self._member(principal, account_id)
         if target.role is not Role.OWNER:
             await self._set_role(target, Role.OWNER)
-        await self._organizations.set_admin(principal.organization_id, account_id)
-        caller = await self._member(principal, principal.account_id)
-        await self._set_role(caller, Role.ADMIN)
+        # The new owner is in: the caller steps down however the database answers now.
+        organization_id = principal.organization_id
+        await again(lambda: self._organizations.set_admin(organization_id, account_id))
+        await again(lambda: self._step_down(principal))
         await self._audit.record(
             AuditAction.OWNERSHIP_TRANSFER, **actor_fields(principal), target=str(account_id)
         )
 
+    async def _step_down(self, principal: Principal) -> None:
+        """The transferring owner becomes admin (safe to repeat)."""
+        caller = await self._member(principal, principal.account_id)
+        if caller.role is Role.OWNER:
+            await self._set_role(caller, Role.ADMIN)
+
     async def _set_role(self, membership: Membership, role: Role) -> None:
         organization_id = membership.organization_id
         if membership.role is Role.OWNER:
-            if not await self._organizations.give_up_owner_seat(organization_id):
-                raise LastOwner()
-            if not await self._memberships.change_role(membership, role):
-                await self._organizations.add_owner_seat(organization_id)
-                raise ChangedConcurrently()
-            await self._reassign_admin(membership)
+            async with self._owner_seat_given_up(organization_id):
+                changed = await self._memberships.change_role(membership, role)
+                if not changed:
+                    raise ChangedConcurrently()
+            await again(lambda: self._reassign_admin(membership))
             return
         if not await self._memberships.change_role(membership, role):
             raise ChangedConcurrently()
         if role is Role.OWNER:
-            await self._organizations.add_owner_seat(organization_id)
+            # Counted only once in place: a count below the owners refuses a demotion too
+            # many, never allows one.
+            await again(lambda: self._organizations.add_owner_seat(organization_id))
 
     async def _drop(self, membership: Membership) -> None:
         organization_id = membership.organization_id
-        await self._workspace_members.remove_account(organization_id, membership.account_id)
         if membership.role is Role.OWNER:
-            if not await self._organizations.give_up_owner_seat(organization_id):
-                raise LastOwner()
-            if not await self._memberships.remove(membership):
-                await self._organizations.add_owner_seat(organization_id)
-                raise ChangedConcurrently()
-            await self._reassign_admin(membership)
-            return
-        if not await self._memberships.remove(membership):
+            async with self._owner_seat_given_up(organization_id):
+                if not await self._memberships.remove(membership):
+                    raise ChangedConcurrently()
+        elif not await self._memberships.remove(membership):
             raise ChangedConcurrently()
+        # The membership is gone: its workspace seats and the contract's admin follow.
+        await again(
+            lambda: self._workspace_members.remove_account(organization_id, membership.account_id)
+        )
+        if membership.role is Role.OWNER:
+            await again(lambda: self._reassign_admin(membership))
+
+    @asynccontextmanager
+    async def _owner_seat_given_up(self, organization_id: ObjectId) -> AsyncIterator[None]:
+        """One owner seat fewer while the block demotes or removes an owner; given back when
+        the block fails."""
+        if not await self._organizations.give_up_owner_seat(organization_id):
+            raise LastOwner()
+        try:
+            yield
+        except BaseException:
+            await self._organizations.add_owner_seat(organization_id)
+            raise
 
     async def _reassign_admin(self, former_owner: Membership) -> None:
         """Keep the contract's `admin_email` naming an owner once this one is not."""

@@ -4,10 +4,14 @@ finished and, when it fails, undone here.
 Each operation is a sequence of steps over several collections that MongoDB cannot commit
 atomically without a replica set. The registry records the operation before it starts
 (`LifecycleState`), identifier claims keep collection names exclusive throughout, and a step
-that fails undoes the steps before it. Every finishing step is idempotent, so the same code
-serves the request that starts an operation and the recovery that completes it after a
-crash. Between steps the lifecycle passes a named checkpoint; production ignores them, tests
-use them to stop an operation at every boundary.
+that fails undoes the steps before it. Each operation has a step after which it is in effect
+(the registry switches, or marks the organization deleted); a failure before it is undone
+and answered as a failure, what remains after it is finished and the operation answered as
+done. Undoing and finishing steps are idempotent, and tried again when the database fails
+them for a passing reason (`app.db.retry`), so the same code serves the request that starts
+an operation and the recovery that completes it after a crash. Between steps the lifecycle
+passes a named checkpoint; production ignores them, tests use them to stop an operation at
+every boundary.
 """
 
 import logging
@@ -20,6 +24,7 @@ from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account
 from app.accounts.repository import AccountRepository
 from app.config import Settings
+from app.db.retry import again
 from app.db.store import Store, TenantNamespace
 from app.errors import AppError, ServiceUnavailable
 from app.invitations.repository import InvitationRepository
@@ -145,8 +150,10 @@ class Lifecycle:
             await self.checkpoint("create.registered")
             await self._belongings.seat_owner(organization, account)
             await self.checkpoint("create.owner_added")
-            await self.tenants.create(organization.namespace)
+            # The claim makes the name this organization's: a collection by that name is
+            # created here, or adopted when an earlier attempt left it empty.
             owns_collection = True
+            await self.tenants.create(organization.namespace)
             await self.checkpoint("create.collection_created")
             if not await self.organizations.set_state(
                 organization.id, LifecycleState.PROVISIONING, LifecycleState.ACTIVE
@@ -156,7 +163,9 @@ class Lifecycle:
         except BaseException:
             with anyio.CancelScope(shield=True):
                 try:
-                    await self.undo_create(organization, owns_collection=owns_collection)
+                    await again(
+                        lambda: self.undo_create(organization, owns_collection=owns_collection)
+                    )
                 except Exception:
                     logger.exception(
                         "could not undo the failed creation of organization %s; "
@@ -167,20 +176,24 @@ class Lifecycle:
 
     async def rename(self, current: Organization, target: PendingRename) -> int:
         """Rename to `target`, moving the collection; rolled back if it fails before the
-        registry switches. Returns the number of documents in the new collection."""
+        registry switches, finished if it switched. Returns the number of documents in the
+        new collection."""
         await self._begin_rename(current, target)
         try:
             return await self.finish_rename(current, target)
-        except BaseException:
+        except BaseException as failure:
             with anyio.CancelScope(shield=True):
                 try:
-                    await self.roll_back_rename(current)
+                    finished = await again(lambda: self.roll_back_rename(current, target))
                 except Exception:
                     logger.exception(
                         "could not roll back the rename of organization %s; recovery will",
                         current.id,
                     )
-            raise
+                    raise failure from None
+            if finished is None or not isinstance(failure, Exception):
+                raise
+            return finished
 
     async def move(self, organization: Organization, target: str) -> MoveOutcome:
         """Move the collection to database `target`, or resume that move if it was
@@ -192,19 +205,25 @@ class Lifecycle:
         elif organization.state is not LifecycleState.ACTIVE:
             raise OperationInProgress(organization.name, organization.state.value)
         else:
-            current = await self._begin_move(organization, target)
-            move = current.pending_move
-        assert move is not None  # noqa: S101 - MOVING entries and _begin_move's answer have one
+            organization = await self._begin_move(organization, target)
+            current, move = organization, None
+        # A move stopped here is recorded, and resumes when run again.
         await self.checkpoint("move.recorded")
         try:
+            if move is None:
+                current, move = await self._recorded_move(organization)
             documents = await self.finish_move(current, move)
-        except BaseException:
+        except BaseException as failure:
             with anyio.CancelScope(shield=True):
-                await self.roll_back_move(current)
-            raise
+                finished = await again(lambda: self.roll_back_move(organization))
+            if finished is None or move is None or not isinstance(failure, Exception):
+                raise
+            documents = finished
         return MoveOutcome(move, documents, resumed)
 
     async def delete(self, organization: Organization) -> None:
+        """Mark the organization deleting (from then on the delete is in effect), then remove
+        its data; a step that keeps failing is left to recovery."""
         await self._begin_delete(organization)
         with anyio.CancelScope(shield=True):
             await self.finish_delete(organization)
@@ -224,7 +243,8 @@ class Lifecycle:
             raise
 
     async def _begin_move(self, organization: Organization, target: str) -> Organization:
-        """Record a move of the collection to database `target`; the entry as recorded."""
+        """Record a move of the collection to database `target`; the entry as it was before
+        (named database) — read it as recorded with `_recorded_move`."""
         store = self.store
         if store.resolve(organization.namespace).database == target:
             raise AlreadyInDatabase(organization.name, target)
@@ -238,10 +258,13 @@ class Lifecycle:
             raise TargetOccupied(destination)
         if not await self.organizations.begin_move(organization, target):
             raise OperationInProgress(organization.name, "changing")
+        return organization
+
+    async def _recorded_move(self, organization: Organization) -> tuple[Organization, PendingMove]:
         current = await self.organizations.get(organization.id)
         if current is None or current.pending_move is None:
             raise OperationInProgress(organization.name, "gone")
-        return current
+        return current, current.pending_move
 
     async def _begin_delete(self, organization: Organization) -> None:
         """Mark the organization deleting: from then on it is invisible and its tokens are
@@ -280,38 +303,51 @@ class Lifecycle:
         Returns the number of documents in the new collection.
         """
         source = organization.namespace
+        destination = organization.namespace_of(target.tenant_collection)
         await self._drain_writes(organization)
         if await self.tenants.exists(source):
             await self._move(organization, target)
             await self.checkpoint("rename.moved")
+        documents = await self.tenants.count(destination)
         await self.organizations.complete_rename(organization.id, target)
         await self.checkpoint("rename.switched")
-        # Only the copy leaves a source behind; it goes once nothing points at it any more.
-        await self.tenants.drop(source)
-        await self.checkpoint("rename.source_dropped")
-        await self.claims.release(organization.identifier, organization.id)
-        return await self.tenants.count(organization.namespace_of(target.tenant_collection))
+        await self._tidy_after_rename(organization)
+        return documents
 
-    async def roll_back_rename(self, organization: Organization) -> None:
+    async def _tidy_after_rename(self, organization: Organization) -> None:
+        # Only the copy leaves a source behind; it goes once nothing points at it any more.
+        await again(lambda: self.tenants.drop(organization.namespace))
+        await self.checkpoint("rename.source_dropped")
+        await again(lambda: self.claims.release(organization.identifier, organization.id))
+
+    async def roll_back_rename(
+        self, organization: Organization, target: PendingRename | None = None
+    ) -> int | None:
         """Return to the old name while the old collection is intact; otherwise finish.
 
-        Does nothing once the registry has switched to the new collection: what is left then
-        (a copied source, the old claim) is tidied by recovery.
+        None when the rename is undone; the number of documents moved when it is in effect
+        after all (the collection had already moved, or the registry had switched to
+        `target`).
         """
         current = await self.organizations.get(organization.id)
-        if current is None or current.state is not LifecycleState.RENAMING:
-            return
-        target = current.pending_rename
-        if target is None:
+        if current is None:
+            return None
+        if current.state is not LifecycleState.RENAMING:
+            if target is None or current.tenant_collection != target.tenant_collection:
+                return None
+            await self._tidy_after_rename(organization)
+            return await self.tenants.count(current.namespace)
+        pending = current.pending_rename
+        if pending is None:
             await self.organizations.abandon_rename(organization.id)
-            return
+            return None
         if not await self.tenants.exists(current.namespace):
-            await self.finish_rename(current, target)
-            return
-        if target.copying:
-            await self.tenants.drop(current.namespace_of(target.tenant_collection))
+            return await self.finish_rename(current, pending)
+        if pending.copying:
+            await self.tenants.drop(current.namespace_of(pending.tenant_collection))
         await self.organizations.abandon_rename(organization.id)
-        await self.claims.release(target.identifier, organization.id)
+        await self.claims.release(pending.identifier, organization.id)
+        return None
 
     async def finish_move(self, organization: Organization, move: PendingMove) -> int:
         """Copy the collection to the target database, point the registry at the copy, drop
@@ -335,41 +371,45 @@ class Lifecycle:
             await self.checkpoint("move.copied")
             await self.organizations.switch_database(organization.id, move)
             await self.checkpoint("move.switched")
-            current = await self.organizations.get(organization.id)
+            current = await again(lambda: self.organizations.get(organization.id))
         if current is None or not self._placed_in(current, move.target):
             # The registry points at neither end: drop nothing, leave it for an operator.
             raise OperationInProgress()
-        await self.tenants.drop(source)
+        await again(lambda: self.tenants.drop(source))
         await self.checkpoint("move.source_dropped")
-        await self.organizations.end_move(organization.id)
-        return await self.tenants.count(target)
+        await again(lambda: self.organizations.end_move(organization.id))
+        return await again(lambda: self.tenants.count(target))
 
-    async def roll_back_move(self, organization: Organization) -> None:
-        """Stay in the source database while the registry points there; otherwise finish."""
+    async def roll_back_move(self, organization: Organization) -> int | None:
+        """Stay in the source database while the registry points there; otherwise finish.
+
+        None when the move is undone (or was not under way); the number of documents moved
+        when it is in effect after all.
+        """
         current = await self.organizations.get(organization.id)
         if current is None or current.state is not LifecycleState.MOVING:
-            return
+            return None
         move = current.pending_move
         if move is None:
             await self.organizations.end_move(organization.id)
-            return
+            return None
         if self._placed_in(current, move.target):
-            await self.finish_move(current, move)
-            return
+            return await self.finish_move(current, move)
         # Before the switch, a collection under this name in the target database can only be
         # this move's copy: the name is the organization's (identifier claims) and a move
         # refuses to start over one that holds documents.
         await self.tenants.drop(TenantNamespace(move.target, current.tenant_collection))
         await self.organizations.end_move(organization.id)
+        return None
 
     async def finish_delete(self, organization: Organization) -> None:
-        await self.tenants.drop(organization.namespace)
+        await again(lambda: self.tenants.drop(organization.namespace))
         await self.checkpoint("delete.collection_dropped")
-        await self._belongings.remove_all(organization)
+        await again(lambda: self._belongings.remove_all(organization))
         await self.checkpoint("delete.accounts_deleted")
-        await self.organizations.delete(organization.id)
+        await again(lambda: self.organizations.delete(organization.id))
         await self.checkpoint("delete.registry_deleted")
-        await self.claims.release(organization.identifier, organization.id)
+        await again(lambda: self.claims.release(organization.identifier, organization.id))
 
     def _placed_in(self, organization: Organization, database: str) -> bool:
         resolve = self.store.resolve_database

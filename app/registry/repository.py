@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db.ids import parse_object_id
 from app.db.naming import name_key
+from app.db.retry import again
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store, TenantNamespace
 from app.registry.errors import OrganizationBusy, OrganizationSuspended
@@ -326,7 +327,11 @@ class OrganizationRepository:
         try:
             yield
         finally:
-            await self._organizations.update_one({"_id": organization_id}, {"$unset": {field: ""}})
+            await again(
+                lambda: self._organizations.update_one(
+                    {"_id": organization_id}, {"$unset": {field: ""}}
+                )
+            )
 
     async def plan_of(self, organization_id: ObjectId) -> object:
         """The stored `plan` field (None when the organization never chose one); read it with

@@ -13,6 +13,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.access.principal import Principal
 from app.accounts.memberships import MembershipRepository
 from app.db.keyset import Slice, Window
+from app.db.retry import again
 from app.db.store import Document, Store
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.registry.repository import OrganizationRepository
@@ -127,10 +128,12 @@ class WorkspaceService:
         holding = await collection.count_documents({"workspace_id": workspace_id})
         if holding and not confirm:
             raise WorkspaceHoldsData()
-        deleted = await collection.delete_many({"workspace_id": workspace_id})
-        await self._members.delete_for_workspace(workspace_id)
-        await self._workspaces.delete(context.workspace)
-        return deleted.deleted_count
+        deleted = await again(lambda: collection.delete_many({"workspace_id": workspace_id}))
+        # The documents are gone, so the delete is in effect: the rest follows.
+        await again(lambda: self._members.delete_for_workspace(workspace_id))
+        await again(lambda: self._workspaces.delete(context.workspace))
+        # A delete sent again after its answer was lost finds nothing left to delete.
+        return max(deleted.deleted_count, holding)
 
     async def members(
         self, principal: Principal, workspace_id: ObjectId, window: Window
