@@ -126,6 +126,10 @@ MASTER_INDEXES = (
             # One pending invitation per person and organization; answered ones drop the key.
             IndexModel([("pending_key", ASCENDING)], unique=True, sparse=True, name="pending"),
             IndexModel([("token_digest", ASCENDING)], sparse=True, name="token"),
+            # Links replaced by a resend, so they answer 410 rather than 404.
+            IndexModel(
+                [("replaced_token_digests", ASCENDING)], sparse=True, name="replaced_tokens"
+            ),
             # Pending invitations by keyset (`created_at`, then `_id`); expiry is filtered.
             IndexModel(
                 [
