@@ -91,6 +91,11 @@ MASTER_INDEXES = (
                 [("organization_id", ASCENDING), ("is_default", ASCENDING)],
                 name="organization_default",
             ),
+            # At most one default workspace per organization, whoever races to create it
+            # (defaults made before this field existed do not carry it).
+            IndexModel(
+                [("default_for", ASCENDING)], unique=True, sparse=True, name="default_unique"
+            ),
             # The workspace list by keyset (`created_at`, then `_id`).
             IndexModel(
                 [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
