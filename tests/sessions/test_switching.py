@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
+from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from app.access.roles import Role
@@ -130,6 +131,39 @@ async def test_switching_needs_a_membership(client: AsyncClient, store: Store) -
     assert (
         await client.post("/api/v1/auth/switch", json={"organization_id": orgs.other})
     ).status_code == 401
+
+
+async def test_switching_to_an_unknown_workspace_is_a_documented_404(
+    client: AsyncClient, store: Store, app: FastAPI
+) -> None:
+    orgs = await two_organizations(client, store)
+    other_owner = await login(client, email=OTHER_EMAIL)
+    elsewhere = await client.post(
+        f"/api/v1/organizations/{orgs.other}/workspaces",
+        json={"name": "Theirs"},
+        headers=bearer(other_owner),
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+
+    def to(organization_id: str, workspace_id: str) -> dict[str, str]:
+        return {"organization_id": organization_id, "workspace_id": workspace_id}
+
+    path, auth = "/api/v1/auth/switch", bearer(orgs.token)
+    answers = [
+        await client.post(path, json=to(orgs.home, str(ObjectId())), headers=auth),
+        # Another organization's workspace is no workspace of this one.
+        await client.post(path, json=to(orgs.home, elsewhere.json()["id"]), headers=auth),
+        # One of an organization the caller is a member of, but not of the workspace.
+        await client.post(path, json=to(orgs.other, elsewhere.json()["id"]), headers=auth),
+    ]
+
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [
+        (404, "workspace_not_found"),
+        (404, "workspace_not_found"),
+        (403, "not_workspace_member"),
+    ]
+    documented = app.openapi()["paths"][path]["post"]["responses"]["404"]
+    assert documented["description"] == "- `workspace_not_found`: Workspace not found"
 
 
 async def test_login_can_choose_the_organization(client: AsyncClient, store: Store) -> None:

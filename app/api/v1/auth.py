@@ -52,7 +52,10 @@ async def login(
     ),
 )
 async def switch(body: SwitchRequest, caller: CurrentPrincipal, auth: SessionsDep) -> TokenResponse:
-    """Any signed-in caller. The current token stays valid."""
+    """Any signed-in caller. The current token stays valid. An organization the caller is
+    not a member of is a `403`, whether or not it exists; within one, a workspace that does
+    not exist there is a `404`, one the caller is not a member of a `403`, as they are for
+    `GET .../workspaces/{workspace_id}`."""
     workspace = ObjectId(body.workspace_id) if body.workspace_id else None
     return TokenResponse.of(await auth.switch(caller, ObjectId(body.organization_id), workspace))
 
