@@ -1,6 +1,7 @@
 """One account in several organizations: choosing one at login, switching, who am I, and a
 password change that ends every session in all of them."""
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,29 @@ async def test_switching_to_an_unknown_workspace_is_a_documented_404(
     assert documented["description"] == "- `workspace_not_found`: Workspace not found"
 
 
+async def test_only_an_organization_of_yours_hints_at_switching(
+    client: AsyncClient, store: Store
+) -> None:
+    orgs = await two_organizations(client, store)
+    stranger = (await created_org(client, "Stranger Corp", "stranger@techcorp.com"))["id"]
+
+    def details(organization_id: str) -> Awaitable[Response]:
+        path = f"/api/v1/organizations/{organization_id}"
+        return client.get(path, headers=bearer(orgs.token))
+
+    member_there = await details(orgs.other)
+    not_there = await details(stranger)
+    nowhere = await details(str(ObjectId()))
+
+    assert member_there.status_code == 403
+    assert member_there.json()["code"] == "token_for_other_organization"
+    assert "switch" in member_there.json()["detail"]
+    assert not_there.status_code == nowhere.status_code == 403
+    assert not_there.json() == nowhere.json()
+    assert not_there.json()["code"] == "not_a_member"
+    assert "switch" not in not_there.json()["detail"]
+
+
 async def test_login_can_choose_the_organization(client: AsyncClient, store: Store) -> None:
     orgs = await two_organizations(client, store)
     stranger = (await created_org(client, "Stranger Corp", "stranger@techcorp.com"))["id"]
@@ -216,6 +240,10 @@ async def test_a_wrong_current_password_changes_nothing(client: AsyncClient, sto
     )
 
     assert response.status_code == 401
+    assert response.json() == {
+        "detail": "The current password is wrong",
+        "code": "wrong_current_password",
+    }
     assert await status_of(client, orgs.token, orgs.home) == 200
     assert (await v1_login(client)).status_code == 200
     assert (await v1_login(client, password=NEW_PASSWORD)).status_code == 401

@@ -7,6 +7,7 @@ from app.api.openapi import operation_ids
 from app.api.responses import AUTHENTICATION, Message, contract_errors
 from app.errors import InvalidCredentials, InvalidInput, TooManyAttempts
 from app.sessions.schemas import CallerRead, LoginRequest, TokenResponse
+from app.sessions.service import AccountWithoutOrganization
 
 router = APIRouter(tags=["authentication"], generate_unique_id_function=operation_ids("admin"))
 
@@ -14,7 +15,9 @@ router = APIRouter(tags=["authentication"], generate_unique_id_function=operatio
 @router.post(
     "/admin/login",
     summary="Log in and get an access token",
-    responses=contract_errors(InvalidInput, InvalidCredentials, TooManyAttempts),
+    responses=contract_errors(
+        InvalidInput, InvalidCredentials, AccountWithoutOrganization, TooManyAttempts
+    ),
 )
 async def login(body: LoginRequest, auth: SessionsDep, address: ClientAddress) -> TokenResponse:
     """Public. Exchange an account's email and password for a bearer token."""

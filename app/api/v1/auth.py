@@ -16,7 +16,12 @@ from app.sessions.schemas import (
     TokenResponse,
     WorkspaceMembershipRead,
 )
-from app.sessions.service import NotAMember, WorkspaceArchived
+from app.sessions.service import (
+    AccountWithoutOrganization,
+    NotAMember,
+    WorkspaceArchived,
+    WrongCurrentPassword,
+)
 from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
 router = APIRouter(
@@ -29,7 +34,9 @@ router = APIRouter(
 @router.post(
     "/login",
     summary="Log in, optionally to a given organization",
-    responses=errors(InvalidInput, InvalidCredentials, NotAMember, TooManyAttempts),
+    responses=errors(
+        InvalidInput, InvalidCredentials, AccountWithoutOrganization, NotAMember, TooManyAttempts
+    ),
 )
 async def login(
     body: OrganizationLogin, auth: SessionsDep, address: ClientAddress
@@ -88,7 +95,7 @@ async def me(caller: CurrentPrincipal, directory: DirectoryDep) -> AccountRead:
 @router.post(
     "/password",
     summary="Change your password",
-    responses=errors(InvalidInput, *AUTHENTICATION, InvalidCredentials, TooManyAttempts),
+    responses=errors(InvalidInput, *AUTHENTICATION, WrongCurrentPassword, TooManyAttempts),
 )
 async def change_password(
     body: PasswordChange, caller: CurrentPrincipal, auth: SessionsDep, address: ClientAddress
