@@ -46,7 +46,10 @@ class AppError(Exception):
 
     @classmethod
     def entry(cls) -> ErrorCode:
-        return ErrorCode(cls.code, cls.status_code, cls.title or cls.detail)
+        # A title says what one code means: a subclass with a code of its own does not
+        # inherit its parent's (`workspace_not_found` is not "no such resource or route").
+        own_title = cls.title if "title" in cls.__dict__ or "code" not in cls.__dict__ else None
+        return ErrorCode(cls.code, cls.status_code, own_title or cls.detail)
 
 
 def _enter(cls: type[AppError]) -> None:

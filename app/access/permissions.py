@@ -18,6 +18,9 @@ class Action(StrEnum):
     EDIT_BILLING = "edit billing, plan"
     MANAGE_MEMBERS = "invite / remove / change role of member, viewer, billing_admin"
     MANAGE_ADMINS = "invite / remove / change role of admin"
+    # Not a row of its own in the product's table, where it goes with transferring
+    # ownership; named apart so a refusal says what was refused.
+    MANAGE_OWNERS = "promote to / demote / remove owner"
     READ_TENANT_DOCUMENTS = "read tenant documents"
     WRITE_TENANT_DOCUMENTS = "write tenant documents"
     READ_AUDIT_LOG = "read audit log"
@@ -33,6 +36,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.EDIT_BILLING: frozenset({Role.OWNER, Role.BILLING_ADMIN}),
     Action.MANAGE_MEMBERS: frozenset({Role.OWNER, Role.ADMIN}),
     Action.MANAGE_ADMINS: frozenset({Role.OWNER}),
+    Action.MANAGE_OWNERS: frozenset({Role.OWNER}),
     Action.READ_TENANT_DOCUMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER, Role.VIEWER}),
     Action.WRITE_TENANT_DOCUMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
     Action.READ_AUDIT_LOG: frozenset({Role.OWNER, Role.ADMIN}),
@@ -51,7 +55,7 @@ def require(role: Role, action: Action) -> None:
 def action_for(role: Role) -> Action:
     """What inviting, or changing to or from, `role` takes (see the roles table)."""
     if role is Role.OWNER:
-        return Action.DELETE_ORGANIZATION
+        return Action.MANAGE_OWNERS
     if role is Role.ADMIN:
         return Action.MANAGE_ADMINS
     return Action.MANAGE_MEMBERS

@@ -25,7 +25,7 @@ from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.service import OrganizationService
 from app.registry.errors import OrganizationNotFound
-from app.sessions.service import SessionService
+from app.sessions.service import NotAMember, SessionService
 from app.workspaces.service import WorkspaceService
 
 bearer_credentials = HTTPBearer(
@@ -120,6 +120,8 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
 class WrongOrganization(Forbidden):
+    """For an organization the caller is a member of; others answer `NotAMember`."""
+
     code = "token_for_other_organization"
     detail = (
         "This token acts for another organization; switch to this one first "
@@ -134,12 +136,17 @@ def caller_allowed(action: Action) -> Callable[..., Awaitable[Principal]]:
     async def allowed_caller(
         org_id: Annotated[str, Path(description="The organization's id (24 hex digits).")],
         caller: CurrentPrincipal,
+        sessions: SessionsDep,
     ) -> Principal:
         organization_id = parse_object_id(org_id)
         if organization_id is None:
             raise OrganizationNotFound()
         if organization_id != caller.organization_id:
-            raise WrongOrganization()
+            # Hint at switching only where a switch would work; otherwise the caller learns
+            # no more than for an organization that does not exist.
+            if await sessions.may_switch_to(caller, organization_id):
+                raise WrongOrganization()
+            raise NotAMember()
         require(caller.role, action)
         return caller
 
@@ -151,6 +158,7 @@ SCOPED_ERRORS: tuple[type[AppError], ...] = (
     InvalidInput,
     *AUTHENTICATION,
     WrongOrganization,
+    NotAMember,
     RoleNotAllowed,
     OrganizationNotFound,
 )

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from app.api.methods import allow_header, allowed_methods
 from app.db.values import printable
 from app.errors import (
     AppError,
@@ -40,7 +41,6 @@ ERRORS_PATH = "/errors"
 _FRAMEWORK_ERRORS: dict[int, type[AppError]] = {
     400: InvalidInput,
     404: NotFound,
-    405: MethodNotAllowed,
 }
 
 
@@ -177,6 +177,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """Framework errors keep their status and text; a 400 (an unreadable body) gets the
     validation shape."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if exc.status_code == 405:
+        return _method_not_allowed(request, exc)
     kind = _FRAMEWORK_ERRORS.get(exc.status_code)
     if kind is None:
         return await http_exception_handler(request, exc)
@@ -190,6 +192,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         response.status_code = exc.status_code
     if exc.headers:
         response.headers.update(exc.headers)
+    return response
+
+
+def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> Response:
+    """A 405 names every method of the path, not only those of the route the router met
+    first; OPTIONS, which no route declares, is answered for any path that exists."""
+    methods = allowed_methods(request)
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=allow_header(methods))
+    response = _respond(request, MethodNotAllowed(str(exc.detail)))
+    response.headers.update(allow_header(methods))
     return response
 
 

@@ -94,6 +94,11 @@ MASTER_INDEXES = (
                 [("organization_id", ASCENDING), ("is_default", ASCENDING)],
                 name="organization_default",
             ),
+            # At most one default workspace per organization, whoever races to create it
+            # (defaults made before this field existed do not carry it).
+            IndexModel(
+                [("default_for", ASCENDING)], unique=True, sparse=True, name="default_unique"
+            ),
             # The workspace list by keyset (`created_at`, then `_id`).
             IndexModel(
                 [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
@@ -129,6 +134,10 @@ MASTER_INDEXES = (
             # One pending invitation per person and organization; answered ones drop the key.
             IndexModel([("pending_key", ASCENDING)], unique=True, sparse=True, name="pending"),
             IndexModel([("token_digest", ASCENDING)], sparse=True, name="token"),
+            # Links replaced by a resend, so they answer 410 rather than 404.
+            IndexModel(
+                [("replaced_token_digests", ASCENDING)], sparse=True, name="replaced_tokens"
+            ),
             # Pending invitations by keyset (`created_at`, then `_id`); expiry is filtered.
             IndexModel(
                 [

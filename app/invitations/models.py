@@ -3,6 +3,8 @@
 Only a SHA-256 digest of each token is stored: a leaked database cannot be used to accept
 invitations. While an invitation is pending it carries `pending_key` (organization and
 email), which a unique index keeps to one pending invitation per person and organization.
+A resend moves the token's digest to `replaced_token_digests` (the latest few only), so an
+old link can be told apart from one that never existed.
 """
 
 import hashlib
@@ -41,6 +43,7 @@ class Invitation:
     invited_by: ObjectId
     created_at: datetime
     expires_at: datetime
+    token_digest: str
 
     @classmethod
     def from_document(cls, document: Document) -> "Invitation":
@@ -54,6 +57,7 @@ class Invitation:
             invited_by=document["invited_by"],
             created_at=document["created_at"],
             expires_at=expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC),
+            token_digest=document["token_digest"],
         )
 
     def expired(self, now: datetime) -> bool:

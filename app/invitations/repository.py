@@ -16,6 +16,11 @@ from app.invitations.models import Invitation, InvitationStatus, pending_key, to
 # Answered invitations are kept this long after they expire (for listing), then purged.
 RETENTION = timedelta(days=30)
 PENDING_OLDEST_FIRST = Keyset("pending_invitations", "created_at", Kind.DATETIME)
+# Links replaced by a resend that still answer "replaced" rather than "not found"; resends are
+# rare and made by admins, so this only bounds a document someone resends in a loop.
+REPLACED_TOKENS_KEPT = 20
+# A resend racing another resend of the same invitation reads it again this many times.
+RENEW_ATTEMPTS = 5
 
 
 def _live_pending(organization_id: ObjectId) -> dict[str, object]:
@@ -29,6 +34,10 @@ def _live_pending(organization_id: ObjectId) -> dict[str, object]:
 
 class AlreadyInvited(Exception):
     pass
+
+
+class RenewContended(Exception):
+    """Other resends of the invitation kept winning."""
 
 
 class InvitationRepository:
@@ -73,9 +82,13 @@ class InvitationRepository:
         return Invitation.from_document(document) if document else None
 
     async def find_by_token(self, token: str) -> Invitation | None:
-        """Pending or answered: an answered invitation keeps its token's digest, so its link
-        can be told apart from a link that never existed."""
-        document = await self._invitations.find_one({"token_digest": token_digest(token)})
+        """The invitation whose current or replaced link carries `token`, whatever its status:
+        an answered or resent invitation keeps its tokens' digests, so its links can be told
+        apart from a link that never existed (`Invitation.token_digest` is the current one)."""
+        digest = token_digest(token)
+        document = await self._invitations.find_one(
+            {"$or": [{"token_digest": digest}, {"replaced_token_digests": digest}]}
+        )
         return Invitation.from_document(document) if document else None
 
     async def page_pending(self, organization_id: ObjectId, window: Window) -> Slice[Invitation]:
@@ -90,19 +103,39 @@ class InvitationRepository:
     async def renew(
         self, invitation: Invitation, token: str, expires_at: datetime
     ) -> Invitation | None:
-        """A new token and expiry for a pending invitation; the old token stops working."""
-        document = await self._invitations.find_one_and_update(
-            {"_id": invitation.id, "status": InvitationStatus.PENDING.value},
-            {
-                "$set": {
-                    "token_digest": token_digest(token),
-                    "expires_at": expires_at,
-                    "purge_at": expires_at + RETENTION,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
-        )
-        return Invitation.from_document(document) if document else None
+        """A new token and expiry for a pending invitation; the old token is kept among the
+        replaced ones. None when the invitation is no longer pending."""
+        current: Invitation | None = invitation
+        for _ in range(RENEW_ATTEMPTS):
+            if current is None or current.status is not InvitationStatus.PENDING:
+                return None
+            # Compare and set on the digest: a concurrent resend must not lose its replaced
+            # token, which the other one would overwrite unrecorded.
+            document = await self._invitations.find_one_and_update(
+                {
+                    "_id": current.id,
+                    "status": InvitationStatus.PENDING.value,
+                    "token_digest": current.token_digest,
+                },
+                {
+                    "$set": {
+                        "token_digest": token_digest(token),
+                        "expires_at": expires_at,
+                        "purge_at": expires_at + RETENTION,
+                    },
+                    "$push": {
+                        "replaced_token_digests": {
+                            "$each": [current.token_digest],
+                            "$slice": -REPLACED_TOKENS_KEPT,
+                        }
+                    },
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if document is not None:
+                return Invitation.from_document(document)
+            current = await self.get(invitation.organization_id, invitation.id)
+        raise RenewContended()
 
     async def close(self, invitation: Invitation, status: InvitationStatus) -> bool:
         """Move a pending invitation to a final status, once: only one caller can win."""

@@ -17,6 +17,8 @@ class MemberLimitReached(Conflict):
 
 class PlanTooSmall(Conflict):
     code = "plan_too_small"
+    detail = "The chosen plan allows fewer members than the organization has"
+    title = "The plan allows fewer members than the organization has, pending invitations included"
 
     def __init__(self, plan: Plan, limit: int, taken: "TakenSeats") -> None:
         super().__init__(

@@ -20,8 +20,8 @@ from app.db.keyset import Slice, Window
 from app.db.retry import again
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from app.invitations.delivery import EmailSender
-from app.invitations.models import Invitation, InvitationStatus
-from app.invitations.repository import AlreadyInvited, InvitationRepository
+from app.invitations.models import Invitation, InvitationStatus, token_digest
+from app.invitations.repository import AlreadyInvited, InvitationRepository, RenewContended
 from app.invitations.seats import Seats
 from app.kit.request_context import current_client_address
 from app.registry.repository import OrganizationRepository
@@ -41,6 +41,25 @@ class InvitationGone(AppError):
     code = "invitation_gone"
     status_code = 410
     detail = "This invitation has expired, was revoked, or has already been used"
+
+
+class InvitationReplaced(InvitationGone):
+    code = "invitation_replaced"
+    detail = "This invitation link was replaced by a newer one: use the link of the latest email"
+    title = "The invitation was sent again with a new link; this one no longer works"
+
+
+class ResendInProgress(Conflict):
+    code = "invitation_resend_in_progress"
+    detail = "This invitation is being sent again by another request; try again"
+
+
+# Why a link that exists no longer works, in the words of its 410.
+_GONE_BECAUSE = {
+    InvitationStatus.ACCEPTED: "This invitation has already been used",
+    InvitationStatus.REVOKED: "This invitation was revoked",
+    InvitationStatus.EXPIRED: "This invitation has expired: ask for a new one",
+}
 
 
 class AlreadyAMember(Conflict):
@@ -139,7 +158,10 @@ class InvitationService:
         invitation = await self._pending(principal, invitation_id)
         await self._organizations.require_writable(principal.organization_id)
         token = secrets.token_urlsafe(32)
-        renewed = await self._invitations.renew(invitation, token, self._expiry())
+        try:
+            renewed = await self._invitations.renew(invitation, token, self._expiry())
+        except RenewContended:
+            raise ResendInProgress() from None
         if renewed is None:
             raise InvitationGone()
         await self._audit.record(
@@ -160,13 +182,7 @@ class InvitationService:
     ) -> LoginResult:
         """Join the organization: as the signed-in account whose email was invited, or as a
         new account created with `password`. Returns a token for the organization."""
-        invitation = await self._invitations.find_by_token(token)
-        if invitation is None:
-            raise InvitationNotFound()
-        if invitation.effective_status is not InvitationStatus.PENDING or not (
-            await self._organizations.is_visible(invitation.organization_id)
-        ):
-            raise InvitationGone()
+        invitation = await self._open_by_token(token)
         await self._organizations.require_writable(invitation.organization_id)
         account_id, new_account = await self._joining_account(invitation, principal, password)
         if not await self._invitations.close(invitation, InvitationStatus.ACCEPTED):
@@ -217,6 +233,21 @@ class InvitationService:
                 await again(lambda: self._invitations.reopen(invitation))
             raise
 
+    async def _open_by_token(self, token: str) -> Invitation:
+        """The pending invitation `token` is the current link of; 410 for a link that was
+        replaced, used, revoked or expired, 404 for one that never existed (or was purged)."""
+        invitation = await self._invitations.find_by_token(token)
+        if invitation is None:
+            raise InvitationNotFound()
+        if not await self._organizations.is_visible(invitation.organization_id):
+            raise InvitationGone()
+        if invitation.token_digest != token_digest(token):
+            raise InvitationReplaced()
+        status = invitation.effective_status
+        if status is not InvitationStatus.PENDING:
+            raise InvitationGone(_GONE_BECAUSE.get(status))
+        return invitation
+
     async def _join_default_workspace(self, account_id: ObjectId, invitation: Invitation) -> None:
         """New members start in the default workspace: editors, or viewers when their
         organization role only reads. Owners and admins see every workspace anyway."""
@@ -263,7 +294,7 @@ class InvitationService:
             raise InvitationNotFound()
         require(principal.role, action_for(invitation.role))
         if invitation.status is not InvitationStatus.PENDING:
-            raise InvitationGone()
+            raise InvitationGone(_GONE_BECAUSE.get(invitation.status))
         return invitation
 
     async def _deliver(self, invitation: Invitation, token: str) -> bool:

@@ -90,15 +90,13 @@ class OrganizationDirectory:
         for organization in organizations:
             role = roles[organization.id]
             listed = await self._workspaces.workspaces.page(organization.id, None, Window(100))
-            workspaces = listed.items
-            if role in (Role.OWNER, Role.ADMIN):
-                opened: list[tuple[Workspace, str | None]] = [(w, None) for w in workspaces]
-            else:
-                mine = await self._workspaces.members.of_account(
-                    organization.id, principal.account_id
-                )
-                by_id = {m.workspace_id: m.role.value for m in mine}
-                opened = [(w, by_id[w.id]) for w in workspaces if w.id in by_id]
+            mine = await self._workspaces.members.of_account(organization.id, principal.account_id)
+            by_id = {m.workspace_id: m.role.value for m in mine}
+            # Owners and admins see every workspace; the role is the one a member list shows.
+            every = role in (Role.OWNER, Role.ADMIN)
+            opened: list[tuple[Workspace, str | None]] = [
+                (w, by_id.get(w.id)) for w in listed.items if every or w.id in by_id
+            ]
             result.append((organization, role.value, opened))
         return result
 

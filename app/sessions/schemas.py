@@ -81,7 +81,12 @@ class PasswordChange(RequestBody):
 class WorkspaceMembershipRead(BaseModel):
     workspace_id: str
     name: str
-    role: str | None = Field(description="null: your organization role covers it.")
+    role: str | None = Field(
+        description=(
+            "Your role as a member of the workspace; null when you are not one (your "
+            "organization role, owner or admin, opens every workspace to you)."
+        )
+    )
 
 
 class MembershipRead(BaseModel):

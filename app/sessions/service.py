@@ -46,6 +46,22 @@ class NotAMember(Forbidden):
     detail = "Your account is not a member of that organization"
 
 
+class AccountWithoutOrganization(InvalidCredentials):
+    """Told only once the password is verified: who knows it may learn the account is idle."""
+
+    code = "account_without_organization"
+    detail = (
+        "This account belongs to no organization any more: accept an invitation, or sign up "
+        "to create an organization"
+    )
+    title = "The email and password are right, but the account belongs to no organization"
+
+
+class WrongCurrentPassword(InvalidCredentials):
+    code = "wrong_current_password"
+    detail = "The current password is wrong"
+
+
 class WorkspaceArchived(Conflict):
     code = "workspace_archived"
     detail = "The workspace is archived; unarchive it to work in it"
@@ -101,7 +117,7 @@ class SessionService:
         await self._throttle.record_success(email, address)
         membership = await self._membership_to_enter(account, organization_id)
         if membership is None:
-            raise InvalidCredentials()
+            raise AccountWithoutOrganization()
         await self._audit.record(
             AuditAction.LOGIN_SUCCESS,
             organization_id=membership.organization_id,
@@ -134,6 +150,11 @@ class SessionService:
             if context.workspace.archived:
                 raise WorkspaceArchived()
         return self._issue(account, membership, workspace_id)
+
+    async def may_switch_to(self, principal: Principal, organization_id: ObjectId) -> bool:
+        """Whether the caller's account could get a token for `organization_id`."""
+        membership = await self._memberships.get(principal.account_id, organization_id)
+        return membership is not None and await self._organizations.is_visible(organization_id)
 
     async def enter(self, account_id: ObjectId, organization_id: ObjectId) -> LoginResult:
         """A token for an account that has just joined the organization."""
@@ -194,7 +215,10 @@ class SessionService:
         self, principal: Principal, current: str, new: str, address: str
     ) -> None:
         """Replace the password; every token of the account issued before stops working."""
-        await self.reauthenticate(principal, principal.email, current, address)
+        try:
+            await self.reauthenticate(principal, principal.email, current, address)
+        except InvalidCredentials:
+            raise WrongCurrentPassword() from None
         await self._accounts.set_password(principal.account_id, await self._hasher.hash(new))
         await self._audit.record(
             AuditAction.PASSWORD_CHANGE, **actor_fields(principal), target=principal.email

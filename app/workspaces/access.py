@@ -24,16 +24,18 @@ class NotAWorkspaceMember(Forbidden):
 @dataclass(frozen=True, slots=True)
 class WorkspaceContext:
     workspace: Workspace
-    # None for organization owners and admins, whom every workspace is open to.
+    # The caller's role as a member of the workspace (what its member list says), if any.
     role: WorkspaceRole | None
+    # Organization owners and admins: every workspace is open to them, member or not.
+    organization_wide: bool = False
 
     @property
     def can_write(self) -> bool:
-        return self.role is None or self.role in (WorkspaceRole.ADMIN, WorkspaceRole.EDITOR)
+        return self.organization_wide or self.role in (WorkspaceRole.ADMIN, WorkspaceRole.EDITOR)
 
     @property
     def can_manage(self) -> bool:
-        return self.role is None or self.role is WorkspaceRole.ADMIN
+        return self.organization_wide or self.role is WorkspaceRole.ADMIN
 
 
 class WorkspaceAccess:
@@ -55,9 +57,10 @@ class WorkspaceAccess:
         )
         if workspace is None:
             raise WorkspaceNotFound()
-        if principal.organization_wide:
-            return WorkspaceContext(workspace, None)
         member = await self.members.get(workspace.id, principal.account_id)
-        if member is None:
+        role = member.role if member else None
+        if principal.organization_wide:
+            return WorkspaceContext(workspace, role, organization_wide=True)
+        if role is None:
             raise NotAWorkspaceMember()
-        return WorkspaceContext(workspace, member.role)
+        return WorkspaceContext(workspace, role)

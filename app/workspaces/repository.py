@@ -1,6 +1,8 @@
 """Every query on workspaces and workspace memberships."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import count
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
@@ -24,8 +26,23 @@ WORKSPACE_MEMBERS_OLDEST_FIRST = Keyset(
 )
 
 
+# How many names `ensure_default` tries (`Default`, `Default 2`, ...) before giving up: only
+# workspaces already holding those names, each made by hand, can use them up.
+DEFAULT_NAME_ATTEMPTS = 20
+
+
 class WorkspaceNameTaken(Exception):
     pass
+
+
+class DefaultWorkspaceUnsettled(Exception):
+    """No default workspace could be found or made (see `DEFAULT_NAME_ATTEMPTS`)."""
+
+
+def _default_names() -> Iterator[str]:
+    yield DEFAULT_WORKSPACE_NAME
+    for n in count(2):
+        yield f"{DEFAULT_WORKSPACE_NAME} {n}"
 
 
 class WorkspaceRepository:
@@ -44,6 +61,9 @@ class WorkspaceRepository:
             "archived": False,
             "created_at": datetime.now(UTC),
         }
+        if is_default:
+            # Unique: a second default of the organization is refused like a taken name.
+            document["default_for"] = organization_id
         try:
             await self._workspaces.insert_one(document)
         except DuplicateKeyError:
@@ -51,19 +71,20 @@ class WorkspaceRepository:
         return Workspace.from_document(document)
 
     async def ensure_default(self, organization_id: ObjectId) -> Workspace:
-        """The organization's default workspace, created if missing (safe to repeat)."""
-        existing = await self.default_of(organization_id)
-        if existing is not None:
-            return existing
-        try:
-            return await self.create(organization_id, DEFAULT_WORKSPACE_NAME, is_default=True)
-        except WorkspaceNameTaken:  # created concurrently, or a workspace took the name
-            found = await self.default_of(organization_id)
-            if found is not None:
-                return found
-            return await self.create(
-                organization_id, f"{DEFAULT_WORKSPACE_NAME} {organization_id}", is_default=True
-            )
+        """The organization's default workspace, created if missing: safe to repeat and to
+        race, and named `Default 2` (and so on) when a workspace already has the name."""
+        names = _default_names()
+        for _ in range(DEFAULT_NAME_ATTEMPTS):
+            existing = await self.default_of(organization_id)
+            if existing is not None:
+                return existing
+            try:
+                return await self.create(organization_id, next(names), is_default=True)
+            except WorkspaceNameTaken:
+                # Either a concurrent caller made the default (read on the next round) or
+                # another workspace has this name (the next round tries the next one).
+                continue
+        raise DefaultWorkspaceUnsettled(organization_id)
 
     async def get(self, organization_id: ObjectId, workspace_id: ObjectId) -> Workspace | None:
         document = await self._workspaces.find_one(

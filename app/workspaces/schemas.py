@@ -45,7 +45,10 @@ class WorkspaceRead(BaseModel):
     members: int = Field(description="Members of the workspace (owners and admins see all).")
     documents: int = Field(description="Tenant documents filed under the workspace.")
     your_role: WorkspaceRoleName | None = Field(
-        description="Your role in it; null when your organization role covers every workspace."
+        description=(
+            "Your role as a member of the workspace, as its member list shows it; null when "
+            "you are not one (organization owners and admins manage every workspace anyway)."
+        )
     )
 
     @classmethod

@@ -79,19 +79,20 @@ class WorkspaceService:
             workspace = await self._workspaces.create(principal.organization_id, name)
         except WorkspaceNameTaken:
             raise WorkspaceNameInUse() from None
-        return await self._view(WorkspaceContext(workspace, None))
+        return await self._view(WorkspaceContext(workspace, None, organization_wide=True))
 
     async def visible_to(self, principal: Principal, window: Window) -> Slice[WorkspaceView]:
         """All workspaces for owners and admins; the caller's own for everyone else."""
         await self._workspaces.ensure_default(principal.organization_id)
-        only = None
-        roles: dict[ObjectId, WorkspaceRole] = {}
-        if not principal.organization_wide:
-            mine = await self._members.of_account(principal.organization_id, principal.account_id)
-            roles = {m.workspace_id: m.role for m in mine}
-            only = list(roles)
+        mine = await self._members.of_account(principal.organization_id, principal.account_id)
+        roles = {m.workspace_id: m.role for m in mine}
+        wide = principal.organization_wide
+        only = None if wide else list(roles)
         page = await self._workspaces.page(principal.organization_id, only, window)
-        views = [await self._view(WorkspaceContext(w, roles.get(w.id))) for w in page.items]
+        views = [
+            await self._view(WorkspaceContext(w, roles.get(w.id), organization_wide=wide))
+            for w in page.items
+        ]
         return page.with_items(views)
 
     async def read(self, principal: Principal, workspace_id: ObjectId) -> WorkspaceView:

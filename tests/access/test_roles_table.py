@@ -260,3 +260,27 @@ async def test_only_the_owner_reactivates(client: AsyncClient, store: Store, rol
     assert_answer(response, role, OWNER_ONLY)
     status = (await as_owner(client, t))["status"]
     assert status == ("active" if role in OWNER_ONLY else "suspended")
+
+
+async def test_an_admin_refused_an_owners_role_change_is_told_which_action(
+    client: AsyncClient, store: Store
+) -> None:
+    t = await team(client, store, Role.ADMIN)
+    owner = (await client.get("/admin/me", headers=bearer(await login(client)))).json()
+    member = await add_target(store, t, Role.MEMBER)
+
+    demote = await client.patch(
+        f"{t.path}/members/{owner['admin_id']}", json={"role": "member"}, headers=bearer(t.actor)
+    )
+    remove = await client.delete(f"{t.path}/members/{owner['admin_id']}", headers=bearer(t.actor))
+    promote = await client.patch(
+        f"{t.path}/members/{member}", json={"role": "owner"}, headers=bearer(t.actor)
+    )
+
+    for refused in (demote, remove, promote):
+        assert refused.status_code == 403, refused.text
+        assert refused.json() == {
+            "detail": "The admin role does not allow this: promote to / demote / remove owner",
+            "code": "role_not_allowed",
+        }
+    assert (await roles_now(client, t))[owner["admin_id"]] == "owner"

@@ -64,6 +64,13 @@ def test_every_code_is_snake_case_and_names_an_error_status() -> None:
         assert not entry.title.endswith("."), entry
 
 
+def test_a_code_is_titled_by_its_own_class_not_its_parents() -> None:
+    assert CATALOGUE["workspace_not_found"].title == "Workspace not found"
+    assert CATALOGUE["token_expired"].title == "Token has expired"
+    assert CATALOGUE["not_found"].title == "No such resource or route"
+    assert len({entry.title for entry in CATALOGUE.values()}) == len(CATALOGUE)
+
+
 async def test_the_catalogue_is_served_whole_and_by_code(client: AsyncClient) -> None:
     listed = (await client.get("/errors")).json()["errors"]
     one = await client.get("/errors/organization_name_taken")

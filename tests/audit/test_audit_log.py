@@ -111,6 +111,61 @@ async def test_filters_by_time_range(client: AsyncClient) -> None:
 
 
 @pytest.mark.parametrize(
+    "moment",
+    [
+        "0.5",  # pydantic alone reads numbers as Unix times
+        "1700000000",
+        "2026-12-03",  # a date alone
+        "2026-12-03T09:15:00",  # no offset: which zone?
+        "2026-12-03 09:15:00Z",
+        "2026-12-03T09:15:00 01:00",  # a `+` sent unencoded, which a URL turns into a space
+        "2026-02-30T00:00:00Z",
+        "yesterday",
+        "",
+    ],
+)
+@pytest.mark.parametrize("parameter", ["since", "until"])
+async def test_times_must_be_rfc3339_date_times(
+    client: AsyncClient, parameter: str, moment: str
+) -> None:
+    created = await created_org(client)
+    token = await login(client)
+
+    response = await client.get(
+        f"/api/v1/organizations/{created['id']}/audit-log",
+        params={parameter: moment},
+        headers=bearer(token),
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_input"
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", parameter]
+    assert error["msg"]
+
+
+async def test_any_offset_names_the_same_instant(client: AsyncClient) -> None:
+    created = await created_org(client)
+    token = await login(client)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+    # The same instant, written in UTC and two hours east of it, lower case allowed.
+    ahead = (now + timedelta(hours=2)).replace(tzinfo=None).isoformat() + "+02:00"
+
+    as_utc = await audit(client, created["id"], token, until=now.isoformat().replace("+00:00", "z"))
+    as_offset = await audit(client, created["id"], token, until=ahead, limit="1")
+
+    assert as_utc["total"] == as_offset["total"] == 2
+    rest = await audit(client, created["id"], token, until=ahead, cursor=as_offset["next_cursor"])
+    assert len(rest["items"]) == 1
+    unix = await client.get(
+        f"/api/v1/organizations/{created['id']}/audit-log",
+        params={"until": "0.5"},
+        headers=bearer(token),
+    )
+    assert "RFC 3339" in unix.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
     ("role", "allowed"),
     [(Role.ADMIN, True), (Role.BILLING_ADMIN, False), (Role.MEMBER, False), (Role.VIEWER, False)],
 )

@@ -23,6 +23,8 @@ from app.access.roles import Role
 from app.config import Settings
 from app.db.schema import ACCOUNTS, INVITATIONS
 from app.db.store import Store
+from app.invitations.models import token_digest
+from app.invitations.repository import REPLACED_TOKENS_KEPT
 from app.plans import Plan
 from tests.conftest import borrowed
 from tests.members.test_last_owner import interleaving
@@ -300,8 +302,83 @@ async def test_resending_replaces_the_token(client: AsyncClient, outbox: Outbox)
     assert resent.json()["email_sent"] is True
     new = outbox.last_token_for(INVITEE)
     assert new != old
-    assert (await accept(client, old, password=NEW_PASSWORD)).status_code in (404, 410)
+    refused = await accept(client, old, password=NEW_PASSWORD)
+    assert refused.status_code == 410, refused.text
+    assert refused.json()["code"] == "invitation_replaced"
     assert (await accept(client, new, password=NEW_PASSWORD)).status_code == 200
+
+
+async def test_every_replaced_link_is_gone_whoever_follows_it(
+    client: AsyncClient, store: Store, outbox: Outbox
+) -> None:
+    org = await organization(client)
+    await add_account(store, org.id, "home@techcorp.com", Role.MEMBER)
+    invitation, first = await invited(client, outbox, org, "x@techcorp.com")
+    resend = f"{org.invitations}/{invitation['id']}/resend"
+    assert (await client.post(resend, headers=bearer(org.owner))).status_code == 200
+    second = outbox.last_token_for("x@techcorp.com")
+    assert (await client.post(resend, headers=bearer(org.owner))).status_code == 200
+    current = outbox.last_token_for("x@techcorp.com")
+    signed_in = await login(client, email="home@techcorp.com")
+
+    answers = [
+        await accept(client, first, password=NEW_PASSWORD),
+        await accept(client, second, password=NEW_PASSWORD),
+        await accept(client, first, signed_in=signed_in),
+    ]
+
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [
+        (410, "invitation_replaced")
+    ] * 3
+    assert (await accept(client, current, password=NEW_PASSWORD)).status_code == 200
+    # Once the invitation is used, its old links still say they were replaced.
+    again = await accept(client, second, password=NEW_PASSWORD)
+    assert (again.status_code, again.json()["code"]) == (410, "invitation_replaced")
+
+
+async def test_concurrent_resends_leave_one_working_link(
+    client: AsyncClient, store: Store, outbox: Outbox
+) -> None:
+    org = await organization(client)
+    invitation, first = await invited(client, outbox, org)
+    resend = f"{org.invitations}/{invitation['id']}/resend"
+
+    answers = await asyncio.gather(
+        *(client.post(resend, headers=bearer(org.owner)) for _ in range(4))
+    )
+
+    assert {answer.status_code for answer in answers} <= {200, 409}, [a.text for a in answers]
+    sent = outbox.tokens_for(INVITEE)
+    assert len(sent) == 1 + sum(answer.status_code == 200 for answer in answers)
+    stored = await store.master[INVITATIONS].find_one({"_id": ObjectId(invitation["id"])})
+    assert stored is not None
+    assert len(stored["replaced_token_digests"]) == len(sent) - 1
+    [current] = [t for t in sent if token_digest(t) == stored["token_digest"]]
+    replaced = [t for t in sent if t != current]
+    for token in replaced:
+        refused = await accept(client, token, password=NEW_PASSWORD)
+        assert refused.json()["code"] == "invitation_replaced", refused.text
+    assert first in replaced
+    assert (await accept(client, current, password=NEW_PASSWORD)).status_code == 200
+
+
+async def test_only_the_latest_replaced_links_are_kept(
+    client: AsyncClient, store: Store, outbox: Outbox
+) -> None:
+    org = await organization(client)
+    invitation, _ = await invited(client, outbox, org)
+    for _ in range(REPLACED_TOKENS_KEPT + 2):
+        resent = await client.post(
+            f"{org.invitations}/{invitation['id']}/resend", headers=bearer(org.owner)
+        )
+        assert resent.status_code == 200, resent.text
+
+    stored = await store.master[INVITATIONS].find_one({"_id": ObjectId(invitation["id"])})
+
+    assert stored is not None
+    assert len(stored["replaced_token_digests"]) == REPLACED_TOKENS_KEPT
+    oldest, *_ = outbox.tokens_for(INVITEE)
+    assert (await accept(client, oldest, password=NEW_PASSWORD)).status_code == 404
 
 
 async def test_a_revoked_invitation_is_gone(client: AsyncClient, outbox: Outbox) -> None:
@@ -319,6 +396,7 @@ async def test_a_revoked_invitation_is_gone(client: AsyncClient, outbox: Outbox)
     refused = await accept(client, token, password=NEW_PASSWORD)
     assert INVITEE not in await member_roles(client, org)
     assert refused.status_code == 410, refused.text
+    assert refused.json() == {"detail": "This invitation was revoked", "code": "invitation_gone"}
 
 
 async def test_an_expired_invitation_is_gone_and_the_person_can_be_invited_again(
@@ -334,6 +412,8 @@ async def test_an_expired_invitation_is_gone_and_the_person_can_be_invited_again
     response = await accept(client, token, password=NEW_PASSWORD)
 
     assert response.status_code == 410
+    assert response.json()["code"] == "invitation_gone"
+    assert "expired" in response.json()["detail"]
     assert INVITEE not in await member_roles(client, org)
     assert await pending(client, org) == []
     _, fresh = await invited(client, outbox, org)

@@ -182,6 +182,25 @@ async def test_a_member_leaves(client: AsyncClient, store: Store) -> None:
     assert email not in await roles(client, org_id)
 
 
+async def test_who_left_their_only_organization_is_told_so_at_login(
+    client: AsyncClient, store: Store
+) -> None:
+    org_id, _, [(_, email)] = await organization_with(client, store, [Role.MEMBER])
+    token = await login(client, email=email)
+    assert (await client.post(members_path(org_id, "/leave"), headers=bearer(token))).is_success
+    credentials = {"email": email, "password": PASSWORD}
+
+    contract = await client.post("/admin/login", json=credentials)
+    versioned = await client.post("/api/v1/auth/login", json=credentials)
+    wrong = await client.post("/admin/login", json={**credentials, "password": "Not-It-123"})
+
+    assert contract.status_code == versioned.status_code == 401
+    assert "belongs to no organization" in contract.json()["detail"]
+    assert versioned.json()["code"] == "account_without_organization"
+    # Only the right password learns it.
+    assert wrong.json() == {"detail": "Invalid email or password"}
+
+
 async def test_removing_yourself_is_leaving(client: AsyncClient, store: Store) -> None:
     org_id, _, [(admin_id, email)] = await organization_with(client, store, [Role.ADMIN])
     token = await login(client, email=email)

@@ -1,10 +1,12 @@
 """One account in several organizations: choosing one at login, switching, who am I, and a
 password change that ends every session in all of them."""
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
+from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from app.access.roles import Role
@@ -132,6 +134,62 @@ async def test_switching_needs_a_membership(client: AsyncClient, store: Store) -
     ).status_code == 401
 
 
+async def test_switching_to_an_unknown_workspace_is_a_documented_404(
+    client: AsyncClient, store: Store, app: FastAPI
+) -> None:
+    orgs = await two_organizations(client, store)
+    other_owner = await login(client, email=OTHER_EMAIL)
+    elsewhere = await client.post(
+        f"/api/v1/organizations/{orgs.other}/workspaces",
+        json={"name": "Theirs"},
+        headers=bearer(other_owner),
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+
+    def to(organization_id: str, workspace_id: str) -> dict[str, str]:
+        return {"organization_id": organization_id, "workspace_id": workspace_id}
+
+    path, auth = "/api/v1/auth/switch", bearer(orgs.token)
+    answers = [
+        await client.post(path, json=to(orgs.home, str(ObjectId())), headers=auth),
+        # Another organization's workspace is no workspace of this one.
+        await client.post(path, json=to(orgs.home, elsewhere.json()["id"]), headers=auth),
+        # One of an organization the caller is a member of, but not of the workspace.
+        await client.post(path, json=to(orgs.other, elsewhere.json()["id"]), headers=auth),
+    ]
+
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [
+        (404, "workspace_not_found"),
+        (404, "workspace_not_found"),
+        (403, "not_workspace_member"),
+    ]
+    documented = app.openapi()["paths"][path]["post"]["responses"]["404"]
+    assert documented["description"] == "- `workspace_not_found`: Workspace not found"
+
+
+async def test_only_an_organization_of_yours_hints_at_switching(
+    client: AsyncClient, store: Store
+) -> None:
+    orgs = await two_organizations(client, store)
+    stranger = (await created_org(client, "Stranger Corp", "stranger@techcorp.com"))["id"]
+
+    def details(organization_id: str) -> Awaitable[Response]:
+        path = f"/api/v1/organizations/{organization_id}"
+        return client.get(path, headers=bearer(orgs.token))
+
+    member_there = await details(orgs.other)
+    not_there = await details(stranger)
+    nowhere = await details(str(ObjectId()))
+
+    assert member_there.status_code == 403
+    assert member_there.json()["code"] == "token_for_other_organization"
+    assert "switch" in member_there.json()["detail"]
+    assert not_there.status_code == nowhere.status_code == 403
+    assert not_there.json() == nowhere.json()
+    assert not_there.json()["code"] == "not_a_member"
+    assert "switch" not in not_there.json()["detail"]
+
+
 async def test_login_can_choose_the_organization(client: AsyncClient, store: Store) -> None:
     orgs = await two_organizations(client, store)
     stranger = (await created_org(client, "Stranger Corp", "stranger@techcorp.com"))["id"]
@@ -182,6 +240,10 @@ async def test_a_wrong_current_password_changes_nothing(client: AsyncClient, sto
     )
 
     assert response.status_code == 401
+    assert response.json() == {
+        "detail": "The current password is wrong",
+        "code": "wrong_current_password",
+    }
     assert await status_of(client, orgs.token, orgs.home) == 200
     assert (await v1_login(client)).status_code == 200
     assert (await v1_login(client, password=NEW_PASSWORD)).status_code == 401

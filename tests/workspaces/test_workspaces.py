@@ -65,6 +65,47 @@ async def test_every_organization_has_a_permanent_default_workspace(org: Org, ow
     ).status_code == 409
 
 
+async def workspace_roles_everywhere(
+    client: AsyncClient, org: Org, token: str
+) -> tuple[dict[str, str | None], ...]:
+    """The caller's role per workspace name as the list, each read, `/auth/me` and each
+    member list tell it."""
+    account = (await client.get("/admin/me", headers=bearer(token))).json()["admin_id"]
+    listed = (await org.call("GET", "/workspaces", token)).json()["items"]
+    reads, member_lists = {}, {}
+    for workspace in listed:
+        path = f"/workspaces/{workspace['id']}"
+        reads[workspace["name"]] = (await org.call("GET", path, token)).json()["your_role"]
+        members = (await org.call("GET", f"{path}/members", token)).json()["items"]
+        roles = [m["role"] for m in members if m["account_id"] == account]
+        member_lists[workspace["name"]] = roles[0] if roles else None
+    me = (await client.get("/api/v1/auth/me", headers=bearer(token))).json()
+    [here] = [m for m in me["memberships"] if m["organization_id"] == org.id]
+    return (
+        {w["name"]: w["your_role"] for w in listed},
+        reads,
+        {w["name"]: w["role"] for w in here["workspaces"]},
+        member_lists,
+    )
+
+
+async def test_the_creators_workspace_role_is_the_same_everywhere(
+    client: AsyncClient, store: Store, org: Org, owner: str
+) -> None:
+    admin, admin_id = await member_token(client, store, org, "admin@x.example", Role.ADMIN)
+    sales = await org.workspace(owner, "Sales")
+    await org.call("PUT", f"/workspaces/{sales}/members/{admin_id}", owner, json={"role": "viewer"})
+
+    as_owner = await workspace_roles_everywhere(client, org, owner)
+    as_admin = await workspace_roles_everywhere(client, org, admin)
+
+    assert as_owner == ({"Default": "admin", "Sales": None},) * 4
+    assert as_admin == ({"Default": None, "Sales": "viewer"},) * 4
+    # A viewer's seat takes none of an organization admin's rights away.
+    renamed = await org.call("PATCH", f"/workspaces/{sales}", admin, json={"name": "Sales EU"})
+    assert renamed.status_code == 200, renamed.text
+
+
 async def test_owners_and_admins_create_workspaces_others_may_not(
     client: AsyncClient, store: Store, org: Org, owner: str
 ) -> None:

@@ -8,6 +8,7 @@ from app.api.openapi import operation_ids
 from app.api.responses import AUTHENTICATION, Message, contract_errors
 from app.errors import InvalidCredentials, InvalidInput, TooManyAttempts
 from app.sessions.schemas import CallerRead, LoginRequest, TokenResponse
+from app.sessions.service import AccountWithoutOrganization
 
 router = APIRouter(
     route_class=CheckedBodyRoute,
@@ -19,7 +20,9 @@ router = APIRouter(
 @router.post(
     "/admin/login",
     summary="Log in and get an access token",
-    responses=contract_errors(InvalidInput, InvalidCredentials, TooManyAttempts),
+    responses=contract_errors(
+        InvalidInput, InvalidCredentials, AccountWithoutOrganization, TooManyAttempts
+    ),
 )
 async def login(body: LoginRequest, auth: SessionsDep, address: ClientAddress) -> TokenResponse:
     """Public. Exchange an account's email and password for a bearer token."""

@@ -1,6 +1,5 @@
 """`GET /api/v1/organizations/{org_id}/audit-log`."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import errors
 from app.audit.schemas import AuditEntryRead
+from app.kit.times import Rfc3339Input
 
 router = APIRouter(
     route_class=CheckedBodyRoute,
@@ -35,8 +35,10 @@ async def read_audit_log(
     action: Annotated[
         str | None, Query(max_length=64, description="e.g. member.role_change")
     ] = None,
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[
+        Rfc3339Input | None, Query(description="From this time (inclusive), RFC 3339.")
+    ] = None,
+    until: Annotated[Rfc3339Input | None, Query(description="Before this time, RFC 3339.")] = None,
 ) -> Page[AuditEntryRead]:
     listed = await trail.page(caller.organization_id, action, since, until, page.window)
     return Page.of([AuditEntryRead.of(e) for e in listed.items], listed, page)

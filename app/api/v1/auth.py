@@ -17,7 +17,12 @@ from app.sessions.schemas import (
     TokenResponse,
     WorkspaceMembershipRead,
 )
-from app.sessions.service import NotAMember, WorkspaceArchived
+from app.sessions.service import (
+    AccountWithoutOrganization,
+    NotAMember,
+    WorkspaceArchived,
+    WrongCurrentPassword,
+)
 from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
 router = APIRouter(
@@ -31,7 +36,9 @@ router = APIRouter(
 @router.post(
     "/login",
     summary="Log in, optionally to a given organization",
-    responses=errors(InvalidInput, InvalidCredentials, NotAMember, TooManyAttempts),
+    responses=errors(
+        InvalidInput, InvalidCredentials, AccountWithoutOrganization, NotAMember, TooManyAttempts
+    ),
 )
 async def login(
     body: OrganizationLogin, auth: SessionsDep, address: ClientAddress
@@ -54,7 +61,10 @@ async def login(
     ),
 )
 async def switch(body: SwitchRequest, caller: CurrentPrincipal, auth: SessionsDep) -> TokenResponse:
-    """Any signed-in caller. The current token stays valid."""
+    """Any signed-in caller. The current token stays valid. An organization the caller is
+    not a member of is a `403`, whether or not it exists; within one, a workspace that does
+    not exist there is a `404`, one the caller is not a member of a `403`, as they are for
+    `GET .../workspaces/{workspace_id}`."""
     workspace = ObjectId(body.workspace_id) if body.workspace_id else None
     return TokenResponse.of(await auth.switch(caller, ObjectId(body.organization_id), workspace))
 
@@ -87,7 +97,7 @@ async def me(caller: CurrentPrincipal, directory: DirectoryDep) -> AccountRead:
 @router.post(
     "/password",
     summary="Change your password",
-    responses=errors(InvalidInput, *AUTHENTICATION, InvalidCredentials, TooManyAttempts),
+    responses=errors(InvalidInput, *AUTHENTICATION, WrongCurrentPassword, TooManyAttempts),
 )
 async def change_password(
     body: PasswordChange, caller: CurrentPrincipal, auth: SessionsDep, address: ClientAddress

@@ -22,6 +22,8 @@ from app.invitations.service import (
     InvitationForSomeoneElse,
     InvitationGone,
     InvitationNotFound,
+    InvitationReplaced,
+    ResendInProgress,
     SignInToAccept,
 )
 from app.registry.errors import OrganizationSuspended
@@ -108,7 +110,7 @@ async def list_pending(
     "/{invitation_id}/resend",
     summary="Send a new link (the old one stops working)",
     description=MANAGE_RULE,
-    responses=errors(*MANAGE_ERRORS, OrganizationSuspended),
+    responses=errors(*MANAGE_ERRORS, ResendInProgress, OrganizationSuspended),
 )
 async def resend(
     invitation_id: InvitationPath, caller: OrganizationReader, invitations: InvitationsDep
@@ -148,6 +150,7 @@ async def revoke(
         SignInToAccept,
         MemberLimitReached,
         InvitationGone,
+        InvitationReplaced,
         TooManyAttempts,
     ),
     openapi_extra={"security": [{}]},  # the bearer token is optional
