@@ -60,7 +60,13 @@ INVITEE = "newcomer@techcorp.com"
 SECOND_DB = "tenantry_tenants_2"
 # Collections whose contents a failed request may change without changing the organization:
 # the record of what happened and of who tried, and claims of retried requests.
-BOOKKEEPING = {"audit_log", "idempotency_keys", "login_failures", "login_trusted_addresses"}
+BOOKKEEPING = {
+    "audit_log",
+    "idempotency_keys",
+    "login_failures",
+    "login_trusted_addresses",
+    "throttle_attempts",
+}
 
 
 @dataclasses.dataclass
