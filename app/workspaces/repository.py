@@ -11,6 +11,7 @@ from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.naming import name_key
 from app.db.schema import WORKSPACE_MEMBERS, WORKSPACES
 from app.db.store import Store
+from app.errors import ServiceUnavailable
 from app.workspaces.models import (
     DEFAULT_WORKSPACE_NAME,
     Workspace,
@@ -35,8 +36,12 @@ class WorkspaceNameTaken(Exception):
     pass
 
 
-class DefaultWorkspaceUnsettled(Exception):
-    """No default workspace could be found or made (see `DEFAULT_NAME_ATTEMPTS`)."""
+class DefaultWorkspaceUnsettled(ServiceUnavailable):
+    """No default workspace could be found or made (see `DEFAULT_NAME_ATTEMPTS`): the
+    database keeps refusing the one it does not return."""
+
+    code = "default_workspace_unsettled"
+    detail = "The organization's default workspace could not be settled; try again shortly"
 
 
 def _default_names() -> Iterator[str]:
@@ -53,7 +58,9 @@ class WorkspaceRepository:
         self, organization_id: ObjectId, name: str, *, is_default: bool = False
     ) -> Workspace:
         document = {
-            "_id": ObjectId(),
+            # A default workspace bears its organization's id: found by primary key, and
+            # never made twice.
+            "_id": organization_id if is_default else ObjectId(),
             "organization_id": organization_id,
             "name": name,
             "name_key": name_key(name),
@@ -84,7 +91,7 @@ class WorkspaceRepository:
                 # Either a concurrent caller made the default (read on the next round) or
                 # another workspace has this name (the next round tries the next one).
                 continue
-        raise DefaultWorkspaceUnsettled(organization_id)
+        raise DefaultWorkspaceUnsettled()
 
     async def get(self, organization_id: ObjectId, workspace_id: ObjectId) -> Workspace | None:
         document = await self._workspaces.find_one(
@@ -93,9 +100,12 @@ class WorkspaceRepository:
         return Workspace.from_document(document) if document else None
 
     async def default_of(self, organization_id: ObjectId) -> Workspace | None:
-        document = await self._workspaces.find_one(
-            {"organization_id": organization_id, "is_default": True}
-        )
+        document = await self._workspaces.find_one({"_id": organization_id})
+        if document is None:
+            # Defaults made before they took their organization's id.
+            document = await self._workspaces.find_one(
+                {"organization_id": organization_id, "is_default": True}
+            )
         return Workspace.from_document(document) if document else None
 
     async def page(

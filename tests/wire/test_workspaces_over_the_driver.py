@@ -1,8 +1,10 @@
-"""The default workspace through the real driver: found or made once, whoever asks at once."""
+"""The default workspace through the real driver: found or made once, whoever asks at once,
+by its organization's id."""
 
 import asyncio
 
 import pytest
+from bson import ObjectId
 from httpx import AsyncClient
 
 from app.db.schema import WORKSPACES
@@ -16,11 +18,6 @@ pytestmark = pytest.mark.wire
 async def test_concurrent_and_repeated_readers_share_one_default(
     server: Server, wire_client: AsyncClient, wire_store: Store
 ) -> None:
-    if server.kind == "nx-27017":
-        pytest.skip(
-            "nx-27017 mis-matches ObjectId equality on non-_id fields "
-            "(the default workspace is found by organization_id)"
-        )
     org = (await created_org(wire_client))["id"]
     owner = bearer(await login(wire_client))
     path = f"/api/v1/organizations/{org}/workspaces"
@@ -32,3 +29,17 @@ async def test_concurrent_and_repeated_readers_share_one_default(
     assert [answer.status_code for answer in (*answers, again)] == [200] * 5
     stored = await wire_store.master[WORKSPACES].find({}).to_list()
     assert [(w["name"], w["is_default"]) for w in stored] == [("Default", True)]
+
+
+async def test_every_document_write_finds_the_same_default(
+    wire_client: AsyncClient, wire_store: Store
+) -> None:
+    org = (await created_org(wire_client))["id"]
+    owner = bearer(await login(wire_client))
+    path = f"/api/v1/organizations/{org}/documents"
+
+    written = [await wire_client.post(path, json={"n": n}, headers=owner) for n in range(3)]
+
+    assert [answer.status_code for answer in written] == [201] * 3
+    stored = await wire_store.master[WORKSPACES].find({}).to_list()
+    assert [(w["_id"], w["is_default"]) for w in stored] == [(ObjectId(org), True)]
