@@ -8,7 +8,7 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import catalogue, monitoring, v1
+from app.api import accept_page, catalogue, monitoring, v1
 from app.api.conditional import ConditionalRequestsMiddleware
 from app.api.contract import health
 from app.api.contract import organizations as contract_organizations
@@ -131,6 +131,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(monitoring.router)
     app.include_router(catalogue.router)
+    app.include_router(accept_page.router)
     app.include_router(contract_organizations.router)
     app.include_router(contract_sessions.router)
     for router in v1.routers:
