@@ -8,11 +8,12 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import catalogue, monitoring, v1
+from app.api import accept_page, catalogue, monitoring, v1
 from app.api.conditional import ConditionalRequestsMiddleware
 from app.api.contract import health
 from app.api.contract import organizations as contract_organizations
 from app.api.contract import sessions as contract_sessions
+from app.api.docs import install_docs
 from app.api.errors import register_error_handlers
 from app.api.guards import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from app.api.idempotency import REPLAYED_HEADER, IdempotencyMiddleware
@@ -66,7 +67,7 @@ def create_app(
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
-    opener = store_opener or partial(open_store, pool_listener=metrics.pool_listener())
+    opener = store_opener or partial(open_store, listeners=metrics.driver_listeners())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
@@ -90,6 +91,8 @@ def create_app(
         description=DESCRIPTION,
         version="1.0.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     # Added innermost first: request ids wrap everything, so even a 413 or CORS answer has one.
     # Idempotent replays sit inside CORS (a replay gets this request's CORS headers) and inside
@@ -128,9 +131,11 @@ def create_app(
     app.include_router(health.router)
     app.include_router(monitoring.router)
     app.include_router(catalogue.router)
+    app.include_router(accept_page.router)
     app.include_router(contract_organizations.router)
     app.include_router(contract_sessions.router)
     for router in v1.routers:
         app.include_router(router)
     install_openapi(app)
+    install_docs(app)
     return app

@@ -10,7 +10,8 @@ TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
 class Email:
     to: str
     subject: str
-    body: str
+    body: str  # the plain-text part
+    html: str
 
 
 class Outbox:
@@ -19,8 +20,8 @@ class Outbox:
     def __init__(self) -> None:
         self.sent: list[Email] = []
 
-    async def send(self, to: str, subject: str, body: str) -> None:
-        self.sent.append(Email(to, subject, body))
+    async def send(self, to: str, subject: str, text: str, html: str) -> None:
+        self.sent.append(Email(to, subject, text, html))
 
     def tokens_for(self, to: str) -> list[str]:
         """The invitation tokens emailed to `to`, oldest first."""

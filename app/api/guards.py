@@ -2,11 +2,10 @@
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.docs import DOCS_PATHS, DOCS_SECURITY_POLICY
 from app.api.errors import scope_error_response
 from app.errors import PayloadTooLarge
 
-# Swagger UI and ReDoc load their scripts from a CDN; everything else is JSON and needs nothing.
-_DOCS_PATHS = ("/docs", "/redoc")
 _API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -26,7 +25,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = str(scope.get("path", "")).startswith(_DOCS_PATHS)
+        docs = str(scope.get("path", "")).startswith(DOCS_PATHS)
         https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
@@ -35,7 +34,9 @@ class SecurityHeadersMiddleware:
                 present = {name.lower() for name, _ in headers}
                 extra = [h for h in _API_HEADERS if h[0] not in present]
                 if docs:
+                    # The documentation pages run their own scripts, from this origin only.
                     extra = [h for h in extra if h[0] != b"content-security-policy"]
+                    extra.append((b"content-security-policy", DOCS_SECURITY_POLICY.encode()))
                 if https:
                     extra.append(_HSTS)
                 message["headers"] = headers + extra

@@ -28,9 +28,11 @@ class RequestTelemetryMiddleware:
                 status = message["status"]
             await send(message)
 
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, recording_send)
         finally:
+            self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             method = scope["method"]

@@ -1,5 +1,7 @@
 """Opening the store the settings describe: a MongoDB server, or the in-memory stand-in."""
 
+from collections.abc import Sequence
+
 from pymongo import AsyncMongoClient, monitoring
 
 from app.config import Settings
@@ -8,7 +10,8 @@ from app.db.store import Document, Store
 
 
 def open_store(
-    settings: Settings, pool_listener: monitoring.ConnectionPoolListener | None = None
+    settings: Settings,
+    listeners: Sequence[monitoring.CommandListener | monitoring.ConnectionPoolListener] = (),
 ) -> Store:
     """Create the client for the configured backend. Connecting happens lazily, on first use."""
     if settings.in_memory:
@@ -21,7 +24,7 @@ def open_store(
         uuidRepresentation="standard",
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         maxPoolSize=settings.mongo_max_pool_size,
-        event_listeners=[pool_listener] if pool_listener else [],
+        event_listeners=list(listeners),
     )
     return Store(
         master=client.get_database(settings.primary_db),

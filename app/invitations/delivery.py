@@ -1,4 +1,5 @@
-"""How invitation emails leave the service: written to the log, or sent over SMTP."""
+"""How invitation emails leave the service: written to the log, or sent over SMTP as plain
+text with an HTML alternative."""
 
 import logging
 import smtplib
@@ -14,14 +15,15 @@ logger = logging.getLogger(__name__)
 
 
 class EmailSender(Protocol):
-    async def send(self, to: str, subject: str, body: str) -> None: ...
+    async def send(self, to: str, subject: str, text: str, html: str) -> None: ...
 
 
 class LogEmailSender:
-    """For development: the email, invitation link included, goes to the service log."""
+    """For development: the email (its text part), invitation link included, goes to the
+    service log."""
 
-    async def send(self, to: str, subject: str, body: str) -> None:
-        logger.info("email to %s: %s\n%s", to, subject, body)
+    async def send(self, to: str, subject: str, text: str, html: str) -> None:
+        logger.info("email to %s: %s\n%s", to, subject, text)
 
 
 class SmtpEmailSender:
@@ -30,12 +32,13 @@ class SmtpEmailSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    async def send(self, to: str, subject: str, body: str) -> None:
+    async def send(self, to: str, subject: str, text: str, html: str) -> None:
         message = EmailMessage()
         message["From"] = self._settings.smtp_from
         message["To"] = to
         message["Subject"] = subject
-        message.set_content(body)
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
         await anyio.to_thread.run_sync(self._deliver, message)
 
     def _deliver(self, message: EmailMessage) -> None:

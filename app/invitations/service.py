@@ -20,6 +20,7 @@ from app.db.keyset import Slice, Window
 from app.db.retry import again
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from app.invitations.delivery import EmailSender
+from app.invitations.emails import invitation_email
 from app.invitations.models import Invitation, InvitationStatus, token_digest
 from app.invitations.repository import AlreadyInvited, InvitationRepository, RenewContended
 from app.invitations.seats import Seats
@@ -138,7 +139,7 @@ class InvitationService:
             target=invitation.email,
             details={"role": role.value, "invitation_id": str(invitation.id)},
         )
-        return invitation, await self._deliver(invitation, token)
+        return invitation, await self._deliver(invitation, token, principal.email)
 
     async def get(self, principal: Principal, invitation_id: ObjectId) -> Invitation:
         """One of the organization's invitations, whatever its status."""
@@ -167,7 +168,7 @@ class InvitationService:
         await self._audit.record(
             AuditAction.INVITATION_RESEND, **actor_fields(principal), target=renewed.email
         )
-        return renewed, await self._deliver(renewed, token)
+        return renewed, await self._deliver(renewed, token, principal.email)
 
     async def revoke(self, principal: Principal, invitation_id: ObjectId) -> None:
         invitation = await self._pending(principal, invitation_id)
@@ -297,17 +298,18 @@ class InvitationService:
             raise InvitationGone(_GONE_BECAUSE.get(invitation.status))
         return invitation
 
-    async def _deliver(self, invitation: Invitation, token: str) -> bool:
-        link = self._settings.invitation_url_template.format(token=token)
-        body = (
-            f"You have been invited to join an organization on Tenantry as {invitation.role}.\n\n"
-            f"Accept the invitation: {link}\n\n"
-            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+    async def _deliver(self, invitation: Invitation, token: str, inviter: str) -> bool:
+        """Send the invitation's email; whether it went out."""
+        organization = await self._organizations.get(invitation.organization_id)
+        email = invitation_email(
+            organization=organization.name if organization else "an organization",
+            inviter=inviter,
+            role=invitation.role.value,
+            link=self._settings.invitation_url_template.format(token=token),
+            expires_at=invitation.expires_at,
         )
         try:
-            await self._sender.send(
-                invitation.email, "You are invited to join an organization", body
-            )
+            await self._sender.send(invitation.email, email.subject, email.text, email.html)
         except Exception:
             logger.exception("could not send the invitation email for %s", invitation.id)
             return False

@@ -74,6 +74,16 @@ class NewOwner:
 
 
 @dataclass(frozen=True, slots=True)
+class RenameDone:
+    """A rename in effect: the documents in the new collection, and how the collection
+    moved: `renamed` (renameCollection), `copied`, or `resumed` (moved by an earlier
+    attempt)."""
+
+    documents: int
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
 class MoveOutcome:
     move: PendingMove
     documents: int
@@ -174,10 +184,9 @@ class Lifecycle:
                     )
             raise
 
-    async def rename(self, current: Organization, target: PendingRename) -> int:
+    async def rename(self, current: Organization, target: PendingRename) -> RenameDone:
         """Rename to `target`, moving the collection; rolled back if it fails before the
-        registry switches, finished if it switched. Returns the number of documents in the
-        new collection."""
+        registry switches, finished if it switched."""
         await self._begin_rename(current, target)
         try:
             return await self.finish_rename(current, target)
@@ -297,22 +306,20 @@ class Lifecycle:
         await self.organizations.delete(organization.id)
         await self.claims.release(organization.identifier, organization.id)
 
-    async def finish_rename(self, organization: Organization, target: PendingRename) -> int:
-        """Move the collection, point the registry at it, release the old identifier.
-
-        Returns the number of documents in the new collection.
-        """
+    async def finish_rename(self, organization: Organization, target: PendingRename) -> RenameDone:
+        """Move the collection, point the registry at it, release the old identifier."""
         source = organization.namespace
         destination = organization.namespace_of(target.tenant_collection)
         await self._drain_writes(organization)
+        how = "resumed"
         if await self.tenants.exists(source):
-            await self._move(organization, target)
+            how = await self._move(organization, target)
             await self.checkpoint("rename.moved")
         documents = await self.tenants.count(destination)
         await self.organizations.complete_rename(organization.id, target)
         await self.checkpoint("rename.switched")
         await self._tidy_after_rename(organization)
-        return documents
+        return RenameDone(documents, how)
 
     async def _tidy_after_rename(self, organization: Organization) -> None:
         # Only the copy leaves a source behind; it goes once nothing points at it any more.
@@ -322,12 +329,11 @@ class Lifecycle:
 
     async def roll_back_rename(
         self, organization: Organization, target: PendingRename | None = None
-    ) -> int | None:
+    ) -> RenameDone | None:
         """Return to the old name while the old collection is intact; otherwise finish.
 
-        None when the rename is undone; the number of documents moved when it is in effect
-        after all (the collection had already moved, or the registry had switched to
-        `target`).
+        None when the rename is undone; what was done when it is in effect after all (the
+        collection had already moved, or the registry had switched to `target`).
         """
         current = await self.organizations.get(organization.id)
         if current is None:
@@ -336,7 +342,7 @@ class Lifecycle:
             if target is None or current.tenant_collection != target.tenant_collection:
                 return None
             await self._tidy_after_rename(organization)
-            return await self.tenants.count(current.namespace)
+            return RenameDone(await self.tenants.count(current.namespace), "resumed")
         pending = current.pending_rename
         if pending is None:
             await self.organizations.abandon_rename(organization.id)
@@ -421,12 +427,13 @@ class Lifecycle:
             # the ones under way.
             await self._write_leases.wait_until_drained(organization.id, self._drain_seconds)
 
-    async def _move(self, organization: Organization, target: PendingRename) -> None:
+    async def _move(self, organization: Organization, target: PendingRename) -> str:
+        """Move the collection for a rename; how it moved (`renamed` or `copied`)."""
         source = organization.namespace
         destination = organization.namespace_of(target.tenant_collection)
         if not target.copying and self._move_strategy is not MoveStrategy.COPY:
             if await self.tenants.try_rename(source, destination) is RenameResult.MOVED:
-                return
+                return "renamed"
             if self._move_strategy is MoveStrategy.RENAME:
                 raise RenameRefused()
         if not target.copying:
@@ -440,3 +447,4 @@ class Lifecycle:
         logger.info(
             "organization %s: copied %d documents into %s", organization.id, copied, destination
         )
+        return "copied"

@@ -169,8 +169,9 @@ class OrganizationService:
             return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 
         started = time.perf_counter()
-        migrated = await self._lifecycle.rename(current, target)
-        self._metrics.rename_duration.observe(time.perf_counter() - started)
+        done = await self._lifecycle.rename(current, target)
+        self._metrics.rename_duration.labels(done.how).observe(time.perf_counter() - started)
+        migrated = done.documents
         logger.info(
             "organization %s renamed: %s -> %s (%d documents)",
             current.id,

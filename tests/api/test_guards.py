@@ -21,11 +21,16 @@ async def test_responses_carry_security_headers(client: AsyncClient) -> None:
     assert "strict-transport-security" not in response.headers
 
 
-async def test_the_docs_page_may_load_its_scripts(client: AsyncClient) -> None:
-    response = await client.get("/docs")
+async def test_the_docs_pages_may_load_scripts_from_the_service_only(
+    client: AsyncClient,
+) -> None:
+    for page in ("/docs", "/redoc"):
+        response = await client.get(page)
 
-    assert response.status_code == 200
-    assert "content-security-policy" not in response.headers
+        assert response.status_code == 200
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self' 'unsafe-inline'" in policy
+        assert "http" not in policy
 
 
 async def test_https_responses_carry_hsts(client: AsyncClient) -> None:

@@ -1,8 +1,8 @@
 """Invitation emails over SMTP, against a real SMTP server on a loopback port."""
 
 from collections.abc import AsyncIterator, Iterator
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,18 +15,28 @@ from app.db.store import Store
 from app.factory import create_app
 from app.invitations.delivery import SmtpEmailSender
 from tests.conftest import borrowed
-from tests.support import bearer, created_org, login
+from tests.support import EMAIL, bearer, created_org, login
 from tests.wire.conftest import free_port
 
 
 class Inbox:
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         assert isinstance(envelope.content, bytes)
-        self.messages.append(message_from_bytes(envelope.content))
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
         return "250 OK"
+
+
+def part(message: EmailMessage, subtype: str) -> str:
+    """The message's `text/<subtype>` part, decoded."""
+    body = message.get_body((subtype,))
+    assert body is not None, f"no text/{subtype} part"
+    content: str = body.get_content()
+    return content
 
 
 @pytest.fixture
@@ -61,10 +71,10 @@ async def smtp_client(
         yield client
 
 
-async def test_an_invitation_is_emailed_with_its_link(
+async def test_an_invitation_is_emailed_as_text_and_html_naming_who_invites_to_what(
     smtp_client: AsyncClient, inbox: tuple[Inbox, int]
 ) -> None:
-    created = await created_org(smtp_client)
+    created = await created_org(smtp_client, name="Tech <Innovations> & Co")
     token = await login(smtp_client)
 
     response = await smtp_client.post(
@@ -78,9 +88,14 @@ async def test_an_invitation_is_emailed_with_its_link(
     [message] = inbox[0].messages
     assert message["To"] == "dev@techcorp.com"
     assert message["From"] == "Tenantry <invites@techcorp.example>"
-    body = message.get_payload(decode=True)
-    assert isinstance(body, bytes)
-    assert b"https://app.example.com/join?token=" in body
+    assert message["Subject"] == f"{EMAIL} invited you to join Tech <Innovations> & Co"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = part(message, "plain"), part(message, "html")
+    assert f"{EMAIL} invited you to join Tech <Innovations> & Co on Tenantry as member" in text
+    assert "https://app.example.com/join?token=" in text
+    assert "<strong>Tech &lt;Innovations&gt; &amp; Co</strong>" in html
+    link = text.split("Accept the invitation: ")[1].split()[0]
+    assert f'<a href="{link}">' in html
 
 
 async def test_a_failed_delivery_keeps_the_invitation(
@@ -117,9 +132,8 @@ async def test_nobody_joins_a_suspended_organization(
         json={"email": "dev@techcorp.com", "role": "member"},
         headers=bearer(token),
     )
-    body = inbox[0].messages[0].get_payload(decode=True)
-    assert isinstance(body, bytes)
-    link_token = body.split(b"token=")[1].split()[0].decode()
+    text = part(inbox[0].messages[0], "plain")
+    link_token = text.split("token=")[1].split()[0]
     await smtp_client.post(f"/api/v1/organizations/{created['id']}/suspend", headers=bearer(token))
 
     response = await smtp_client.post(

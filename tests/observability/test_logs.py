@@ -3,7 +3,15 @@
 import io
 import json
 import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -14,6 +22,7 @@ from app.db.store import Store
 from app.factory import create_app
 from tests.conftest import borrowed
 from tests.support import EMAIL, PASSWORD, created_org, rename
+from tests.wire.conftest import free_port
 
 
 @pytest.fixture
@@ -59,3 +68,48 @@ async def test_json_logs_describe_each_request_without_secrets(
     assert token not in everything
     assert token.split(".")[2] not in everything
     assert "$2b$" not in everything
+
+
+_RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["main.py"], ["-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", "{port}"]],
+    ids=["python main.py", "uvicorn main:app"],
+)
+def test_every_line_a_json_server_writes_is_json_with_a_utc_time(command: list[str]) -> None:
+    port = free_port()
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("MONGO", "LOG_"))
+    }
+    environment.update(LOG_FORMAT="json", HOST="127.0.0.1", PORT=str(port))
+    server = subprocess.Popen(  # noqa: S603 - this interpreter, the project's own entry points
+        [sys.executable, *(part.format(port=port) for part in command)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+
+    lines = output.decode().splitlines()
+    records = [json.loads(line) for line in lines]
+    messages = [record["message"] for record in records]
+    assert any("Application startup complete" in message for message in messages), messages
+    assert any(record["logger"] == "app.access" for record in records)
+    for record in records:
+        assert _RFC3339_UTC.fullmatch(record["time"]), record
+        assert "color_message" not in record

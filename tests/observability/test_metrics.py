@@ -1,7 +1,10 @@
 import re
+from datetime import timedelta
 
 from httpx import AsyncClient
+from pymongo import monitoring
 
+from app.observability.metrics import Metrics
 from tests.support import EMAIL, NAME, created_org, login, rename
 
 
@@ -49,7 +52,7 @@ async def test_login_failures_and_renames_are_measured(client: AsyncClient) -> N
     text = await scrape(client)
 
     assert sample(text, "tenantry_login_failures_total", reason="invalid_credentials") == 1
-    assert sample(text, "tenantry_rename_duration_seconds_count") == 1
+    assert sample(text, "tenantry_rename_duration_seconds_count", how="renamed") == 1
 
 
 async def test_organizations_are_counted_by_state(client: AsyncClient) -> None:
@@ -60,3 +63,52 @@ async def test_organizations_are_counted_by_state(client: AsyncClient) -> None:
 
     assert sample(text, "tenantry_organizations", state="active") == 2
     assert sample(text, "tenantry_organizations", state="deleting") == 0
+
+
+async def test_the_process_and_the_platform_are_measured(client: AsyncClient) -> None:
+    text = await scrape(client)
+
+    for series in (
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "python_gc_collections_total",
+    ):
+        assert re.search(rf"^{series}(\{{.*\}})? ", text, re.MULTILINE), series
+    assert 'python_info{implementation="CPython"' in text
+
+
+async def test_requests_in_flight_are_counted(client: AsyncClient) -> None:
+    text = await scrape(client)
+
+    # The scrape itself is being answered.
+    assert sample(text, "tenantry_http_requests_in_flight") == 1
+
+
+async def test_no_series_is_a_created_timestamp(client: AsyncClient) -> None:
+    await created_org(client)
+
+    text = await scrape(client)
+
+    assert "_created" not in text
+
+
+def test_a_failed_command_is_counted_and_timed_by_name() -> None:
+    metrics = Metrics()
+    [commands] = [
+        listener
+        for listener in metrics.driver_listeners()
+        if isinstance(listener, monitoring.CommandListener)
+    ]
+
+    commands.failed(
+        monitoring.CommandFailedEvent(
+            timedelta(milliseconds=3), {"ok": 0, "code": 11600}, "aggregate", 1, ("db", 27017), 1
+        )
+    )
+
+    text = metrics.exposition().decode()
+    assert sample(text, "tenantry_mongodb_command_failures_total", command="aggregate") == 1
+    assert sample(text, "tenantry_mongodb_command_duration_seconds_sum", command="aggregate") == (
+        0.003
+    )
