@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     capacity_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
     mongo_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
     mongo_max_pool_size: int = Field(default=100, ge=1, le=10_000)
+    # Durability of every write: acknowledged once on a majority of the replica set's
+    # data-bearing voting members ("majority", or a number of members), and with MONGO_JOURNAL
+    # once in their on-disk journal. A write that misses it within MONGO_WRITE_TIMEOUT_MS
+    # fails with a write concern error (0: wait as long as it takes).
+    mongo_write_concern: str = "majority"
+    mongo_journal: bool = True
+    mongo_write_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
 
     secret_key: SecretStr = SecretStr("")
     # Keys retired from signing, still accepted until the tokens they signed expire.
@@ -208,6 +215,17 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("mongo_write_concern")
+    @classmethod
+    def _valid_write_concern(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value == "majority" or (value.isdigit() and int(value) >= 1):
+            return value if value == "majority" else str(int(value))
+        raise ValueError(
+            "must be majority or a number of members (1 or more); unacknowledged writes "
+            "(0) are refused"
+        )
+
     @field_validator("primary_db", "tenant_db")
     @classmethod
     def _valid_database_name(cls, value: str) -> str:
@@ -277,6 +295,12 @@ class Settings(BaseSettings):
                 self._generated_key = secrets.token_urlsafe(48)
             current = self._generated_key
         return [current, *(key.get_secret_value() for key in self.previous_secret_keys)]
+
+    @property
+    def write_concern_w(self) -> int | str:
+        """MONGO_WRITE_CONCERN as the driver takes it: "majority" or a number."""
+        value = self.mongo_write_concern
+        return value if value == "majority" else int(value)
 
     @property
     def plans(self) -> Plans:
