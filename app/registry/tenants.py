@@ -13,7 +13,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
 
 from app.db.schema import ensure_declared, same_keys
 from app.db.store import Document, Store, TenantNamespace
-from app.errors import AppError
+from app.errors import AppError, ServiceUnavailable
 from app.registry.errors import TenantCollectionOccupied
 from app.registry.models import Organization
 
@@ -51,6 +51,13 @@ class TenantCopyMismatch(AppError):
 
     code = "tenant_copy_mismatch"
     detail = "The tenant data could not be verified after copying; nothing was switched"
+
+
+class TenantCopyUnconfirmed(ServiceUnavailable):
+    """A batch of the copy missed its write concern: the server may hold it on fewer members
+    than it must (and MongoDB does not undo it), so the copy cannot be switched to."""
+
+    detail = "The database did not confirm the copy of the tenant data; nothing was switched"
 
 
 class TenantCollections:
@@ -206,6 +213,16 @@ class TenantCollections:
         try:
             result = await self._collection(target).insert_many(batch, ordered=False)
         except BulkWriteError as exc:
+            # The driver raises for write concern errors alone too: then every document may
+            # be in the copy, so the count would match, and yet none is known to be durable.
+            if exc.details.get("writeConcernErrors"):
+                logger.error(
+                    "copy into %s: write concern not met (%s)",
+                    target,
+                    [error.get("code") for error in exc.details["writeConcernErrors"]],
+                )
+                raise TenantCopyUnconfirmed() from exc
+            # Documents already there (a resumed copy) are duplicates, and fine.
             errors = exc.details.get("writeErrors", [])
             if any(error.get("code") != _DUPLICATE_KEY for error in errors):
                 raise
