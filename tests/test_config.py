@@ -154,3 +154,23 @@ def test_the_client_is_opened_with_the_write_concern() -> None:
     store = open_store(settings)
 
     assert store.master.write_concern.document == {"w": "majority", "j": True, "wtimeout": 10_000}
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"primary_db": "admin"}, "PRIMARY_DB must not be 'admin'"),
+        ({"primary_db": "Local"}, "PRIMARY_DB must not be 'Local'"),
+        ({"tenant_db": "config"}, "TENANT_DB must not be 'config'"),
+        ({"tenant_databases": "tenants_a,ADMIN"}, "must not be 'ADMIN'"),
+        ({"primary_db": "Tenantry", "tenant_db": "tenantry"}, "not only in case"),
+        ({"tenant_databases": "Tenantry,b"}, "must not include PRIMARY_DB"),
+        ({"tenant_databases": "east,East"}, "'east' and 'East' differ only in case"),
+        ({"tenant_db": "Shared", "tenant_databases": "shared,other"}, "differ only in case"),
+    ],
+)
+def test_database_names_mongodb_would_refuse_stop_the_start(
+    fields: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        ExplicitSettings(**fields)  # type: ignore[arg-type]
