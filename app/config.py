@@ -3,6 +3,7 @@
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -49,9 +50,27 @@ MAX_DB_NAME_BYTES = 63
 _DB_NAME_RULE = f'must be at most {MAX_DB_NAME_BYTES} bytes without / \\ . space " $ * < > : | ?'
 
 
+# MongoDB's own databases: users, roles and cluster state (admin), the oplog and
+# per-member data that is never replicated (local), sessions and sharding metadata (config).
+RESERVED_DATABASES = frozenset({"admin", "local", "config"})
+
+
 def is_valid_database_name(name: str) -> bool:
     return bool(name) and not (
         _DB_NAME_FORBIDDEN.search(name) or len(name.encode()) > MAX_DB_NAME_BYTES
+    )
+
+
+def is_reserved_database(name: str) -> bool:
+    return name.casefold() in RESERVED_DATABASES
+
+
+def case_variant_among(name: str, others: Iterable[str]) -> str | None:
+    """Another name that differs from `name` only in case: MongoDB refuses to create a
+    database whose name differs from an existing one only in case (DatabaseDifferCase)."""
+    return next(
+        (other for other in others if other != name and other.casefold() == name.casefold()),
+        None,
     )
 
 
@@ -102,6 +121,13 @@ class Settings(BaseSettings):
     capacity_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
     mongo_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
     mongo_max_pool_size: int = Field(default=100, ge=1, le=10_000)
+    # Durability of every write: acknowledged once on a majority of the replica set's
+    # data-bearing voting members ("majority", or a number of members), and with MONGO_JOURNAL
+    # once in their on-disk journal. A write that misses it within MONGO_WRITE_TIMEOUT_MS
+    # fails with a write concern error (0: wait as long as it takes).
+    mongo_write_concern: str = "majority"
+    mongo_journal: bool = True
+    mongo_write_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
 
     secret_key: SecretStr = SecretStr("")
     # Keys retired from signing, still accepted until the tokens they signed expire.
@@ -208,6 +234,17 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("mongo_write_concern")
+    @classmethod
+    def _valid_write_concern(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value == "majority" or (value.isdigit() and int(value) >= 1):
+            return value if value == "majority" else str(int(value))
+        raise ValueError(
+            "must be majority or a number of members (1 or more); unacknowledged writes "
+            "(0) are refused"
+        )
+
     @field_validator("primary_db", "tenant_db")
     @classmethod
     def _valid_database_name(cls, value: str) -> str:
@@ -219,9 +256,10 @@ class Settings(BaseSettings):
     def _check(self) -> Self:
         if not self.primary_db:
             raise ValueError("PRIMARY_DB must not be empty")
-        if self.default_tenant_db == self.primary_db:
-            raise ValueError("TENANT_DB must differ from PRIMARY_DB")
+        if self.default_tenant_db.casefold() == self.primary_db.casefold():
+            raise ValueError("TENANT_DB must differ from PRIMARY_DB (not only in case)")
         self._check_tenant_pool()
+        self._check_database_names()
         if _is_weak_secret(self.secret_key.get_secret_value()) and not (
             self.in_memory or self.environment == "development"
         ):
@@ -244,10 +282,29 @@ class Settings(BaseSettings):
         for name in pool:
             if not is_valid_database_name(name):
                 raise ValueError(f"tenant database {name!r} {_DB_NAME_RULE}")
-        if self.primary_db in pool:
+        if any(name.casefold() == self.primary_db.casefold() for name in pool):
             raise ValueError("the tenant databases must not include PRIMARY_DB")
         if len(set(pool)) != len(pool):
             raise ValueError("TENANT_DATABASES names a database twice")
+
+    def _check_database_names(self) -> None:
+        named = {
+            "PRIMARY_DB": self.primary_db,
+            "TENANT_DB": self.default_tenant_db,
+            **{f"tenant database {name!r}": name for name in self.tenant_pool},
+        }
+        for setting, name in named.items():
+            if is_reserved_database(name):
+                raise ValueError(
+                    f"{setting} must not be {name!r}: admin, local and config are MongoDB's own "
+                    "databases"
+                )
+            variant = case_variant_among(name, named.values())
+            if variant is not None:
+                raise ValueError(
+                    f"{setting} {name!r} and {variant!r} differ only in case, which MongoDB "
+                    "refuses (DatabaseDifferCase): name them differently"
+                )
 
     @property
     def default_tenant_db(self) -> str:
@@ -277,6 +334,12 @@ class Settings(BaseSettings):
                 self._generated_key = secrets.token_urlsafe(48)
             current = self._generated_key
         return [current, *(key.get_secret_value() for key in self.previous_secret_keys)]
+
+    @property
+    def write_concern_w(self) -> int | str:
+        """MONGO_WRITE_CONCERN as the driver takes it: "majority" or a number."""
+        value = self.mongo_write_concern
+        return value if value == "majority" else int(value)
 
     @property
     def plans(self) -> Plans:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any, Protocol, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import AutoReconnect, ConnectionFailure
+from pymongo.errors import AutoReconnect, BulkWriteError, ConnectionFailure
 
 from app.db.store import Client, Document, Store
 
@@ -94,6 +94,41 @@ class FailOnce:
             return False
         self.failed = call
         return True
+
+
+class MissWriteConcern:
+    """Every `insert_many` into `database` is carried out, and its answer then reports only a
+    write concern error, as a replica set does when too few members confirm it in time."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.missed = 0
+
+    def before(self, call: str) -> None:
+        return None
+
+    def after(self, call: str) -> None:
+        if call.startswith(f"{self.database}.") and call.endswith(".insert_many"):
+            self.missed += 1
+            raise BulkWriteError(
+                {
+                    "writeErrors": [],
+                    "writeConcernErrors": [
+                        {
+                            "code": 64,
+                            "codeName": "WriteConcernTimeout",
+                            "errmsg": "waiting for replication timed out",
+                            "errInfo": {"wtimeout": True},
+                        }
+                    ],
+                    "nInserted": 0,
+                    "nUpserted": 0,
+                    "nMatched": 0,
+                    "nModified": 0,
+                    "nRemoved": 0,
+                    "upserted": [],
+                }
+            )
 
 
 class _Gated:

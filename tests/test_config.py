@@ -2,6 +2,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from app.config import MEMORY_URI, ExplicitSettings, Settings
+from app.db.connect import open_store
 from app.plans import Plan
 
 STRONG = "9f8e7d6c5b4a39281706f5e4d3c2b1a0-strong-key"
@@ -129,3 +130,47 @@ def test_derived_values_leave_the_given_settings_as_they_were() -> None:
     assert settings.tenant_pool == ("acme_tenants_1", "acme_tenants_2")
     assert settings.secret_key.get_secret_value() == "weak"
     assert settings.signing_keys()[0] == settings.signing_keys()[0] != "weak"
+
+
+def test_writes_default_to_majority_with_the_journal() -> None:
+    settings = ExplicitSettings()
+
+    assert (settings.write_concern_w, settings.mongo_journal) == ("majority", True)
+    assert settings.mongo_write_timeout_ms == 10_000
+    assert ExplicitSettings(mongo_write_concern=" 2 ").write_concern_w == 2
+    assert ExplicitSettings(mongo_write_concern="MAJORITY").write_concern_w == "majority"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "all", ""])
+def test_an_unusable_write_concern_is_refused(value: str) -> None:
+    with pytest.raises(ValidationError, match="majority or a number"):
+        ExplicitSettings(mongo_write_concern=value)
+
+
+def test_the_client_is_opened_with_the_write_concern() -> None:
+    settings = ExplicitSettings(
+        mongo_uri="mongodb://127.0.0.1:1/?w=1", secret_key=SecretStr(STRONG)
+    )
+    store = open_store(settings)
+
+    assert store.master.write_concern.document == {"w": "majority", "j": True, "wtimeout": 10_000}
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"primary_db": "admin"}, "PRIMARY_DB must not be 'admin'"),
+        ({"primary_db": "Local"}, "PRIMARY_DB must not be 'Local'"),
+        ({"tenant_db": "config"}, "TENANT_DB must not be 'config'"),
+        ({"tenant_databases": "tenants_a,ADMIN"}, "must not be 'ADMIN'"),
+        ({"primary_db": "Tenantry", "tenant_db": "tenantry"}, "not only in case"),
+        ({"tenant_databases": "Tenantry,b"}, "must not include PRIMARY_DB"),
+        ({"tenant_databases": "east,East"}, "'east' and 'East' differ only in case"),
+        ({"tenant_db": "Shared", "tenant_databases": "shared,other"}, "differ only in case"),
+    ],
+)
+def test_database_names_mongodb_would_refuse_stop_the_start(
+    fields: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        ExplicitSettings(**fields)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
+from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError, WriteConcernError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
@@ -210,6 +210,11 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ConnectionFailure | AutoReconnect):
         logger.warning("database unreachable: %s", type(exc).__name__)
         error: AppError = ServiceUnavailable()
+    elif isinstance(exc, WriteConcernError):
+        # Done on the primary, not (yet) on enough members: passing, and not to be reported
+        # as done; the same request sent again finds where it stands.
+        logger.warning("write concern not met: code %s", exc.code)
+        error = ServiceUnavailable()
     else:
         # Driver messages can name collections, indexes and values: log them, never return them.
         logger.error("unexpected database error", exc_info=exc)

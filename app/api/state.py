@@ -171,7 +171,9 @@ def build_services(
             seats,
         ),
         billing=BillingService(organizations, seats, settings.plans, audit),
-        workspaces=WorkspaceService(store, workspaces, memberships, organizations),
+        workspaces=WorkspaceService(
+            store, workspaces, memberships, organizations, WriteLeases(store)
+        ),
         documents=DocumentService(
             store,
             organizations,

@@ -1,6 +1,7 @@
 """Opening the store the settings describe: a MongoDB server, or the in-memory stand-in."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
 
@@ -17,6 +18,10 @@ def open_store(
     if settings.in_memory:
         return open_memory_store(settings)
 
+    # Given here, the write concern overrides one written into MONGO_URI.
+    durability: dict[str, Any] = {"w": settings.write_concern_w, "journal": settings.mongo_journal}
+    if settings.mongo_write_timeout_ms:
+        durability["wTimeoutMS"] = settings.mongo_write_timeout_ms
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         settings.mongo_uri,
         appname="tenantry",
@@ -25,6 +30,7 @@ def open_store(
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         maxPoolSize=settings.mongo_max_pool_size,
         event_listeners=list(listeners),
+        **durability,
     )
     return Store(
         master=client.get_database(settings.primary_db),

@@ -5,6 +5,7 @@ The differences from `AsyncMongoClient` that repository code would notice are br
 """
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from mongomock_motor import AsyncMongoMockClient
@@ -69,14 +70,61 @@ class _MemoryDatabase:
         return self._database.aggregate(*args, **kwargs)
 
 
+_NOW = "$$NOW"
+# Calls whose arguments may name the server's clock.
+_READS_THE_CLOCK = frozenset(
+    {
+        "find",
+        "find_one",
+        "count_documents",
+        "update_one",
+        "update_many",
+        "find_one_and_update",
+        "delete_one",
+        "delete_many",
+    }
+)
+
+
+def _with_clock(value: Any, now: datetime) -> Any:
+    """`value` with the server's clock read as mongomock cannot: `$$NOW` becomes `now`, and
+    `{"$add": ["$$NOW", ms]}` (its only use of date arithmetic, which mongomock lacks) the
+    date that many milliseconds later."""
+    if isinstance(value, str):
+        return now if value == _NOW else value
+    if isinstance(value, list):
+        return [_with_clock(item, now) for item in value]
+    if isinstance(value, dict):
+        added = value.get("$add")
+        if (
+            len(value) == 1
+            and isinstance(added, list)
+            and len(added) == 2
+            and added[0] == _NOW
+            and isinstance(added[1], int | float)
+        ):
+            return now + timedelta(milliseconds=added[1])
+        return {key: _with_clock(item, now) for key, item in value.items()}
+    return value
+
+
 class _MemoryCollection:
-    """mongomock-motor's collection; PyMongo awaits `list_indexes` and `aggregate`."""
+    """mongomock-motor's collection; PyMongo awaits `list_indexes` and `aggregate`, and
+    queries may read the server's clock (`$$NOW`)."""
 
     def __init__(self, collection: Any) -> None:
         self._collection = collection
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._collection, name)
+        attribute = getattr(self._collection, name)
+        if name not in _READS_THE_CLOCK:
+            return attribute
+
+        def reading_the_clock(*args: Any, **kwargs: Any) -> Any:
+            now = datetime.now(UTC)
+            return attribute(*_with_clock(list(args), now), **_with_clock(kwargs, now))
+
+        return reading_the_clock
 
     async def list_indexes(self, *args: Any, **kwargs: Any) -> Any:
         return self._collection.list_indexes(*args, **kwargs)

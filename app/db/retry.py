@@ -13,17 +13,46 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError, WriteConcernError
 
 T = TypeVar("T")
 ATTEMPTS = 4
 FIRST_PAUSE_SECONDS = 0.05
 
 
+# Server error codes that say "not now" rather than "no" (MongoDB's error code list,
+# src/mongo/base/error_codes.yml): the node stopped being primary or is shutting down, the
+# operation was interrupted by that, or another operation holds the namespace for a moment.
+TRANSIENT_CODES = frozenset(
+    {
+        24,  # LockTimeout
+        46,  # LockBusy
+        91,  # ShutdownInProgress
+        112,  # WriteConflict
+        117,  # ConflictingOperationInProgress (concurrent DDL on the namespace)
+        189,  # PrimarySteppedDown
+        262,  # ExceededTimeLimit
+        10107,  # NotWritablePrimary
+        11600,  # InterruptedAtShutdown
+        11602,  # InterruptedDueToReplStateChange
+        12586,  # BackgroundOperationInProgressForDatabase
+        12587,  # BackgroundOperationInProgressForNamespace (an index build)
+        13435,  # NotPrimaryNoSecondaryOk
+        13436,  # NotPrimaryOrSecondary
+    }
+)
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether the same call may well succeed in a moment: a lost connection, an election,
-    or an error the server labels retryable."""
+    a namespace busy with another operation, or an error the server labels retryable."""
     if isinstance(error, ConnectionFailure):
+        return True
+    if (
+        isinstance(error, OperationFailure)
+        and not isinstance(error, WriteConcernError)
+        and error.code in TRANSIENT_CODES
+    ):
         return True
     return isinstance(error, PyMongoError) and error.has_error_label("RetryableWriteError")
 

@@ -12,12 +12,13 @@ Callers are let in by their organization role at the door (`DocumentReader` and
 data can tell: the workspace's rules, suspension, and where the collection is.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId
+from pymongo.errors import OperationFailure
 
 from app.access.principal import Principal
 from app.db.ids import parse_object_id
@@ -44,6 +45,11 @@ from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
 from app.registry.write_leases import WriteLeases
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext
+
+T = TypeVar("T")
+# A read racing a rename or move: its cursor was killed or lost (QueryPlanKilled,
+# CursorNotFound, CursorKilled, OperationFailed) or the collection went (NamespaceNotFound).
+_MOVED_AWAY_CODES = frozenset({26, 43, 96, 175, 237})
 
 SORTABLE_SERVER_FIELDS = ("created_at", "updated_at", "version")
 _SERVER_KEYS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "version"})
@@ -131,8 +137,10 @@ class DocumentService:
             return await documents.insert(bodies, context.workspace.id)
 
     async def get(self, principal: Principal, document_id: str) -> Document:
-        documents = await self._reading(principal)
-        return await self._existing(documents, document_id)
+        async def read(documents: TenantDocuments) -> Document:
+            return await self._existing(documents, document_id)
+
+        return await self._read(principal, None, read, lambda _: False)
 
     async def list(
         self,
@@ -145,8 +153,11 @@ class DocumentService:
     ) -> Slice[Document]:
         if sort not in SORTABLE_SERVER_FIELDS:
             check_field_name(sort, ("query", "sort"))
-        documents = await self._reading(principal, workspace_id)
-        return await documents.page(where, sort, descending, window, principal.organization_id)
+
+        async def read(documents: TenantDocuments) -> Slice[Document]:
+            return await documents.page(where, sort, descending, window, principal.organization_id)
+
+        return await self._read(principal, workspace_id, read, lambda page: not page.items)
 
     async def replace(
         self, principal: Principal, document_id: str, body: Any, if_match: IfMatch | None
@@ -192,12 +203,41 @@ class DocumentService:
             raise StaleVersion()
         return stored
 
-    async def _reading(
-        self, principal: Principal, workspace_id: ObjectId | None = None
-    ) -> TenantDocuments:
+    async def _read(
+        self,
+        principal: Principal,
+        workspace_id: ObjectId | None,
+        read: Callable[[TenantDocuments], Awaitable[T]],
+        looks_moved: Callable[[T], bool],
+    ) -> T:
+        """`read` from where the registry says the documents are; once more from where it
+        says next if a rename or move took the collection away meanwhile: the read then
+        fails (its cursor killed, the namespace gone), finds nothing, or, for `get`, no such
+        document, and the registry names another collection."""
         organization = await self._organization(principal)
         scope = await self._scope(principal, workspace_id)
-        return TenantDocuments(self._store, await self._readable(organization), scope)
+        namespace = await self._readable(organization)
+        try:
+            found = await read(TenantDocuments(self._store, namespace, scope))
+        except (OperationFailure, DocumentNotFound) as error:
+            if isinstance(error, OperationFailure) and error.code not in _MOVED_AWAY_CODES:
+                raise
+            elsewhere = await self._moved_from(principal, namespace)
+            if elsewhere is None:
+                raise
+            return await read(TenantDocuments(self._store, elsewhere, scope))
+        if looks_moved(found):
+            elsewhere = await self._moved_from(principal, namespace)
+            if elsewhere is not None:
+                return await read(TenantDocuments(self._store, elsewhere, scope))
+        return found
+
+    async def _moved_from(
+        self, principal: Principal, namespace: TenantNamespace
+    ) -> TenantNamespace | None:
+        """Where reads go now, if no longer `namespace`."""
+        now = await self._readable(await self._organization(principal))
+        return now if self._store.resolve(now) != self._store.resolve(namespace) else None
 
     async def _readable(self, organization: Organization) -> TenantNamespace:
         """Where reads go: the recorded collection, or, once a rename or move has taken it

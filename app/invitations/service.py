@@ -124,9 +124,12 @@ class InvitationService:
             raise AlreadyAMember()
         token = secrets.token_urlsafe(32)
         # Counting seats and taking one must not interleave with another invitation's.
-        async with self._organizations.holding(organization_id, "invitations"):
+        async with self._organizations.holding(organization_id, "invitations") as hold:
             plan = self._settings.plans.of(await self._organizations.plan_of(organization_id))
             await self._seats.require_one_free(organization_id, plan)
+            # The count holds only while the lease is ours: a holder that outlived it (a
+            # slow count, a paused process) must not take a seat counted by someone else.
+            await hold.confirm()
             try:
                 invitation = await self._invitations.create(
                     organization_id, email, role, principal.account_id, token, self._expiry()

@@ -10,7 +10,12 @@ finished by the service's recovery, by `repair`, or by running the same move aga
 import math
 from dataclasses import dataclass, field
 
-from app.config import Settings, is_valid_database_name
+from app.config import (
+    Settings,
+    case_variant_among,
+    is_reserved_database,
+    is_valid_database_name,
+)
 from app.db.store import Store
 from app.operations.errors import UnacceptableInput
 from app.operations.organizations import resolve_organization
@@ -44,8 +49,19 @@ async def move_organization(
     Run again after an interruption, the same move resumes where it stopped. Writes to the
     organization's documents answer 503 while it runs; reads keep working.
     """
-    if not is_valid_database_name(target) or target == store.master.name:
+    if (
+        not is_valid_database_name(target)
+        or is_reserved_database(target)
+        or target.casefold() == store.master.name.casefold()
+    ):
         raise UnacceptableInput(f"{target!r} cannot hold tenant collections")
+    known = {store.master.name, store.default_tenant_db, *store.tenant_pool}
+    variant = case_variant_among(target, known | set(await store.client.list_database_names()))
+    if variant is not None:
+        raise UnacceptableInput(
+            f"{target!r} differs from the database {variant!r} only in case, which MongoDB "
+            "refuses; name the existing one exactly or choose another name"
+        )
     organization = await resolve_organization(store, settings, reference)
     outcome = await Lifecycle.configured(store, settings, checkpoint).move(organization, target)
     return MoveResult(

@@ -7,15 +7,17 @@ the same collection is how twin queries with diverging meanings came about befor
 
 import asyncio
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.db.ids import parse_object_id
@@ -304,20 +306,24 @@ class OrganizationRepository:
     @asynccontextmanager
     async def holding(
         self, organization_id: ObjectId, purpose: str, *, wait_seconds: float = 5
-    ) -> AsyncIterator[None]:
+    ) -> AsyncIterator["Hold"]:
         """A short mutual exclusion per organization and purpose, shared by every instance:
-        a lease field on the registry entry, taken by conditional update and expiring by
-        itself (after HOLD_SECONDS) if its holder dies."""
+        a lease on the registry entry, taken by conditional update and expiring by itself
+        (HOLD_SECONDS after it was taken or confirmed, on the server's clock) if its holder
+        dies. Each holding has a token of its own; only the holder that took a lease gives
+        it back, so a holder that outlived its lease never frees the next one's. A holder
+        about to act on what it decided under the lease calls `Hold.confirm()` first."""
         field = f"holds.{purpose}"
+        hold = Hold(self._organizations, organization_id, field, secrets.token_hex(16))
         deadline = time.monotonic() + wait_seconds
         while True:
-            now = datetime.now(UTC)
             taken = await self._organizations.update_one(
                 {
                     "_id": organization_id,
-                    "$or": [{field: {"$exists": False}}, {field: {"$lte": now}}],
+                    # A missing lease reads as null, which sorts before every date.
+                    "$expr": {"$lte": [{"$ifNull": [f"${field}.expires_at", None]}, "$$NOW"]},
                 },
-                {"$set": {field: now + timedelta(seconds=HOLD_SECONDS)}},
+                [{"$set": {field: {"token": hold.token, "expires_at": _hold_expiry()}}}],
             )
             if taken.modified_count == 1:
                 break
@@ -325,11 +331,12 @@ class OrganizationRepository:
                 raise OrganizationBusy()
             await asyncio.sleep(0.01)
         try:
-            yield
+            yield hold
         finally:
             await again(
                 lambda: self._organizations.update_one(
-                    {"_id": organization_id}, {"$unset": {field: ""}}
+                    {"_id": organization_id, f"{field}.token": hold.token},
+                    {"$unset": {field: ""}},
                 )
             )
 
@@ -487,6 +494,32 @@ class OrganizationRepository:
             key = str(group["_id"]) if group["_id"] is not None else absent
             counts[key] = counts.get(key, 0) + group["count"]
         return counts
+
+
+def _hold_expiry() -> Document:
+    """HOLD_SECONDS from now on the server's clock (an update pipeline expression)."""
+    return {"$add": ["$$NOW", HOLD_SECONDS * 1000]}
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """One holding of an organization's lease (see `OrganizationRepository.holding`)."""
+
+    _organizations: AsyncCollection[Document]
+    organization_id: ObjectId
+    field: str
+    token: str
+
+    async def confirm(self) -> None:
+        """Make sure the lease is still this holding's, and extend it by HOLD_SECONDS; raise
+        OrganizationBusy if another holder took it over after it expired (a slow write, a
+        paused process, an election), since what was decided under it may no longer hold."""
+        confirmed = await self._organizations.update_one(
+            {"_id": self.organization_id, f"{self.field}.token": self.token},
+            [{"$set": {f"{self.field}.expires_at": _hold_expiry()}}],
+        )
+        if confirmed.matched_count != 1:
+            raise OrganizationBusy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,21 +5,31 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
+import anyio
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 
+from app.db.retry import is_transient
 from app.db.schema import ensure_declared, same_keys
 from app.db.store import Document, Store, TenantNamespace
-from app.errors import AppError
+from app.errors import AppError, ServiceUnavailable
 from app.registry.errors import TenantCollectionOccupied
 from app.registry.models import Organization
 
 logger = logging.getLogger(__name__)
 
 _NAMESPACE_EXISTS = 48
+_NAMESPACE_NOT_FOUND = 26
+# The server declines renameCollection itself: not allowed to (Unauthorized), not here
+# (IllegalOperation: e.g. across databases whose primary shards differ on a sharded
+# cluster), or not at all (CommandNotFound, CommandNotSupported). Only these lead to the copy;
+# a passing failure is tried again, and any other error fails the rename.
+_RENAME_REFUSALS = frozenset({13, 20, 59, 115})
+# Long enough together to outlast an election (about ten seconds at most, by default).
+RENAME_PAUSES_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 4.0)
 _DUPLICATE_KEY = 11000
 # Index options that describe an index rather than configure it; never passed to create_index.
 _INDEX_METADATA = frozenset({"key", "v", "ns"})
@@ -51,6 +61,13 @@ class TenantCopyMismatch(AppError):
 
     code = "tenant_copy_mismatch"
     detail = "The tenant data could not be verified after copying; nothing was switched"
+
+
+class TenantCopyUnconfirmed(ServiceUnavailable):
+    """A batch of the copy missed its write concern: the server may hold it on fewer members
+    than it must (and MongoDB does not undo it), so the copy cannot be switched to."""
+
+    detail = "The database did not confirm the copy of the tenant data; nothing was switched"
 
 
 class TenantCollections:
@@ -139,24 +156,46 @@ class TenantCollections:
     async def try_rename(self, source: TenantNamespace, target: TenantNamespace) -> RenameResult:
         """Move `source` to `target` with renameCollection: metadata only, `_id`s and indexes kept.
 
-        Both must be in the same database. REFUSED when the server declines, or acknowledges
-        without moving; the caller then copies. An empty `target` (left by an earlier attempt)
-        is replaced.
+        Both must be in the same database. REFUSED when the server declines the command
+        (`_RENAME_REFUSALS`), or acknowledges without moving; the caller then copies. A
+        passing failure (an election, an index build on the source, concurrent DDL) is tried
+        again, and one that outlasts `RENAME_PAUSES_SECONDS` is raised. An empty `target`
+        (left by an earlier attempt) is replaced.
         """
         if source.database != target.database:
             raise ValueError("renameCollection is only used inside one database")
         if await self.exists(target):
             await self._require_empty(target)
             await self.drop(target)
-        try:
-            await self._collection(source).rename(target.collection)
-        except OperationFailure as exc:
-            logger.warning("renameCollection %s -> %s refused (code %s)", source, target, exc.code)
-            return RenameResult.REFUSED
-        if await self.exists(source) or not await self.exists(target):
+        pauses = iter(RENAME_PAUSES_SECONDS)
+        while True:
+            try:
+                await self._collection(source).rename(target.collection)
+            except PyMongoError as exc:
+                # A rename whose answer was lost, or one an earlier attempt (or recovery) made,
+                # shows as a source that is gone (NamespaceNotFound) beside a target.
+                if await self._moved(source, target):
+                    return RenameResult.MOVED
+                code = exc.code if isinstance(exc, OperationFailure) else None
+                if code in _RENAME_REFUSALS:
+                    logger.warning("renameCollection %s -> %s refused (%s)", source, target, code)
+                    return RenameResult.REFUSED
+                if code == _NAMESPACE_NOT_FOUND and not await self.exists(source):
+                    raise  # gone, and not to the target: nothing is left to move or copy
+                pause = next(pauses, None)
+                if pause is None or not (is_transient(exc) or code == _NAMESPACE_NOT_FOUND):
+                    raise
+                logger.info("renameCollection %s -> %s: %r, trying again", source, target, exc)
+                await anyio.sleep(pause)
+                continue
+            break
+        if not await self._moved(source, target):
             logger.warning("renameCollection %s -> %s acknowledged but not done", source, target)
             return RenameResult.REFUSED
         return RenameResult.MOVED
+
+    async def _moved(self, source: TenantNamespace, target: TenantNamespace) -> bool:
+        return not await self.exists(source) and await self.exists(target)
 
     async def copy(
         self, source: TenantNamespace, target: TenantNamespace, progress: Progress | None = None
@@ -206,6 +245,16 @@ class TenantCollections:
         try:
             result = await self._collection(target).insert_many(batch, ordered=False)
         except BulkWriteError as exc:
+            # The driver raises for write concern errors alone too: then every document may
+            # be in the copy, so the count would match, and yet none is known to be durable.
+            if exc.details.get("writeConcernErrors"):
+                logger.error(
+                    "copy into %s: write concern not met (%s)",
+                    target,
+                    [error.get("code") for error in exc.details["writeConcernErrors"]],
+                )
+                raise TenantCopyUnconfirmed() from exc
+            # Documents already there (a resumed copy) are duplicates, and fine.
             errors = exc.details.get("writeErrors", [])
             if any(error.get("code") != _DUPLICATE_KEY for error in errors):
                 raise

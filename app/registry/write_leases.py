@@ -9,10 +9,10 @@ so no write can land in a collection after it has moved. Leases expire on their 
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
+from app.db.retry import again
 from app.db.schema import WRITE_LEASES
 from app.db.store import Store
 from app.errors import ServiceUnavailable
@@ -26,28 +26,38 @@ class TenantBusy(ServiceUnavailable):
 
 
 class WriteLeases:
+    """Each lease has an id of its own, so releasing one never frees another's. Expiry is
+    on the server's clock (`$$NOW`) both when a lease is taken and when a rename counts the
+    live ones, so instances whose clocks disagree still agree on which leases are live."""
+
     def __init__(self, store: Store) -> None:
         self._leases = store.master[WRITE_LEASES]
 
     async def acquire(self, organization_id: ObjectId) -> ObjectId:
         lease_id = ObjectId()
-        await self._leases.insert_one(
-            {
-                "_id": lease_id,
-                "organization_id": organization_id,
-                "expires_at": datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS),
-            }
+        # An upsert with an update pipeline: the one way a new document can read `$$NOW`.
+        await self._leases.update_one(
+            {"_id": lease_id},
+            [
+                {
+                    "$set": {
+                        "organization_id": organization_id,
+                        "expires_at": {"$add": ["$$NOW", LEASE_SECONDS * 1000]},
+                    }
+                }
+            ],
+            upsert=True,
         )
         return lease_id
 
     async def release(self, lease_id: ObjectId) -> None:
-        await self._leases.delete_one({"_id": lease_id})
+        await again(lambda: self._leases.delete_one({"_id": lease_id}))
 
     async def wait_until_drained(self, organization_id: ObjectId, within_seconds: float) -> None:
         """Return once no live lease remains; raise TenantBusy after `within_seconds`."""
         deadline = time.monotonic() + within_seconds
         while await self._leases.count_documents(
-            {"organization_id": organization_id, "expires_at": {"$gt": datetime.now(UTC)}},
+            {"organization_id": organization_id, "$expr": {"$gt": ["$expires_at", "$$NOW"]}},
             limit=1,
         ):
             if time.monotonic() >= deadline:

@@ -15,8 +15,10 @@ from app.accounts.memberships import MembershipRepository
 from app.db.keyset import Slice, Window
 from app.db.retry import again
 from app.db.store import Document, Store
-from app.errors import Conflict, Forbidden, InvalidInput
+from app.errors import Conflict, Forbidden, InvalidInput, ServiceUnavailable
+from app.registry.models import LifecycleState
 from app.registry.repository import OrganizationRepository
+from app.registry.write_leases import WriteLeases
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext, WorkspaceNotFound
 from app.workspaces.models import Workspace, WorkspaceMember, WorkspaceRole
 from app.workspaces.repository import WorkspaceNameTaken
@@ -35,6 +37,11 @@ class DefaultWorkspaceIsPermanent(Conflict):
 class WorkspaceHoldsData(Conflict):
     code = "workspace_not_empty"
     detail = "The workspace holds documents; delete it with confirm=true to delete them too"
+
+
+class WorkspaceDataMoving(ServiceUnavailable):
+    code = "workspace_data_moving"
+    detail = "The organization's data is being moved; delete the workspace in a moment"
 
 
 class NotAWorkspaceAdmin(Forbidden):
@@ -62,8 +69,10 @@ class WorkspaceService:
         access: WorkspaceAccess,
         memberships: MembershipRepository,
         organizations: OrganizationRepository,
+        leases: WriteLeases | None = None,
     ) -> None:
         self._store = store
+        self._leases = leases or WriteLeases(store)
         self._access = access
         self._workspaces = access.workspaces
         self._members = access.members
@@ -125,11 +134,22 @@ class WorkspaceService:
         context = await self._managed(principal, workspace_id)
         if context.workspace.is_default:
             raise DefaultWorkspaceIsPermanent()
-        collection = await self._collection(principal)
-        holding = await collection.count_documents({"workspace_id": workspace_id})
-        if holding and not confirm:
-            raise WorkspaceHoldsData()
-        deleted = await again(lambda: collection.delete_many({"workspace_id": workspace_id}))
+        # Like a document write: under a write lease, taken before reading where the
+        # collection is, so a rename or move either waits for this delete or is seen by it.
+        lease = await self._leases.acquire(principal.organization_id)
+        try:
+            organization = await self._organizations.get_visible(principal.organization_id)
+            if organization is None:
+                raise WorkspaceNotFound()
+            if organization.state is not LifecycleState.ACTIVE:
+                raise WorkspaceDataMoving()
+            collection = self._store.collection(organization.namespace)
+            holding = await collection.count_documents({"workspace_id": workspace_id})
+            if holding and not confirm:
+                raise WorkspaceHoldsData()
+            deleted = await again(lambda: collection.delete_many({"workspace_id": workspace_id}))
+        finally:
+            await self._leases.release(lease)
         # The documents are gone, so the delete is in effect: the rest follows.
         await again(lambda: self._members.delete_for_workspace(workspace_id))
         await again(lambda: self._workspaces.delete(context.workspace))
@@ -177,12 +197,6 @@ class WorkspaceService:
         return WorkspaceView(
             workspace, await self._members.count(workspace.id), documents, context.role
         )
-
-    async def _collection(self, principal: Principal) -> AsyncCollection[Document]:
-        collection = await self._collection_for(principal.organization_id)
-        if collection is None:
-            raise WorkspaceNotFound()
-        return collection
 
     async def _collection_for(self, organization_id: ObjectId) -> AsyncCollection[Document] | None:
         organization = await self._organizations.get_visible(organization_id)

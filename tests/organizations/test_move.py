@@ -304,3 +304,14 @@ async def test_an_organization_recorded_before_placement_moves_too(
 
     assert result.source == store.default_tenant_db
     await assert_moved(store, store.default_tenant_db, target, list(ids))
+
+
+@pytest.mark.parametrize("target", ["admin", "local", "CONFIG", "TENANTRY", "Tenantry_Tenants_2"])
+async def test_a_reserved_or_case_variant_database_is_refused_as_a_target(
+    settings: Settings, store: Store, target: str
+) -> None:
+    await seeded(settings, store)
+
+    with pytest.raises(UnacceptableInput, match=repr(target)):
+        await move_organization(store, settings, NAME, target)
+    assert (await entry(store))["state"] == "active"

@@ -26,6 +26,7 @@ from app.workspaces.service import (
     DefaultWorkspaceIsPermanent,
     NotAnOrganizationMember,
     NotAWorkspaceAdmin,
+    WorkspaceDataMoving,
     WorkspaceHoldsData,
     WorkspaceNameInUse,
 )
@@ -148,7 +149,7 @@ async def unarchive(
     "/{workspace_id}",
     summary="Delete a workspace (not the default one)",
     description=f"{CREATORS} One that holds documents takes `confirm=true`; they go too.",
-    responses=CONDITIONAL_CHANGES,
+    responses=errors(*CHANGE_ERRORS, PreconditionFailed, WorkspaceDataMoving),
 )
 async def delete(
     workspace_id: WorkspacePath,
