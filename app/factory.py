@@ -80,8 +80,11 @@ def create_app(
         try:
             await prepare_database(store, settings)
             services = await start_services(settings, store, metrics, checkpoint)
-            async with background_tasks(services):
-                yield {"services": services}
+            try:
+                async with background_tasks(services):
+                    yield {"services": services}
+            finally:
+                services.hasher.close()
         finally:
             await store.close()
 

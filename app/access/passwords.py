@@ -1,22 +1,26 @@
 """Password hashing with bcrypt, off the event loop.
 
-bcrypt is deliberately slow (about 0.25 s at cost 12), so every hash and check runs in a worker
-thread, at most `workers` at once; requests beyond that wait their turn without blocking the
-loop. The worker threads also run at a lower scheduling priority (`PASSWORD_HASH_NICENESS`):
-on a machine whose cores are all busy hashing, the event loop thread still gets the CPU the
-moment it has work, so every other request stays fast while logins queue. Checking against a
+bcrypt is deliberately slow (about 0.25 s at cost 12), so every hash and check runs in a thread
+of the hasher's own pool, at most `workers` at once; requests beyond that wait their turn
+without blocking the loop. The pool's threads run at a lower scheduling priority
+(`PASSWORD_HASH_NICENESS`): on a machine whose cores are all busy hashing, the event loop
+thread still gets the CPU the moment it has work, so every other request stays fast while
+logins queue. The pool is the hasher's alone, so no lowered thread ever runs other work (the
+framework's thread pool keeps its priority). Checking against a
 missing account still costs one full bcrypt comparison, so response time does not tell which
 emails have accounts.
 """
 
+import asyncio
 import contextlib
 import os
 import secrets
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar, TypeVarTuple
 
-import anyio
 import bcrypt
 
 _Result = TypeVar("_Result")
@@ -39,9 +43,17 @@ def password_problem(password: str) -> str | None:
 class PasswordHasher:
     def __init__(self, rounds: int, workers: int, niceness: int = 0) -> None:
         self._rounds = rounds
-        self._limiter = anyio.CapacityLimiter(workers)
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix="password-hash",
+            initializer=_lower_this_threads_priority,
+            initargs=(niceness,),
+        )
         self._dummy_hash: bytes | None = None
-        self._niceness = niceness
+
+    def close(self) -> None:
+        """Let the pool's threads end once the work given to them is done."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def warm_up(self) -> None:
         """Prepare the dummy hash now, so the first unknown-email login costs what the rest do."""
@@ -70,21 +82,15 @@ class PasswordHasher:
         return self._dummy_hash
 
     async def _run(self, function: Callable[[*_Args], _Result], *args: *_Args) -> _Result:
-        def deprioritized() -> _Result:
-            _lower_this_threads_priority(self._niceness)
-            return function(*args)
-
-        return await anyio.to_thread.run_sync(deprioritized, limiter=self._limiter)
-
-
-_deprioritized = threading.local()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, partial(function, *args))
 
 
 def _lower_this_threads_priority(niceness: int) -> None:
-    """Raise the calling thread's nice value once (Linux schedules threads individually;
-    lowering one's own priority needs no privilege). Elsewhere this does nothing."""
-    if niceness <= 0 or getattr(_deprioritized, "done", False):
+    """Raise the calling thread's nice value, once as it starts (Linux schedules threads
+    individually; lowering one's own priority needs no privilege). Elsewhere this does
+    nothing."""
+    if niceness <= 0:
         return
-    _deprioritized.done = True
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)

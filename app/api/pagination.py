@@ -60,7 +60,7 @@ class PageRequest:
         self.response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
 
 
-def page_request(
+async def page_request(
     request: Request,
     response: Response,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=OFFSET_HELP)] = 0,

@@ -60,6 +60,7 @@ class Services:
     documents: DocumentService
     recovery: LifecycleRecovery
     idempotency: IdempotencyRecords
+    hasher: PasswordHasher
 
 
 class State(TypedDict):
@@ -187,4 +188,5 @@ def build_services(
         ),
         recovery=LifecycleRecovery(lifecycle),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
+        hasher=hasher,
     )

@@ -133,5 +133,8 @@ async def _hash(settings: Settings, password: str) -> str:
     problem = password_problem(password)
     if problem:
         raise UnacceptableInput(f"The password {problem}")
-    hasher = PasswordHasher(settings.bcrypt_rounds, settings.password_hash_workers)
-    return await hasher.hash(password)
+    hasher = PasswordHasher(settings.bcrypt_rounds, workers=1)
+    try:
+        return await hasher.hash(password)
+    finally:
+        hasher.close()

@@ -2,6 +2,7 @@ import asyncio
 import os
 import threading
 
+import anyio
 import pytest
 
 from app.access.passwords import PasswordHasher, password_problem
@@ -70,3 +71,21 @@ async def test_hashing_threads_run_at_a_lower_priority_than_the_loop() -> None:
     await hasher._run(nice_of_this_thread)
 
     assert observed == [7]
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no thread priorities on this system")
+async def test_other_work_in_threads_keeps_the_loops_priority() -> None:
+    hasher = PasswordHasher(rounds=4, workers=2, niceness=7)
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    await asyncio.gather(*(hasher.hash("SecurePassword123") for _ in range(4)))
+    observed = await asyncio.gather(
+        *(anyio.to_thread.run_sync(_nice_of_this_thread) for _ in range(8))
+    )
+    hasher.close()
+
+    assert set(observed) == {base}
+
+
+def _nice_of_this_thread() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
