@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +15,8 @@ from app.access.passwords import PasswordHasher
 from app.api.state import Services, build_services
 from app.audit.trail import ensure_audit_indexes
 from app.config import ConfigurationError, Settings
-from app.db.schema import ensure_indexes
+from app.db.migrations import MigrationMarkers
+from app.db.schema import IndexConflict, ensure_indexes
 from app.db.store import Store
 from app.members.migration import migrate_to_memberships
 from app.observability.metrics import Metrics
@@ -21,26 +24,49 @@ from app.organizations.lifecycle import Checkpoint
 from app.organizations.recovery import recover_periodically
 from app.registry.capacity import CapacityMonitor
 from app.registry.repository import OrganizationRepository
-from app.registry.tenants import TenantCollections
+from app.registry.tenants import TENANT_INDEXES, TenantCollections
 from app.workspaces.migration import migrate_to_workspaces
 
 logger = logging.getLogger(__name__)
 
 
+Migration = Callable[[Store], Awaitable[int]]
+
+
+def _tenant_indexes_version() -> str:
+    """Changes whenever TENANT_INDEXES does, so that new declarations reach every collection."""
+    declared = json.dumps([index.document for index in TENANT_INDEXES], sort_keys=True, default=str)
+    return hashlib.sha256(declared.encode()).hexdigest()[:12]
+
+
+# Each returns how much it changed; a run that changes nothing marks it done (app.db.migrations).
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("memberships-from-account-roles", migrate_to_memberships),
+    ("default-workspaces", migrate_to_workspaces),
+]
+
+
 async def prepare_database(store: Store, settings: Settings) -> None:
-    """Indexes, then the migrations that bring older data up to date (each safe to repeat)."""
+    """Indexes, then the migrations not yet marked done (each safe to repeat)."""
     try:
         await ensure_indexes(store)
+    except IndexConflict as exc:
+        raise ConfigurationError(str(exc)) from None
     except PyMongoError as exc:
         raise ConfigurationError(
             f"cannot prepare MongoDB ({type(exc).__name__}); check MONGO_URI and that "
             "the server is reachable"
         ) from None
     await ensure_audit_indexes(store, settings.audit_retention_days)
+    # Runs every time: the `tenant_database` index finds the entries without one.
     await OrganizationRepository(store).record_default_database(store.default_tenant_db)
-    await migrate_to_memberships(store)
-    await migrate_to_workspaces(store)
-    await ensure_tenant_indexes(store)
+    markers = MigrationMarkers(store)
+    tenant_indexes = (f"tenant-indexes-{_tenant_indexes_version()}", ensure_tenant_indexes)
+    for name, migrate in [*MIGRATIONS, tenant_indexes]:
+        if await markers.is_done(name):
+            continue
+        if await migrate(store) == 0:
+            await markers.record(name)
 
 
 async def ensure_tenant_indexes(store: Store) -> int:
@@ -71,10 +97,6 @@ async def start_services(
     )
     await services.recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
     await hasher.warm_up()
-    try:
-        await capacity.refresh()
-    except PyMongoError:
-        logger.exception("could not count collections and indexes; retrying later")
     pool = store.tenant_pool
     logger.info(
         "ready: master database %r, %d tenant database(s) from %r, %s placement (%s)",
@@ -89,16 +111,17 @@ async def start_services(
 
 @contextlib.asynccontextmanager
 async def background_tasks(services: Services) -> AsyncIterator[None]:
-    """The periodic recovery sweep and capacity count, for as long as the service runs."""
+    """The periodic recovery sweep and capacity count, for as long as the service runs. The
+    first count runs here too, off the start-up path: until it is in, placement knows of no
+    full database."""
     settings = services.settings
     work: list[Coroutine[Any, Any, None]] = []
     if settings.recovery_interval_seconds:
         grace = timedelta(seconds=settings.recovery_grace_seconds)
         interval = timedelta(seconds=settings.recovery_interval_seconds)
         work.append(recover_periodically(services.recovery, grace, interval))
-    if settings.capacity_refresh_seconds:
-        every = timedelta(seconds=settings.capacity_refresh_seconds)
-        work.append(services.capacity.run_periodically(every))
+    every = timedelta(seconds=settings.capacity_refresh_seconds)
+    work.append(services.capacity.run_periodically(every))
     tasks = [asyncio.create_task(coroutine) for coroutine in work]
     try:
         yield

@@ -75,11 +75,11 @@ class MembershipRepository:
     async def for_account(self, account_id: ObjectId) -> list[Membership]:
         """Oldest first (`created_at`, then `_id`)."""
         # Every membership of the account sorts between "<account>:" and "<account>;".
+        # The `_id` index finds them; an account has a handful, put in order here.
         prefix = f"{account_id}:"
-        cursor = self._memberships.find({"_id": {"$gte": prefix, "$lt": f"{account_id};"}}).sort(
-            [("created_at", ASCENDING), ("_id", ASCENDING)]
-        )
-        return [Membership.from_document(document) async for document in cursor]
+        cursor = self._memberships.find({"_id": {"$gte": prefix, "$lt": f"{account_id};"}})
+        found = [Membership.from_document(document) async for document in cursor]
+        return sorted(found, key=lambda membership: (membership.created_at, membership.id))
 
     async def page_for_organization(
         self, organization_id: ObjectId, role: Role | None, window: Window
@@ -177,4 +177,5 @@ class MembershipRepository:
             await cursor.close()
 
     async def count(self) -> int:
-        return await self._memberships.count_documents({})
+        """From the collection's metadata: an operator's total, not a scan."""
+        return await self._memberships.estimated_document_count()

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.db.keyset import CURSOR_LOCATION, Slice, Window
+from app.db.keyset import COUNT_LIMIT, CURSOR_LOCATION, Slice, Window
 from app.errors import InvalidInput
 
 MAX_PAGE_SIZE = 100
@@ -79,7 +79,13 @@ PageQuery = Annotated[PageRequest, Depends(page_request)]
 
 class Page(BaseModel, Generic[Item]):
     items: list[Item]
-    total: int
+    total: int = Field(
+        description=f"Items in the whole list, counted up to {COUNT_LIMIT:,}; past that, "
+        f"{COUNT_LIMIT:,} with `total_capped` true."
+    )
+    total_capped: bool = Field(
+        default=False, description=f"The list holds more than {COUNT_LIMIT:,} items."
+    )
     offset: int
     limit: int
     next_cursor: str | None
@@ -91,6 +97,7 @@ class Page(BaseModel, Generic[Item]):
         return cls(
             items=items,
             total=listed.total,
+            total_capped=listed.total_capped,
             offset=request.offset,
             limit=request.limit,
             next_cursor=listed.next_cursor,

@@ -6,6 +6,7 @@ process; request handlers receive them through the aliases in `app.api.deps`.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TypedDict
 
 from app.access.passwords import PasswordHasher
@@ -130,7 +131,8 @@ def build_services(
     placement = TenantPlacement(
         store.tenant_pool,
         PlacementPolicy(settings.tenant_placement),
-        organizations.collections_per_database,
+        # The pool's databases, and "" for entries recorded before placement.
+        partial(organizations.collections_per_database, ["", *store.tenant_pool]),
         default_database=store.default_tenant_db,
         full_databases=capacity.full_databases,
     )

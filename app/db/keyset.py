@@ -6,6 +6,10 @@ direction. A cursor is base64url (unpadded) of compact JSON
 of the list's name, order and filter, so a cursor is refused by any other list or filter.
 Datetimes are epoch milliseconds, the precision BSON stores; ObjectIds are hex.
 
+A page's `total` is counted up to `COUNT_LIMIT` (`count_documents` with a limit, which stops
+the index scan there); past it the page says `total_capped` and `total` is the limit. An exact
+count of a large list would read every index entry it matches on every page.
+
 Reading after a position (rather than skipping a count) is what keeps a walk stable: an item
 inserted or deleted between two pages cannot shift the ones after it, so an item that exists
 throughout the walk is seen exactly once. Each list's repository keeps its own query and runs
@@ -37,6 +41,8 @@ CURSOR_LOCATION = ("query", "cursor")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _MAX_STRING = 1024
+# How far a page's `total` counts: as far as an offset can reach, and a page beyond it.
+COUNT_LIMIT = 10_000
 
 MALFORMED = "cursor is not one this API issued; pass a next_cursor back unchanged"
 MISMATCHED = (
@@ -89,14 +95,33 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class Slice(Generic[T]):
-    """One page of a list: its items, how many the whole list holds, and where it goes on."""
+    """One page of a list: its items, how many the whole list holds (or `COUNT_LIMIT`, with
+    `total_capped`, when it holds more), and where it goes on."""
 
     items: list[T]
     total: int
     next_cursor: str | None
+    total_capped: bool = False
 
     def with_items(self, items: list[U]) -> "Slice[U]":
-        return Slice(items, self.total, self.next_cursor)
+        return Slice(items, self.total, self.next_cursor, self.total_capped)
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """How many items a list holds, counted no further than `COUNT_LIMIT`."""
+
+    count: int
+    capped: bool = False
+
+    @classmethod
+    def of(cls, counted: int) -> "Total":
+        """From a count made with `limit=COUNT_LIMIT + 1`."""
+        return cls(COUNT_LIMIT, True) if counted > COUNT_LIMIT else cls(counted)
+
+
+async def bounded_count(collection: AsyncCollection[Document], query: Mapping[str, Any]) -> Total:
+    return Total.of(await collection.count_documents(dict(query), limit=COUNT_LIMIT + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,21 +257,24 @@ class Reading:
             "$or": [{field: {after: value}}, {"_id": {after: last_id}}],
         }
 
-    def cut(self, fetched: list[T], total: int, position: Callable[[T], Sequence[Any]]) -> Slice[T]:
+    def cut(
+        self, fetched: list[T], total: int | Total, position: Callable[[T], Sequence[Any]]
+    ) -> Slice[T]:
         """The page out of what was fetched (at most `fetch` items, in order)."""
+        counted = total if isinstance(total, Total) else Total(total)
         items = fetched[: self.window.limit]
         more = len(fetched) > self.window.limit and bool(items)
         next_cursor = self.keyset.cursor_at(position(items[-1]), self.fingerprint) if more else None
-        return Slice(items, total, next_cursor)
+        return Slice(items, counted.count, next_cursor, counted.capped)
 
-    def cut_documents(self, fetched: list[Document], total: int) -> Slice[Document]:
+    def cut_documents(self, fetched: list[Document], total: int | Total) -> Slice[Document]:
         return self.cut(fetched, total, self.keyset.position_of)
 
     async def page(
         self, collection: AsyncCollection[Document], base: Mapping[str, Any]
     ) -> Slice[Document]:
-        """Count what `base` matches, and read this page of it from `collection`."""
-        total = await collection.count_documents(dict(base))
+        """Count what `base` matches (up to `COUNT_LIMIT`), and read this page of it."""
+        total = await bounded_count(collection, base)
         cursor = (
             collection.find(self.query(base))
             .sort(self.keyset.sort)

@@ -5,10 +5,11 @@ keeps its name when its keys change: start-up replaces the older one of that nam
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure
 
 from app.db.store import Document, Store
 
@@ -36,6 +37,9 @@ TRUSTED_ADDRESSES = "login_trusted_addresses"
 # One record per caller's `Idempotency-Key`, `_id` = a hash of caller and key: the request
 # running, or its sealed answer, kept for replays until `expires_at`.
 IDEMPOTENCY_KEYS = "idempotency_keys"
+# One document per data migration that has run to the end, `_id` = the migration's name; a
+# start-up finds it and skips the migration (see `app.db.migrations`).
+MIGRATIONS = "migrations"
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,15 @@ MASTER_INDEXES = (
         [
             IndexModel([("identifier", ASCENDING)], unique=True, name="identifier_unique"),
             IndexModel([("tenant_collection", ASCENDING)], name="tenant_collection"),
+            # Placement's and capacity's count per database: one indexed count each.
             IndexModel([("tenant_database", ASCENDING)], name="tenant_database"),
+            # Who is renaming to a collection name (recovery, verify): only entries mid-rename
+            # carry the field, so the index holds only them.
+            IndexModel(
+                [("pending_rename.tenant_collection", ASCENDING)],
+                sparse=True,
+                name="pending_rename_collection",
+            ),
             IndexModel([("name_key", ASCENDING)], unique=True, name="name_key_unique"),
             # State counts (/metrics) and recovery's search for stale operations.
             IndexModel([("state", ASCENDING), ("modified_at", ASCENDING)], name="state_modified"),
@@ -138,15 +150,22 @@ MASTER_INDEXES = (
             IndexModel(
                 [("replaced_token_digests", ASCENDING)], sparse=True, name="replaced_tokens"
             ),
-            # Pending invitations by keyset (`created_at`, then `_id`); expiry is filtered.
+            # Pending invitations by keyset (`created_at`, then `_id`); the expiry, last, is
+            # checked on the index entries before any invitation is read.
             IndexModel(
                 [
                     ("organization_id", ASCENDING),
                     ("status", ASCENDING),
                     ("created_at", ASCENDING),
                     ("_id", ASCENDING),
+                    ("expires_at", ASCENDING),
                 ],
                 name="organization_status_created",
+            ),
+            # The seat count: an organization's pending invitations not yet expired.
+            IndexModel(
+                [("organization_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
+                name="organization_status_expiry",
             ),
             IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
         ],
@@ -158,6 +177,7 @@ MASTER_INDEXES = (
             IndexModel([("claimed_at", ASCENDING)], name="claimed_at"),
         ],
     ),
+    CollectionIndexes(MIGRATIONS),
     *(
         CollectionIndexes(
             expiring,
@@ -179,6 +199,23 @@ async def ensure_indexes(store: Store) -> None:
         await ensure_declared(store.master[spec.collection], spec.indexes)
 
 
+class IndexConflict(Exception):
+    """An index the service declares cannot be created: the collection holds one with the
+    same keys under another name or options (85), or one of the same name and other options
+    (86). Start-up stops and says which, for an operator to drop or rename by hand."""
+
+    def __init__(self, collection: str, index: str, code: int, reason: str) -> None:
+        kind = "same keys, other name or options" if code == 85 else "same name, other options"
+        super().__init__(
+            f"index {index!r} on collection {collection!r} conflicts with an existing index "
+            f"({kind}, code {code}): {reason}. Drop or rename the existing index (mongosh: "
+            f"db.{collection}.getIndexes()) and start again."
+        )
+        self.collection = collection
+        self.index = index
+        self.code = code
+
+
 def _plain(keys: Any) -> list[tuple[str, Any]]:
     """Index keys as comparable pairs; servers may answer directions as doubles (1.0)."""
     pairs = keys.items() if isinstance(keys, dict) else keys
@@ -193,10 +230,37 @@ async def ensure_declared(collection: AsyncCollection[Document], indexes: list[I
     """Create `indexes`; one that exists under a declared name with other keys (declared by an
     earlier version) is dropped first, so the name stays and the keys become the declared ones.
     A collection without any index (one that does not exist) is created by this."""
+    if not indexes:
+        return
     existing = await collection.index_information()
     for index in indexes:
         name = index.document["name"]
         found = existing.get(name)
         if found is not None and not same_keys(found["key"], index.document["key"]):
             await collection.drop_index(name)
-    await collection.create_indexes(indexes)
+    try:
+        await collection.create_indexes(indexes)
+    except OperationFailure as exc:
+        if exc.code not in _INDEX_CONFLICTS:
+            raise
+        await _name_the_conflict(collection, indexes, exc)
+
+
+_INDEX_CONFLICTS = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
+
+
+async def _name_the_conflict(
+    collection: AsyncCollection[Document], indexes: list[IndexModel], failure: OperationFailure
+) -> NoReturn:
+    """Create the indexes one at a time to raise IndexConflict for the one refused."""
+    for index in indexes:
+        try:
+            await collection.create_indexes([index])
+        except OperationFailure as exc:
+            if exc.code in _INDEX_CONFLICTS:
+                reason = str(exc.details.get("errmsg") if exc.details else exc)
+                name = index.document["name"]
+                raise IndexConflict(collection.name, name, int(exc.code or 0), reason) from None
+            raise
+    reason = str(failure.details.get("errmsg") if failure.details else failure)
+    raise IndexConflict(collection.name, "?", int(failure.code or 0), reason) from None

@@ -7,7 +7,15 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument
 
-from app.db.keyset import CURSOR_LOCATION, Keyset, Kind, Slice, Window
+from app.db.keyset import (
+    CURSOR_LOCATION,
+    Keyset,
+    Kind,
+    Slice,
+    Total,
+    Window,
+    bounded_count,
+)
 from app.db.store import Document, Store, TenantNamespace
 from app.errors import InvalidInput
 
@@ -63,7 +71,7 @@ class TenantDocuments:
             workspace=self._scope.get("workspace_id"),
             where=json.dumps(where, sort_keys=True, default=str),
         )
-        total = await self._collection.count_documents(query)
+        total = await self._total(query)
         cursor = (
             self._collection.find(reading.query(query))
             .sort(keyset.sort)
@@ -72,8 +80,15 @@ class TenantDocuments:
         )
         fetched = await cursor.to_list()
         if sort != CURSOR_SORT:
-            return Slice(fetched[: window.limit], total, None)
+            return Slice(fetched[: window.limit], total.count, None, total.capped)
         return reading.cut_documents(fetched, total)
+
+    async def _total(self, query: dict[str, Any]) -> Total:
+        """The whole collection's size from its metadata when nothing narrows the list (the
+        collection is the organization's alone); else a count that stops at the cap."""
+        if not query:
+            return Total.of(await self._collection.estimated_document_count())
+        return await bounded_count(self._collection, query)
 
     async def replace(self, current: Document, body: Document) -> Document | None:
         """Replace the document if it still has the version it was read with; None if not.

@@ -25,7 +25,7 @@ class TenantCatalog:
     async def databases(self) -> list[str]:
         """Every database tenant collections may be in: the placement pool, the default
         database, and any other the registry records."""
-        recorded = await OrganizationRepository(self._store).collections_per_database()
+        recorded = await OrganizationRepository(self._store).databases_in_use()
         names = {*self._store.tenant_pool, self._store.default_tenant_db, *recorded}
         return sorted(names - {""})
 

@@ -71,7 +71,7 @@ async def export_tenant(
     """
     organization = await resolve_settled_organization(store, settings, reference)
     collection = store.collection(organization.namespace)
-    progress.start(await collection.count_documents({}))
+    progress.start(await collection.estimated_document_count())  # for the progress bar only
     writer = await asyncio.to_thread(JsonLinesWriter, path, compress, WRITE_OPTIONS)
     written = 0
     try:

@@ -109,7 +109,7 @@ class OrganizationDirectory:
         statistics = OrganizationStatistics(
             members=await self._memberships.count_for_organization(organization.id),
             pending_invitations=await self._invitations.count_pending(organization.id),
-            tenant_documents=await self._tenants.count(collection),
+            tenant_documents=await self._tenants.estimated_count(collection),
             tenant_storage_bytes=await self._tenants.storage_bytes(collection),
         )
         profile = await self._organizations.profile_of(organization.id)

@@ -67,7 +67,7 @@ class LifecycleRecovery:
                 # service's start) waiting; an operator has to look at it.
                 logger.exception("recovery: cannot settle organization %s", organization_id)
                 report.needs_operator.append(f"organization {organization_id}")
-        claims = await self._lifecycle.claims.list_claimed_before(cutoff)
+        claims = await self._lifecycle.claims.unaccounted_before(cutoff)
         for identifier, organization_id in claims:
             try:
                 await self._check_claim(identifier, organization_id, report)
@@ -131,7 +131,7 @@ class LifecycleRecovery:
     async def _databases(self, holder: Organization | None) -> list[str]:
         """Every tenant database a leftover may be in: renames stay in the holder's
         database, but the holder may have moved since, or be gone."""
-        recorded = await self._lifecycle.organizations.collections_per_database()
+        recorded = await self._lifecycle.organizations.databases_in_use()
         names = {*self._lifecycle.store.tenant_pool, *recorded}
         if holder is not None:
             names.add(holder.tenant_database)

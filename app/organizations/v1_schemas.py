@@ -106,9 +106,13 @@ class RenameRequest(RequestBody):
 class Statistics(BaseModel):
     members: int
     pending_invitations: int
-    tenant_documents: int
+    tenant_documents: int = Field(
+        description="From the collection's metadata (no document is read): exact on a "
+        "standalone server or replica set, except just after an unclean shutdown."
+    )
     tenant_storage_bytes: int | None = Field(
-        description="As the server reports it; null where it does not (the in-memory store)."
+        description="As the server reports it (`$collStats`); null where it does not (the "
+        "in-memory store)."
     )
 
 

@@ -19,6 +19,8 @@ from app.db.store import Store
 from app.registry.repository import OrganizationRepository
 
 logger = logging.getLogger(__name__)
+# When the count fails and no refresh interval is set, the next try.
+_RETRY = timedelta(minutes=5)
 
 
 class Level(StrEnum):
@@ -117,21 +119,21 @@ def _share(used: int, limit: int) -> str:
 
 
 async def measure(store: Store, settings: Settings) -> CapacityReport:
-    """Count collections and indexes in every database the server lists (they all count
-    toward the cluster) and in every tenant database, listed yet or not."""
-    recorded = await OrganizationRepository(store).collections_per_database()
+    """Count collections and indexes in Tenantry's own databases: the master database, the
+    default tenant database, the pool, and any other the registry still places collections
+    in. Other databases on the same cluster are not Tenantry's to list (and listing them
+    needs a privilege it does not need otherwise); `CAPACITY_CLUSTER_LIMIT` is the share of
+    the cluster planned for Tenantry."""
+    organizations = OrganizationRepository(store)
+    master = store.master.name
+    pool = store.tenant_pool
+    in_use = await organizations.databases_in_use()
+    recorded = await organizations.collections_per_database(in_use)
     placed: dict[str, int] = {}
     for name, count in recorded.items():
         key = store.resolve_database(name)
         placed[key] = placed.get(key, 0) + count
-    pool = store.tenant_pool
-    master = store.master.name
-    try:
-        listed = await store.client.list_database_names()
-    except Exception:  # no listDatabases privilege: count what Tenantry knows of
-        logger.info("cannot list databases; counting only Tenantry's own")
-        listed = []
-    names = sorted({*listed, master, *pool, *placed})
+    names = sorted({master, store.default_tenant_db, *pool, *placed})
     databases = []
     for name in names:
         collections, indexes = await _count(store, name)
@@ -196,9 +198,14 @@ class CapacityMonitor:
         return report
 
     async def run_periodically(self, interval: timedelta) -> None:
+        """Count now, then every `interval` (a zero interval: this once)."""
         while True:
-            await asyncio.sleep(interval.total_seconds())
             try:
                 await self.refresh()
             except Exception:
-                logger.exception("capacity count failed; retrying in %s", interval)
+                logger.exception("capacity count failed; retrying in %s", interval or _RETRY)
+                await asyncio.sleep((interval or _RETRY).total_seconds())
+                continue
+            if not interval:
+                return
+            await asyncio.sleep(interval.total_seconds())

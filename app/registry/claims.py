@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from app.db.schema import IDENTIFIER_CLAIMS
+from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Document, Store
 
 
@@ -34,8 +34,47 @@ class IdentifierClaims:
             return False
         return True
 
-    async def list_claimed_before(self, cutoff: datetime) -> list[tuple[str, ObjectId]]:
-        cursor = self._claims.find({"claimed_at": {"$lte": cutoff}})
+    async def unaccounted_before(self, cutoff: datetime) -> list[tuple[str, ObjectId]]:
+        """Claims taken before `cutoff` that their organization does not account for: it is
+        gone, or neither its identifier nor the one it is renaming to is the claim's.
+
+        One aggregation rather than a read of each claim's organization: the server joins
+        each claim to its entry by `_id` and answers only the claims left over, which are
+        few (an interrupted operation leaves one). `$lookup` joins into the registry even
+        when it is sharded (MongoDB 5.1 on).
+        """
+        cursor = await self._claims.aggregate(
+            [
+                {"$match": {"claimed_at": {"$lte": cutoff}}},
+                {
+                    "$lookup": {
+                        "from": ORGANIZATIONS,
+                        "localField": "organization_id",
+                        "foreignField": "_id",
+                        "as": "holder",
+                    }
+                },
+                {
+                    "$project": {
+                        "organization_id": 1,
+                        # Arrays (one value per entry found); `$ifNull` for the stores
+                        # that answer a path no entry has as missing, not as [].
+                        "current": {"$ifNull": ["$holder.identifier", []]},
+                        "renaming": {"$ifNull": ["$holder.pending_rename.identifier", []]},
+                    }
+                },
+                {
+                    "$match": {
+                        "$expr": {
+                            "$and": [
+                                {"$eq": [{"$in": ["$_id", "$current"]}, False]},
+                                {"$eq": [{"$in": ["$_id", "$renaming"]}, False]},
+                            ]
+                        }
+                    }
+                },
+            ]
+        )
         return [(claim["_id"], claim["organization_id"]) async for claim in cursor]
 
     async def release(self, identifier: str, organization_id: ObjectId) -> None:
@@ -45,4 +84,5 @@ class IdentifierClaims:
         return [document async for document in self._claims.find({})]
 
     async def count(self) -> int:
-        return await self._claims.count_documents({})
+        """From the collection's metadata: an operator's total, not a scan."""
+        return await self._claims.estimated_document_count()

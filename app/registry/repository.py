@@ -9,7 +9,7 @@ import asyncio
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -237,12 +237,35 @@ class OrganizationRepository:
             unset="pending_move",
         )
 
-    async def collections_per_database(self) -> dict[str, int]:
-        """How many tenant collections the registry places in each database ("" = default)."""
-        cursor = await self._organizations.aggregate(
-            [{"$group": {"_id": {"$ifNull": ["$tenant_database", ""]}, "count": {"$sum": 1}}}]
-        )
-        return {str(row["_id"]): int(row["count"]) async for row in cursor}
+    async def collections_per_database(
+        self, databases: Iterable[str] | None = None
+    ) -> dict[str, int]:
+        """How many tenant collections the registry places in each of `databases` (default:
+        every database it places any in; "" = the default database, for entries from before
+        placement): one indexed count per database, never a pass over the registry."""
+        names = await self.databases_in_use() if databases is None else sorted(set(databases))
+        return {
+            name: await self._organizations.count_documents(_in_database(name)) for name in names
+        }
+
+    async def databases_in_use(self) -> list[str]:
+        """Every database the registry places a tenant collection in ("" for entries without
+        one), walking the `tenant_database` index from one value to the next: one indexed
+        read per database, however many organizations each holds."""
+        found = []
+        if await self._organizations.find_one(_in_database(""), {"_id": 1}) is not None:
+            found.append("")
+        after = ""
+        while True:
+            document = await self._organizations.find_one(
+                {"tenant_database": {"$gt": after}},
+                {"tenant_database": 1},
+                sort=[("tenant_database", ASCENDING)],
+            )
+            if document is None or not isinstance(document.get("tenant_database"), str):
+                return found
+            after = document["tenant_database"]
+            found.append(after)
 
     async def in_database(self, database: str, *, limit: int = 0) -> list[Organization]:
         """Organizations whose collection the registry places in `database`, oldest first."""
@@ -477,12 +500,22 @@ class OrganizationRepository:
     async def all_documents(self) -> list[Document]:
         return [document async for document in self._organizations.find({})]
 
-    async def ids(self) -> list[ObjectId]:
-        cursor = self._organizations.find({}, {"_id": 1})
-        return [document["_id"] async for document in cursor]
+    async def ids_in_batches(self, size: int = 1000) -> AsyncIterator[list[ObjectId]]:
+        """Every entry's id, `size` at a time in `_id` order, each batch read after the last
+        (so no answer or later filter ever holds every id)."""
+        after: ObjectId | None = None
+        while True:
+            query = {"_id": {"$gt": after}} if after is not None else {}
+            cursor = self._organizations.find(query, {"_id": 1}).sort("_id", ASCENDING).limit(size)
+            batch = [document["_id"] async for document in cursor]
+            if not batch:
+                return
+            yield batch
+            after = batch[-1]
 
     async def count(self) -> int:
-        return await self._organizations.count_documents({})
+        """From the collection's metadata: an operator's total, not a scan."""
+        return await self._organizations.estimated_document_count()
 
     async def count_by(self, field: str, absent: str) -> dict[str, int]:
         """Entries per value of `field`; entries without it count under `absent`."""

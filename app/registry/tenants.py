@@ -95,14 +95,23 @@ class TenantCollections:
     async def count(self, name: TenantNamespace) -> int:
         return await self._collection(name).count_documents({})
 
+    async def estimated_count(self, name: TenantNamespace) -> int:
+        """The count the collection's metadata holds: no document is read. Exact on a
+        standalone or replica set after a clean shutdown; `count` is for when it must be."""
+        return await self._collection(name).estimated_document_count()
+
     async def storage_bytes(self, name: TenantNamespace) -> int | None:
-        """Storage the server reports for the collection; None where it reports nothing."""
+        """Storage the server reports for the collection (summed over shards); None where it
+        reports nothing. The `$collStats` stage, not the `collStats` command deprecated since
+        MongoDB 6.2."""
         try:
-            stats = await self._database(name).command("collStats", name.collection)
-        except Exception:  # the in-memory store and some servers do not implement collStats
+            cursor = await self._collection(name).aggregate([{"$collStats": {"storageStats": {}}}])
+            shards = await cursor.to_list()
+        except Exception:  # the in-memory store does not implement $collStats
             return None
-        size = stats.get("storageSize") if isinstance(stats, dict) else None
-        return int(size) if isinstance(size, int | float) else None
+        sizes = [(shard.get("storageStats") or {}).get("storageSize") for shard in shards]
+        known = [int(size) for size in sizes if isinstance(size, int | float)]
+        return sum(known) if known else None
 
     async def is_empty(self, name: TenantNamespace) -> bool:
         return not await self._collection(name).count_documents({}, limit=1)

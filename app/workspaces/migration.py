@@ -28,7 +28,11 @@ async def migrate_to_workspaces(store: Store) -> int:
     workspaces = WorkspaceRepository(store)
     members = WorkspaceMemberRepository(store)
     tenants = TenantCollections(store)
-    pending = await workspaces.organizations_without_default(await organizations.ids())
+    pending = [
+        organization_id
+        async for batch in organizations.ids_in_batches()
+        for organization_id in await workspaces.organizations_without_default(batch)
+    ]
     for organization_id in pending:
         default = await workspaces.ensure_default(organization_id)
         for membership in await memberships.of_organization(organization_id):

@@ -141,12 +141,12 @@ class WorkspaceRepository:
     async def organizations_without_default(
         self, organization_ids: list[ObjectId]
     ) -> list[ObjectId]:
-        having = set(
-            await self._workspaces.distinct(
-                "organization_id",
-                {"organization_id": {"$in": organization_ids}, "is_default": True},
-            )
+        # A find, not `distinct`: each organization has at most one default workspace.
+        cursor = self._workspaces.find(
+            {"organization_id": {"$in": organization_ids}, "is_default": True},
+            {"organization_id": 1},
         )
+        having = {document["organization_id"] async for document in cursor}
         return [org for org in organization_ids if org not in having]
 
 

@@ -52,7 +52,12 @@ class _RoundTrips:
                 return result
 
             async def after_a_round_trip() -> Any:
-                await asyncio.sleep(0)
+                try:
+                    await asyncio.sleep(0)
+                except BaseException:  # cancelled (a background task at shutdown): never sent
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    raise
                 return await result
 
             return after_a_round_trip()

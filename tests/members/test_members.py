@@ -110,7 +110,14 @@ async def test_members_can_be_filtered_by_role(client: AsyncClient, store: Store
     assert viewers["total"] == 2
     assert [m["email"] for m in members["items"]] == [added[0][1], added[2][1]]
     assert members["total"] == 3
-    assert admins == {"items": [], "total": 0, "offset": 0, "limit": 20, "next_cursor": None}
+    assert admins == {
+        "items": [],
+        "total": 0,
+        "total_capped": False,
+        "offset": 0,
+        "limit": 20,
+        "next_cursor": None,
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,379 @@
+"""No query the service sends would make a real server scan a collection.
+
+The in-memory store scans for every query, so a missing index never shows in a test's speed.
+Here every filtered call is recorded (`tests.queries`) while one broad scenario runs: start-up
+on an empty store and again on a full one, every feature through the HTTP API, the operator
+operations, the recovery sweep and the capacity count. Each recorded query must be served by
+an index its collection declares (`app/db/schema.py`, the audit log's in `app/audit/trail.py`,
+`TENANT_INDEXES` for tenant collections), or be in `DELIBERATE_SCANS` with its reason.
+"""
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app.access.roles import Role
+from app.config import Settings
+from app.db.store import Store
+from app.factory import create_app
+from app.observability.metrics import Metrics
+from app.operations.organizations import describe_organization, list_organizations
+from app.operations.placement import move_organization, plan_rebalance
+from app.operations.repair import repair
+from app.operations.statistics import gather_statistics
+from app.operations.transfer import export_tenant, import_tenant
+from app.operations.verify import verify
+from app.organizations.lifecycle import no_checkpoint
+from app.registry.repository import OrganizationFilter
+from app.registry.tenants import TENANT_INDEXES
+from app.startup import prepare_database, start_services
+from tests.conftest import borrowed
+from tests.outbox import Outbox
+from tests.queries import Index, Query, Recorder, recording_store, served_by
+from tests.support import EMAIL, add_account, bearer, created_org, login, rename
+
+# Queries no index serves, on purpose, each bounded by what it is for: (collection, who sends
+# it, the call and its shape) -> why. A new query, or one of these sent from elsewhere or in
+# another shape, fails the test. `<tenant>` stands for any tenant collection.
+_MIGRATION = "a migration: runs until a start finds nothing to change, then never (its marker)"
+_OPERATOR = "an operator command over the whole registry, run by hand, meant to read it all"
+DELIBERATE_SCANS: dict[tuple[str, str, str], str] = {
+    (
+        "accounts",
+        "accounts.repository.legacy_roles < members.migration.migrate_to_memberships",
+        "find R[role]",
+    ): _MIGRATION,
+    (
+        "organizations",
+        "registry.repository.without_owner_count < members.migration.migrate_to_memberships",
+        "find R[owner_count]",
+    ): _MIGRATION,
+    (
+        "organizations",
+        "registry.repository.settled_namespaces < startup.ensure_tenant_indexes",
+        "find E[state] R[pending_move,pending_rename,tenant_collection]",
+    ): _MIGRATION,
+    (
+        "organizations",
+        "registry.repository.all_documents < operations.verify.verify",
+        "find everything",
+    ): _OPERATOR,
+    ("identifier_claims", "registry.claims.all < operations.verify.verify", "find everything"): (
+        _OPERATOR
+    ),
+    (
+        "memberships",
+        "accounts.memberships.counts_by_organization < operations.verify.verify",
+        "aggregate E[role] [$match,$group]",
+    ): _OPERATOR,
+    (
+        "organizations",
+        "registry.repository.all_documents < operations.statistics._tenant_sizes",
+        "find everything",
+    ): _OPERATOR,
+    (
+        "organizations",
+        "registry.repository.count_by < operations.statistics.gather_statistics",
+        "aggregate everything [$group]",
+    ): _OPERATOR,
+    (
+        "organizations",
+        "registry.repository.search < operations.registry.list_organizations",
+        "find E[state] S[name_key:1]",
+    ): _OPERATOR,
+    (
+        "organizations",
+        "registry.repository.search < operations.registry.list_organizations",
+        "find S[name_key:1]",
+    ): _OPERATOR,
+    # Exact counts of one organization's collection where the number is the answer: what a
+    # rename moved (`documents_migrated`), what a copy holds before the registry switches to
+    # it, what an operator's report shows. Each reads one collection once per operation.
+    (
+        "<tenant>",
+        "registry.tenants.count < organizations.lifecycle.finish_rename",
+        "count_documents everything",
+    ): "a rename's documents_migrated",
+    (
+        "<tenant>",
+        "registry.tenants.count < organizations.lifecycle.roll_back_rename",
+        "count_documents everything",
+    ): "a rename that cannot finish answers what the collection holds",
+    (
+        "<tenant>",
+        "registry.tenants.count < organizations.lifecycle.finish_move",
+        "count_documents everything",
+    ): "a finished move reports what it moved",
+    ("<tenant>", "registry.tenants.count < registry.tenants.copy", "count_documents everything"): (
+        "a copy checks it holds every document before the registry switches to it"
+    ),
+    (
+        "<tenant>",
+        "registry.tenants.count < operations.organizations._tenant_report",
+        "count_documents everything",
+    ): _OPERATOR,
+    # Lists sorted on a field other than `created_at` (offset only): the server reads the
+    # organization's (or workspace's) documents and keeps the best `offset + limit` (at most
+    # 10,100) in memory. `created_at`, the default, is the indexed order.
+    (
+        "<tenant>",
+        "documents.repository.page < documents.service.list",
+        "find S[updated_at:1,_id:1]",
+    ): "sorting on updated_at or version is documented as the unindexed order",
+    # `where` on the organization's own fields across every workspace: nothing narrows the
+    # count but the collection, which is one organization's; it stops at 10,001.
+    (
+        "<tenant>",
+        "documents.repository._total < documents.repository.page",
+        "count_documents everything",
+    ): "a filter on the organization's own fields, counted up to the cap",
+}
+# Fields of a tenant document the service itself writes; the rest are the organization's own,
+# on which `where` filters equality among what the scope's index finds.
+SERVER_FIELDS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "version"})
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def recorded(store: Store, recorder: Recorder) -> Store:
+    return recording_store(borrowed(store), recorder)
+
+
+@pytest.fixture
+def app(settings: Settings, recorded: Store, outbox: Outbox) -> FastAPI:
+    return create_app(settings, store_opener=lambda _: recorded)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client
+
+
+def ok(response: Any) -> Any:
+    assert response.is_success, f"{response.request.method} {response.request.url}: {response.text}"
+    json = response.headers.get("content-type", "").startswith("application/json")
+    return response.json() if json else None
+
+
+async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
+    """One organization's life through the HTTP API, beside a second one."""
+    created = await created_org(client)
+    await created_org(client, "Bystander Corp", "owner@bystander.example")
+    org, token = created["id"], await login(client)
+    base = f"/api/v1/organizations/{org}"
+    owner = bearer(token)
+    ok(await client.get("/org/get", params={"organization_name": created["organization_name"]}))
+    failed = await client.post(
+        "/api/v1/auth/login", json={"email": EMAIL, "password": "Wrong-Password-1"}
+    )
+    assert failed.status_code == 401
+    ok(await client.get("/api/v1/auth/me", headers=owner))
+    ok(await client.get("/api/v1/organizations", headers=owner))
+    ok(await client.get(base, headers=owner))
+    ok(await client.patch(base, json={"description": "Widgets"}, headers=owner))
+
+    for number in range(1):
+        await add_account(store, org, f"member{number}@techcorp.example", Role.MEMBER)
+    admin_id = await add_account(store, org, "admin@techcorp.example", Role.ADMIN)
+    listed = ok(await client.get(f"{base}/members", params={"limit": 2}, headers=owner))
+    ok(await client.get(f"{base}/members", params={"cursor": listed["next_cursor"]}, headers=owner))
+    ok(await client.get(f"{base}/members", params={"role": "member"}, headers=owner))
+    ok(await client.patch(f"{base}/members/{admin_id}", json={"role": "member"}, headers=owner))
+
+    invited = ok(
+        await client.post(
+            f"{base}/invitations",
+            json={"email": "new@techcorp.example", "role": "viewer"},
+            headers=owner,
+        )
+    )
+    ok(await client.get(f"{base}/invitations", headers=owner))
+    ok(await client.post(f"{base}/invitations/{invited['id']}/resend", headers=owner))
+    joined = ok(
+        await client.post(
+            "/api/v1/invitations/accept",
+            json={
+                "token": outbox.last_token_for("new@techcorp.example"),
+                "password": "Joined-Pw-12",
+            },
+        )
+    )
+    other = ok(
+        await client.post(
+            f"{base}/invitations",
+            json={"email": "later@techcorp.example", "role": "member"},
+            headers=owner,
+        )
+    )
+    ok(await client.delete(f"{base}/invitations/{other['id']}", headers=owner))
+
+    sales = ok(await client.post(f"{base}/workspaces", json={"name": "Sales"}, headers=owner))
+    workspaces = f"{base}/workspaces"
+    ok(await client.get(workspaces, headers=owner))
+    ok(await client.get(f"{workspaces}/{sales['id']}", headers=owner))
+    ok(
+        await client.put(
+            f"{workspaces}/{sales['id']}/members/{admin_id}", json={"role": "editor"}, headers=owner
+        )
+    )
+    ok(await client.get(f"{workspaces}/{sales['id']}/members", headers=owner))
+    switched = ok(
+        await client.post(
+            "/api/v1/auth/switch",
+            json={"organization_id": org, "workspace_id": sales["id"]},
+            headers=owner,
+        )
+    )
+    in_sales = bearer(switched["access_token"])
+
+    documents = f"{base}/documents"
+    for number in range(5):
+        ok(await client.post(documents, json={"n": number, "kind": "deal"}, headers=in_sales))
+    ok(
+        await client.post(
+            f"{documents}/batch", json={"documents": [{"n": 9}, {"n": 10}]}, headers=owner
+        )
+    )
+    lists: list[dict[str, str | int]] = [
+        {"limit": 2},
+        {"limit": 2, "order": "desc"},
+        {"workspace_id": sales["id"], "limit": 2},
+        {"workspace_id": sales["id"], "limit": 2, "order": "desc"},
+        {"sort": "updated_at"},
+        {"where": '{"kind": "deal"}'},
+    ]
+    for params in lists:
+        first = ok(await client.get(documents, params=params, headers=owner))
+        if first["next_cursor"]:
+            onward = {**params, "cursor": first["next_cursor"]}
+            ok(await client.get(documents, params=onward, headers=owner))
+    ok(await client.get(documents, params={"limit": 2, "order": "desc"}, headers=in_sales))
+    document = first["items"][0]
+    path = f"{documents}/{document['id']}"
+    ok(await client.get(path, headers=owner))
+    ok(await client.put(path, json={"n": 99}, headers=owner))
+    ok(await client.patch(path, json={"kind": None}, headers=owner))
+    ok(await client.delete(path, headers=owner))
+
+    ok(await client.get(f"{base}/billing", headers=owner))
+    ok(await client.patch(f"{base}/billing", json={"billing_email": "ap@x.example"}, headers=owner))
+    audit = f"{base}/audit-log"
+    listed = ok(await client.get(audit, params={"limit": 2}, headers=owner))
+    ok(await client.get(audit, params={"cursor": listed["next_cursor"]}, headers=owner))
+    ok(await client.get(audit, params={"action": "member.role_change"}, headers=owner))
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    ok(await client.get(audit, params={"since": since}, headers=owner))
+
+    ok(await client.post(f"{base}/suspend", headers=owner))
+    ok(await client.post(f"{base}/reactivate", headers=owner))
+    ok(await rename(client, token, "Tech Innovations Corp 2.0"))
+    ok(
+        await client.delete(
+            f"{workspaces}/{sales['id']}", params={"confirm": "true"}, headers=owner
+        )
+    )
+    ok(await client.post(f"{base}/members/leave", headers=bearer(joined["access_token"])))
+    ok(await client.get("/metrics"))
+
+    doomed = await created_org(client, "Doomed Corp", "owner@doomed.example")
+    doomed_token = await login(client, "owner@doomed.example")
+    ok(
+        await client.request(
+            "DELETE",
+            "/org/delete",
+            json={"organization_name": doomed["organization_name"]},
+            headers=bearer(doomed_token),
+        )
+    )
+
+
+async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
+    """What operators run, and what a restarted service does on a full store."""
+    await prepare_database(store, settings)
+    services = await start_services(settings, store, Metrics(), no_checkpoint)
+    await services.recovery.run(timedelta(0))
+    await services.capacity.refresh()
+    await list_organizations(store, settings, OrganizationFilter(state="active"))
+    await describe_organization(store, settings, "Bystander Corp")
+    await gather_statistics(store, settings, top=5)
+    await verify(store)
+    await repair(store, settings, force=False, announce=lambda _: None)
+    await plan_rebalance(store, settings)
+    target = settings.tenant_pool[-1] if len(settings.tenant_pool) > 1 else "tenantry_moved"
+    await move_organization(store, settings, "Bystander Corp", target)
+    exported = tmp_path / "bystander.jsonl"
+    silent = _Silent()
+    await export_tenant(
+        store, settings, "Bystander Corp", exported, compress=False, progress=silent
+    )
+    await import_tenant(store, settings, "Bystander Corp", exported, replace=True, progress=silent)
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        return None
+
+    def advance(self, count: int) -> None:
+        return None
+
+
+async def declared_indexes(store: Store, query: Query) -> list[Index]:
+    """A master collection's indexes as start-up made them; a tenant collection's as declared
+    (the collection may be gone by now)."""
+    if query.database != store.master.name:
+        return [
+            Index(index.document["name"], tuple(index.document["key"].items()))
+            for index in TENANT_INDEXES
+        ]
+    information = await store.master[query.collection].index_information()
+    return [Index.described(name, info) for name, info in information.items()]
+
+
+def as_planned(store: Store, query: Query) -> Query:
+    """A tenant query's own fields are filtered among what the scope and sort find."""
+    if query.database == store.master.name:
+        return query
+    own = frozenset(name for name in query.filter if not name.startswith("$")) - SERVER_FIELDS
+    return dataclasses.replace(query, residual=own)
+
+
+def allowed(store: Store, query: Query) -> str | None:
+    collection = query.collection if query.database == store.master.name else "<tenant>"
+    return DELIBERATE_SCANS.get((collection, query.origin, query.described))
+
+
+async def test_every_query_is_served_by_a_declared_index(
+    client: AsyncClient,
+    store: Store,
+    recorded: Store,
+    recorder: Recorder,
+    settings: Settings,
+    outbox: Outbox,
+    tmp_path: Path,
+) -> None:
+    await scenario(client, store, outbox)
+    await operate(recorded, settings, tmp_path)
+
+    scans: set[str] = set()
+    for recorded_query in recorder.queries:
+        query = as_planned(store, recorded_query)
+        served = served_by(await declared_indexes(store, query), query.shape)
+        if served is None and allowed(store, query) is None:
+            scans.add(str(query))
+    assert len(recorder.queries) > 200, "the scenario stopped early"
+    assert not scans, "queries no declared index serves:\n" + "\n".join(sorted(scans))
