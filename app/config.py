@@ -4,7 +4,8 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
-from typing import Annotated, Literal, Self
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     Field,
@@ -130,6 +131,9 @@ class Settings(BaseSettings):
     mongo_write_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
 
     secret_key: SecretStr = SecretStr("")
+    # A file holding the key instead (a Docker secret, or the key the image's entry point
+    # creates once in its volume); read when SECRET_KEY is empty.
+    secret_key_file: Path | None = None
     # Keys retired from signing, still accepted until the tokens they signed expire.
     previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -200,6 +204,16 @@ class Settings(BaseSettings):
 
     # Set when SECRET_KEY is missing or weak where that is allowed: a per-process key.
     _generated_key: str | None = PrivateAttr(default=None)
+    # Whether a production deployment on a server must have a strong SECRET_KEY; commands that
+    # only read (operator reports) sign nothing and may run without one.
+    _signing_key_required: ClassVar[bool] = True
+
+    @field_validator("secret_key_file", mode="before")
+    @classmethod
+    def _empty_path_means_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -260,8 +274,11 @@ class Settings(BaseSettings):
             raise ValueError("TENANT_DB must differ from PRIMARY_DB (not only in case)")
         self._check_tenant_pool()
         self._check_database_names()
-        if _is_weak_secret(self.secret_key.get_secret_value()) and not (
-            self.in_memory or self.environment == "development"
+        self._read_secret_key_file()
+        if (
+            self._signing_key_required
+            and _is_weak_secret(self.secret_key.get_secret_value())
+            and not (self.in_memory or self.environment == "development")
         ):
             raise ValueError(
                 f"SECRET_KEY must be a random string of at least {MIN_SECRET_BYTES} bytes "
@@ -274,6 +291,20 @@ class Settings(BaseSettings):
                 f"each PREVIOUS_SECRET_KEYS entry must be at least {MIN_SECRET_BYTES} random bytes"
             )
         return self
+
+    def _read_secret_key_file(self) -> None:
+        if self.secret_key_file is None:
+            return
+        if self.secret_key.get_secret_value():
+            raise ValueError("set SECRET_KEY or SECRET_KEY_FILE, not both")
+        try:
+            key = self.secret_key_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeError) as exc:
+            problem = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ValueError(
+                f"SECRET_KEY_FILE {self.secret_key_file} cannot be read ({problem})"
+            ) from None
+        self.secret_key = SecretStr(key)
 
     def _check_tenant_pool(self) -> None:
         if self.tenant_databases and self.tenant_db_count:
@@ -359,15 +390,41 @@ class ConfigurationError(Exception):
     """The environment does not describe a service that can start; the message says why."""
 
 
-def load_settings() -> Settings:
+class _ReadOnlySettings(Settings):
+    """Settings for work that signs nothing: a weak or missing SECRET_KEY is not checked."""
+
+    _signing_key_required: ClassVar[bool] = False
+
+
+IN_MEMORY_REFUSED = (
+    "MONGO_URI is not set: with ENVIRONMENT=production Tenantry needs a MongoDB server. Set "
+    "MONGO_URI (e.g. mongodb://localhost:27017), or ENVIRONMENT=development to try it on the "
+    "in-memory store, which keeps nothing."
+)
+
+
+def load_settings(
+    *, signing: bool = True, mongo_uri: str | None = None, store_given: bool = False
+) -> Settings:
+    """The settings of the environment and `.env`, checked as a deployment needs them.
+
+    Production refuses the in-memory store: a service that forgets everything on restart must
+    be asked for (`store_given`: the caller brings its own store, so MONGO_URI means
+    nothing). `signing=False` is for read-only work, which needs no SECRET_KEY; `mongo_uri`
+    takes the place of MONGO_URI (the operator's `--uri`).
+    """
+    kind = Settings if signing else _ReadOnlySettings
     try:
-        return Settings()
+        settings = kind() if mongo_uri is None else kind(mongo_uri=mongo_uri)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
             for error in exc.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
+    if settings.environment == "production" and settings.in_memory and not store_given:
+        raise ConfigurationError(IN_MEMORY_REFUSED)
+    return settings
 
 
 class ExplicitSettings(Settings):

@@ -91,7 +91,9 @@ def server_environment(options: ServerOptions, primary_db: str) -> dict[str, str
             "PRIMARY_DB": primary_db,
             "TENANT_DB": f"{primary_db}_tenants",
             "SECRET_KEY": secrets.token_urlsafe(48),
-            "ENVIRONMENT": "production",
+            # Production refuses the in-memory store; its key checks hold either way, since
+            # the bench always hands a strong key.
+            "ENVIRONMENT": "development" if options.mongo_uri == MEMORY_URI else "production",
             "LOG_LEVEL": "WARNING",
             "BCRYPT_ROUNDS": str(options.bcrypt_rounds),
             "RECOVERY_INTERVAL_SECONDS": "0",

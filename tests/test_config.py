@@ -1,11 +1,24 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from app.config import MEMORY_URI, ExplicitSettings, Settings
+from app.config import (
+    IN_MEMORY_REFUSED,
+    MEMORY_URI,
+    ConfigurationError,
+    ExplicitSettings,
+    Settings,
+    load_settings,
+)
 from app.db.connect import open_store
 from app.plans import Plan
 
 STRONG = "9f8e7d6c5b4a39281706f5e4d3c2b1a0-strong-key"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_run_in_memory_with_a_generated_key() -> None:
@@ -174,3 +187,87 @@ def test_database_names_mongodb_would_refuse_stop_the_start(
 ) -> None:
     with pytest.raises(ValidationError, match=problem):
         ExplicitSettings(**fields)  # type: ignore[arg-type]
+
+
+def test_production_refuses_to_start_without_a_mongodb_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    assert str(refused.value) == IN_MEMORY_REFUSED
+    assert "MONGO_URI" in str(refused.value)
+
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    assert load_settings().in_memory
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    assert load_settings(mongo_uri="mongodb://db:27017").mongo_uri == "mongodb://db:27017"
+
+
+def test_read_only_settings_need_no_secret_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MONGO_URI", "mongodb://db:27017")
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        load_settings()
+    assert load_settings(signing=False).mongo_uri == "mongodb://db:27017"
+
+
+def test_the_key_can_come_from_a_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(STRONG + "\n")
+
+    settings = ExplicitSettings(mongo_uri="mongodb://db:27017", secret_key_file=key_file)
+    assert settings.secret_key.get_secret_value() == STRONG
+    assert not settings.secret_key_generated
+
+    with pytest.raises(ValidationError, match="not both"):
+        ExplicitSettings(
+            mongo_uri="mongodb://db:27017", secret_key=SecretStr(STRONG), secret_key_file=key_file
+        )
+    with pytest.raises(ValidationError, match="cannot be read") as unreadable:
+        ExplicitSettings(mongo_uri="mongodb://db:27017", secret_key_file=tmp_path / "missing")
+    assert STRONG not in str(unreadable.value)
+    # An empty SECRET_KEY_FILE in the environment (as .env.example leaves it) means none.
+    assert ExplicitSettings(secret_key_file="").secret_key_file is None  # type: ignore[arg-type]
+
+
+def test_the_app_starts_without_the_in_memory_store_packages(tmp_path: Path) -> None:
+    """The production image does not install mongomock, mongomock-motor or motor."""
+    program = (
+        "import sys\n"
+        "for name in ('mongomock', 'mongomock_motor', 'motor'):\n"
+        "    sys.modules[name] = None  # any import of it fails\n"
+        "from app.config import load_settings\n"
+        "from app.factory import create_app\n"
+        "app = create_app(load_settings())\n"
+        "assert 'app.db.memory' not in sys.modules\n"
+        "import main\n"
+        "print('started', type(app).__name__)\n"
+    )
+    environment = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "SYSTEMROOT", "HOME"}},
+        "MONGO_URI": "mongodb://127.0.0.1:1",
+        "SECRET_KEY": STRONG,
+        "ENVIRONMENT": "production",
+        "PYTHONPATH": str(ROOT),
+    }
+    ran = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", program],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "started FastAPI" in ran.stdout

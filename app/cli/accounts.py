@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from app.cli.display import plain
-from app.cli.runtime import Session, err, out, run_with_store
+from app.cli.runtime import JsonOption, Session, emit_json, out, run_with_store, warn
 from app.operations.accounts import OwnerOutcome, PasswordSource, make_owner, reset_password
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ def create_owner_command(
     ],
     email: Annotated[str, typer.Argument(help="The account to make an owner.")],
     password: PasswordOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Make EMAIL an owner of ORG, creating the account if there is none.
 
@@ -42,6 +43,23 @@ def create_owner_command(
         )
 
     outcome = run_with_store(ctx, work)
+    if password is not None and not outcome.account_created:
+        warn(
+            "Note: the account existed, so --password was not used; its password is unchanged "
+            "(accounts reset-password changes it)."
+        )
+    if as_json:
+        previous = outcome.previous_role
+        emit_json(
+            {
+                "email": outcome.email,
+                "organization": outcome.organization,
+                "account_created": outcome.account_created,
+                "previous_role": None if previous is None else previous.value,
+                "role": "owner",
+            }
+        )
+        return
     if outcome.account_created:
         what = "created and made owner"
     elif outcome.previous_role is None:
@@ -51,12 +69,6 @@ def create_owner_command(
     else:
         what = f"promoted from {outcome.previous_role.value} to owner"
     out().print(plain(f"{outcome.email}: {what} of {outcome.organization}"))
-    if password is not None and not outcome.account_created:
-        err().print(
-            "Note: the account existed, so --password was not used; its password is unchanged "
-            "(accounts reset-password changes it).",
-            markup=False,
-        )
 
 
 @app.command("reset-password")
@@ -64,6 +76,7 @@ def reset_password_command(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The account's email.")],
     password: PasswordOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Give EMAIL a new password. Every token issued to it before stops working."""
 
@@ -73,6 +86,9 @@ def reset_password_command(
         )
 
     changed = run_with_store(ctx, work)
+    if as_json:
+        emit_json({"email": changed, "password_changed": True, "earlier_tokens_refused": True})
+        return
     out().print(plain(f"{changed}: password changed; earlier tokens are refused from now on"))
 
 
@@ -80,7 +96,7 @@ def _password_source(given: str | None) -> PasswordSource:
     def source() -> str:
         if given is not None:
             return given
-        entered: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        entered: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
         return entered
 
     return source

@@ -1,19 +1,28 @@
 """`verify` and `repair`."""
 
+from dataclasses import asdict
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from app.cli.display import plain, table
-from app.cli.runtime import EXIT_PROBLEMS, Session, out, run_with_store
+from app.cli.runtime import (
+    EXIT_PROBLEMS,
+    JsonOption,
+    Session,
+    emit_json,
+    out,
+    run_with_store,
+    status,
+)
 from app.operations.repair import RepairOutcome, Step, plan_repair, repair
 from app.operations.verify import VerificationReport, verify
 from app.registry.capacity import CapacityReport, measure
 
 
-def verify_command(ctx: typer.Context) -> None:
+def verify_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Compare the registry with the tenant collections and the identifier claims, and count
     collections and indexes against the capacity limits (see `capacity`).
 
@@ -23,13 +32,34 @@ def verify_command(ctx: typer.Context) -> None:
     async def work(session: Session) -> tuple[VerificationReport, CapacityReport]:
         return await verify(session.store), await measure(session.store, session.settings)
 
-    report, capacity = run_with_store(ctx, work)
-    _print_report(report)
+    report, capacity = run_with_store(ctx, work, signing=False)
     warnings = capacity.warnings()
-    for line in warnings:
-        out().print(plain(f"CAPACITY WARNING: {line}"))
-    if warnings:
-        out().print("`capacity` shows every database; `orgs rebalance` proposes moves.")
+    if as_json:
+        emit_json(
+            {
+                "clean": report.clean and not warnings,
+                "checked": {
+                    "organizations": report.organizations,
+                    "collections": report.collections,
+                    "claims": report.claims,
+                },
+                "findings": [
+                    {
+                        "problem": finding.problem.value,
+                        "subject": finding.subject,
+                        "detail": finding.detail,
+                    }
+                    for finding in report.findings
+                ],
+                "capacity_warnings": warnings,
+            }
+        )
+    else:
+        _print_report(report)
+        for line in warnings:
+            out().print(plain(f"CAPACITY WARNING: {line}"))
+        if warnings:
+            status("`capacity` shows every database; `orgs rebalance` proposes moves.")
     if not report.clean or warnings:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -43,40 +73,63 @@ def repair_command(
             "--force", help="Also drop orphan collections that hold documents (lost for good)."
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Fix what `verify` finds. A dry run unless --yes is given.
 
     Unfinished operations and orphan claims are settled by the service's own recovery, missing
     collections created empty, empty orphan collections dropped. Orphan collections holding
-    documents are kept unless --force. With --yes, exits 1 if problems remain afterwards.
+    documents are kept unless --force. Exits 0 when there is nothing to repair (or, with
+    --yes, nothing left), 1 when the dry run found work or problems remain after --yes.
     """
 
-    async def work(session: Session) -> bool:
-        """Plan, and act when asked; True when nothing is left wrong."""
+    async def work(session: Session) -> dict[str, Any]:
         report = await verify(session.store)
         if report.clean:
-            out().print("Nothing to repair: the registry, claims and collections agree.")
-            return True
+            if not as_json:
+                out().print("Nothing to repair: the registry, claims and collections agree.")
+            return _repair_json(applied=False, plan=[], done=[], left=[])
         grace = timedelta(seconds=session.settings.recovery_grace_seconds)
-        out().print(_steps_table("Repair plan", plan_repair(report, force=force, grace=grace)))
+        plan = plan_repair(report, force=force, grace=grace)
+        if not as_json:
+            out().print(_steps_table("Repair plan", plan))
         if not yes:
-            out().print("Dry run: nothing was changed. Run again with --yes to apply this plan.")
-            return True
-        outcome = await repair(session.store, session.settings, force=force, announce=_say)
-        return _print_outcome(outcome)
+            if not as_json:
+                status("Dry run: nothing was changed. Run again with --yes to apply this plan.")
+            return _repair_json(applied=False, plan=plan, done=[], left=plan)
+        # Each change as it is made: part of the report, unless the report is JSON.
+        announce = status if as_json else _say
+        outcome = await repair(session.store, session.settings, force=force, announce=announce)
+        if not as_json:
+            _print_outcome(outcome)
+        return _repair_json(applied=True, plan=plan, done=outcome.done, left=outcome.left)
 
-    if not run_with_store(ctx, work):
+    # A dry run only reads; acting needs the service's full configuration.
+    result = run_with_store(ctx, work, signing=yes)
+    if as_json:
+        emit_json(result)
+    if result["left"]:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-def _print_outcome(outcome: RepairOutcome) -> bool:
-    # Each change was printed as it was made (see `_say`); a count closes the list.
+def _repair_json(
+    *, applied: bool, plan: list[Step], done: list[Step], left: list[Step]
+) -> dict[str, Any]:
+    return {
+        "applied": applied,
+        "plan": [asdict(step) for step in plan],
+        "done": [asdict(step) for step in done],
+        "left": [asdict(step) for step in left],
+    }
+
+
+def _print_outcome(outcome: RepairOutcome) -> None:
+    # Each change was announced as it was made (see `_say`); a count closes the list.
     out().print(f"{len(outcome.done)} change(s) made.")
     if outcome.left:
         out().print(_steps_table("Left for an operator", outcome.left))
-        return False
+        return
     out().print("Repaired: verify finds nothing wrong now.")
-    return True
 
 
 def _print_report(report: VerificationReport) -> None:

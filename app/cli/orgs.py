@@ -1,12 +1,14 @@
 """`orgs list` and `orgs show`."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from app.cli.display import plain, size, table
-from app.cli.runtime import Session, out, run_with_store
+from app.cli.runtime import JsonOption, Session, emit_json, out, run_with_store
+from app.cli.runtime import status as note
 from app.operations.organizations import (
     OrganizationReport,
     OrganizationRow,
@@ -32,6 +34,7 @@ def list_command(
     state: Annotated[LifecycleState | None, typer.Option(help="Only this lifecycle state.")] = None,
     plan: Annotated[Plan | None, typer.Option(help="Only this plan.")] = None,
     limit: Annotated[int, typer.Option(min=0, help="At most this many; 0 for all.")] = 100,
+    as_json: JsonOption = False,
 ) -> None:
     """Organizations, by name, with their collection and member count."""
     where = OrganizationFilter(
@@ -45,7 +48,17 @@ def list_command(
     async def work(session: Session) -> list[OrganizationRow]:
         return await list_organizations(session.store, session.settings, where)
 
-    rows = run_with_store(ctx, work)
+    rows = run_with_store(ctx, work, signing=False)
+    truncated = bool(limit) and len(rows) == limit
+    if as_json:
+        emit_json(
+            {
+                "organizations": [asdict(row) for row in rows],
+                "limit": limit,
+                "truncated": truncated,
+            }
+        )
+        return
     grid = table(
         f"{len(rows)} organization(s)",
         "id",
@@ -71,21 +84,32 @@ def list_command(
             str(row.members),
         )
     out().print(grid)
-    if limit and len(rows) == limit:
-        out().print(f"(first {limit}; --limit 0 lists all)")
+    if truncated:
+        note(f"(first {limit}; --limit 0 lists all)")
 
 
 @app.command("show")
 def show_command(
     ctx: typer.Context,
     organization: Annotated[str, typer.Argument(metavar="NAME_OR_ID")],
+    as_json: JsonOption = False,
 ) -> None:
     """One organization: its registry entry, owners, members and tenant collection."""
 
     async def work(session: Session) -> OrganizationReport:
         return await describe_organization(session.store, session.settings, organization)
 
-    report = run_with_store(ctx, work)
+    report = run_with_store(ctx, work, signing=False)
+    if as_json:
+        emit_json(
+            {
+                "registry": report.registry,
+                "owners": report.owners,
+                "members": report.members,
+                "tenant_collection": asdict(report.tenant),
+            }
+        )
+        return
     console = out()
     registry = Table(title="Registry", title_justify="left", show_header=False)
     registry.add_column("field", style="bold")

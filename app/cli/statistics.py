@@ -1,25 +1,43 @@
 """`stats`."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from app.cli.display import plain, size, table
-from app.cli.runtime import Session, out, run_with_store
+from app.cli.runtime import JsonOption, Session, emit_json, out, run_with_store
 from app.operations.statistics import Statistics, TenantSize, gather_statistics
 
 
 def stats_command(
     ctx: typer.Context,
     top: Annotated[int, typer.Option(min=1, help="How many of the largest tenants.")] = 10,
+    as_json: JsonOption = False,
 ) -> None:
     """Organizations per state, status and plan; the largest tenants."""
 
     async def work(session: Session) -> Statistics:
         return await gather_statistics(session.store, session.settings, top)
 
-    statistics = run_with_store(ctx, work)
+    statistics = run_with_store(ctx, work, signing=False)
+    if as_json:
+        emit_json(
+            {
+                "totals": statistics.totals,
+                "by_state": statistics.by_state,
+                "by_status": statistics.by_status,
+                "by_plan": statistics.by_plan,
+                "largest_by_documents": [asdict(e) for e in statistics.largest_by_documents],
+                "largest_by_storage": (
+                    [asdict(e) for e in statistics.largest_by_storage]
+                    if statistics.storage_known
+                    else None
+                ),
+            }
+        )
+        return
     console = out()
     for title, counts in (
         ("Totals", statistics.totals),

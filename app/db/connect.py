@@ -6,7 +6,6 @@ from typing import Any
 from pymongo import AsyncMongoClient, monitoring
 
 from app.config import Settings
-from app.db.memory import open_memory_store
 from app.db.store import Document, Store
 
 
@@ -16,6 +15,9 @@ def open_store(
 ) -> Store:
     """Create the client for the configured backend. Connecting happens lazily, on first use."""
     if settings.in_memory:
+        # Imported here: production images do not install the in-memory store's packages.
+        from app.db.memory import open_memory_store
+
         return open_memory_store(settings)
 
     # Given here, the write concern overrides one written into MONGO_URI.

@@ -37,6 +37,19 @@ class DocumentsAlreadyExist(Conflict):
         )
 
 
+class ForeignExport(Conflict):
+    code = "foreign_export"
+    title = "The import file comes from another organization; nothing was imported"
+
+    def __init__(self, organization: str, workspaces: int, documents: int) -> None:
+        super().__init__(
+            f"{documents} document(s) of the file belong to {workspaces} workspace(s) that "
+            f"{organization!r} does not have: the file looks like another organization's "
+            "export. Nothing was imported; use --force to import it as it is (those documents "
+            "keep workspace ids that name no workspace here)."
+        )
+
+
 class ImportInterrupted(AppError):
     code = "import_interrupted"
     title = "An import stopped part way; run it again with --replace"

@@ -9,11 +9,12 @@ Encoding, decoding and file access run in worker threads so that the event loop 
 """
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
+from bson import ObjectId
 from bson.binary import UuidRepresentation
 from bson.codec_options import DatetimeConversion
 from bson.json_util import CANONICAL_JSON_OPTIONS
@@ -22,9 +23,11 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.config import Settings
 from app.db.store import Document, Store
-from app.operations.errors import DocumentsAlreadyExist, ImportInterrupted
+from app.operations.errors import DocumentsAlreadyExist, ForeignExport, ImportInterrupted
 from app.operations.json_lines import JsonLinesReader, JsonLinesWriter
 from app.operations.organizations import resolve_settled_organization
+from app.registry.models import Organization
+from app.workspaces.repository import WorkspaceRepository
 
 # UUIDs a server hands back (the service reads with uuidRepresentation=standard) are written
 # as binary subtype 4, and read back as that binary, which every client stores unchanged.
@@ -41,7 +44,8 @@ REPLACE_CONCURRENCY = 50
 
 
 class Progress(Protocol):
-    def start(self, total: int) -> None: ...
+    def phase(self, label: str, total: int | None = None) -> None:
+        """A named step begins, with `total` items to go (None: not known)."""
 
     def advance(self, count: int) -> None: ...
 
@@ -51,28 +55,34 @@ class TransferResult:
     organization: str
     collection: str
     documents: int
-    path: Path
+    # None when written to or read from a stream (standard output or input).
+    path: Path | None
     compressed: bool = False
     replaced: int = 0
+    # Workspaces the imported documents name that the organization does not have: the file
+    # came from another organization (imported anyway, as --force asked).
+    foreign_workspaces: list[str] = field(default_factory=list)
 
 
 async def export_tenant(
     store: Store,
     settings: Settings,
     reference: str,
-    path: Path,
+    destination: Path | IO[bytes],
     *,
     compress: bool,
     progress: Progress,
 ) -> TransferResult:
-    """Write the organization's tenant documents to `path`, in `_id` order.
+    """Write the organization's tenant documents to `destination`, in `_id` order.
 
-    The file appears only once complete: a failed export leaves no half-written file.
+    A file appears only once complete: a failed export leaves no half-written file. A stream
+    (standard output) gets the documents as they are read.
     """
     organization = await resolve_settled_organization(store, settings, reference)
     collection = store.collection(organization.namespace)
-    progress.start(await collection.estimated_document_count())  # for the progress bar only
-    writer = await asyncio.to_thread(JsonLinesWriter, path, compress, WRITE_OPTIONS)
+    progress.phase("counting documents")
+    progress.phase("exporting", await collection.estimated_document_count())
+    writer = await asyncio.to_thread(JsonLinesWriter, destination, compress, WRITE_OPTIONS)
     written = 0
     try:
         batch: list[Document] = []
@@ -86,6 +96,7 @@ async def export_tenant(
     except BaseException:
         await asyncio.to_thread(writer.abort)
         raise
+    path = destination if isinstance(destination, Path) else None
     return TransferResult(
         organization.name, organization.tenant_collection, written, path, compress
     )
@@ -99,19 +110,28 @@ async def import_tenant(
     *,
     replace: bool,
     progress: Progress,
+    force: bool = False,
+    label: str | None = None,
 ) -> TransferResult:
     """Load a file written by `export_tenant` into the organization's tenant collection.
 
     The whole file is read and checked first (every line must decode; without `replace`, no
-    `_id` may exist already), so a bad file or a clash imports nothing.
+    `_id` may exist already; without `force`, every `workspace_id` must be one of the
+    organization's workspaces), so a bad file, a clash or another organization's export
+    imports nothing. `label` names the file in messages (e.g. standard input).
     """
     organization = await resolve_settled_organization(store, settings, reference)
     name = organization.tenant_collection
     target = store.collection(organization.namespace)
-    total = await _check_file(target, name, path, check_existing=not replace)
-    progress.start(total)
-    reader = await asyncio.to_thread(JsonLinesReader, path, READ_OPTIONS)
+    progress.phase("checking the file")
+    check = await _check_file(target, name, path, check_existing=not replace, label=label)
+    foreign = await _foreign_workspaces(store, organization, check.workspaces)
+    if foreign and not force:
+        raise ForeignExport(organization.name, len(foreign), check.naming_foreign(foreign))
+    progress.phase("importing", check.total)
+    reader = await asyncio.to_thread(JsonLinesReader, path, READ_OPTIONS, label)
     written = replaced = 0
+    batch: list[tuple[int, Document]] = []
     try:
         while batch := await asyncio.to_thread(reader.read_batch, BATCH_SIZE):
             documents = [document for _, document in batch]
@@ -122,14 +142,55 @@ async def import_tenant(
             written += len(documents)
             progress.advance(len(documents))
     except BulkWriteError as exc:
-        written += int(exc.details.get("nInserted", 0))
-        raise ImportInterrupted(name, written, "a document was refused") from None
-    except DuplicateKeyError:
-        raise ImportInterrupted(name, written, "an _id already exists") from None
+        inserted = int(exc.details.get("nInserted", 0))
+        written += inserted
+        raise ImportInterrupted(name, written, _refusal(exc, batch, inserted)) from None
+    except DuplicateKeyError as exc:
+        raise ImportInterrupted(name, written, f"an _id already exists ({exc})") from None
     finally:
         await asyncio.to_thread(reader.close)
     compressed = reader.compressed
-    return TransferResult(organization.name, name, written, path, compressed, replaced)
+    return TransferResult(
+        organization.name,
+        name,
+        written,
+        path if label is None else None,
+        compressed,
+        replaced,
+        sorted(str(workspace) for workspace in foreign),
+    )
+
+
+def _refusal(error: BulkWriteError, batch: list[tuple[int, Document]], inserted: int) -> str:
+    """What the server said about the first document it refused, and the line it came from."""
+    write_errors = error.details.get("writeErrors") or []
+    first = write_errors[0] if write_errors else {}
+    index = first.get("index", inserted)
+    line = f" (line {batch[index][0]})" if isinstance(index, int) and index < len(batch) else ""
+    cause = first.get("errmsg") or str(error)
+    code = f", code {first['code']}" if "code" in first else ""
+    return f"the server refused a document{line}: {cause}{code}"
+
+
+@dataclass(slots=True)
+class _FileCheck:
+    total: int = 0
+    # Each workspace_id the file names, with how many documents name it.
+    workspaces: dict[ObjectId, int] = field(default_factory=dict)
+
+    def naming_foreign(self, foreign: set[ObjectId]) -> int:
+        return sum(self.workspaces[workspace] for workspace in foreign)
+
+
+async def _foreign_workspaces(
+    store: Store, organization: Organization, workspaces: dict[ObjectId, int]
+) -> set[ObjectId]:
+    repository = WorkspaceRepository(store)
+    return {
+        workspace
+        for workspace in workspaces
+        if await repository.get(organization.id, workspace) is None
+    }
 
 
 async def _write(writer: JsonLinesWriter, batch: list[Document], progress: Progress) -> int:
@@ -140,14 +201,24 @@ async def _write(writer: JsonLinesWriter, batch: list[Document], progress: Progr
 
 
 async def _check_file(
-    target: AsyncCollection[Document], collection: str, path: Path, *, check_existing: bool
-) -> int:
-    reader = await asyncio.to_thread(JsonLinesReader, path, READ_OPTIONS)
-    total = clashes = 0
+    target: AsyncCollection[Document],
+    collection: str,
+    path: Path,
+    *,
+    check_existing: bool,
+    label: str | None,
+) -> _FileCheck:
+    reader = await asyncio.to_thread(JsonLinesReader, path, READ_OPTIONS, label)
+    check = _FileCheck()
+    clashes = 0
     example: object = None
     try:
         while batch := await asyncio.to_thread(reader.read_batch, BATCH_SIZE):
-            total += len(batch)
+            check.total += len(batch)
+            for _, document in batch:
+                workspace = document.get("workspace_id")
+                if isinstance(workspace, ObjectId):
+                    check.workspaces[workspace] = check.workspaces.get(workspace, 0) + 1
             if not check_existing:
                 continue
             ids = [document["_id"] for _, document in batch if "_id" in document]
@@ -160,7 +231,7 @@ async def _check_file(
         await asyncio.to_thread(reader.close)
     if clashes:
         raise DocumentsAlreadyExist(collection, clashes, repr(example))
-    return total
+    return check
 
 
 async def _replace(target: AsyncCollection[Document], documents: list[Document]) -> int:

@@ -1,5 +1,6 @@
 """`orgs move`, `orgs rebalance`, `capacity` and the capacity part of `verify`."""
 
+import json
 import re
 from collections import Counter
 from dataclasses import replace
@@ -56,7 +57,7 @@ def test_rebalance_proposes_the_smallest_tenants_and_changes_nothing(crowded: Op
     assert "4 proposed move(s)" in result.stdout
     proposed = re.findall(r"Org (\d)", result.stdout.split("proposed move(s)")[1])
     assert sorted(proposed) == ["0", "1", "2", "3"]  # the four smallest tenants
-    assert "Dry run: nothing was moved" in result.stdout
+    assert "Dry run: nothing was moved" in result.stderr  # status, not the report
     assert crowded.run(placed(crowded.store)) == {FIRST: 6}
 
 
@@ -66,7 +67,8 @@ def test_rebalance_with_yes_evens_out_the_pool(crowded: Operator) -> None:
     result = grown.cli("orgs", "rebalance", "--tolerance", "0", "--yes")
 
     assert result.exit_code == 0, result.output
-    assert "[4/4] moved" in result.stdout
+    assert "[4/4] moved" in result.stderr
+    assert "4 move(s) made" in result.stdout
     assert crowded.run(placed(crowded.store)) == {FIRST: 2, SECOND: 2, THIRD: 2}
     crowded.run(assert_consistent(crowded.store))
     again = grown.cli("orgs", "rebalance", "--tolerance", "0")
@@ -93,7 +95,7 @@ def test_move_moves_and_refuses_to_move_twice(crowded: Operator) -> None:
 
     assert moved.exit_code == 0, moved.output
     assert f"Moved 'Org 3': tenant_org_3 from {FIRST} to {SECOND} (3 document(s))" in (moved.stdout)
-    assert "not in the placement pool" in moved.stdout  # the pool is FIRST alone here
+    assert "not in the placement pool" in moved.stderr  # the pool is FIRST alone here
     assert again.exit_code == 1
     assert f"already in {SECOND}" in again.stderr
     assert unknown.exit_code == 1
@@ -142,3 +144,53 @@ def test_capacity_says_when_a_limit_is_crossed(crowded: Operator) -> None:
     assert re.search(
         r"cluster: \d+ collections\+indexes, \d+% of the 30 planned \(over\)", result.stdout
     )
+
+
+def test_move_and_rebalance_json(crowded: Operator) -> None:
+    grown = with_pool(crowded, FIRST, SECOND)
+
+    dry = grown.cli("orgs", "rebalance", "--tolerance", "0", "--limit", "1", "--json")
+    assert dry.exit_code == 0, dry.output
+    plan = json.loads(dry.stdout)
+    assert set(plan) == {
+        "tolerance",
+        "pool",
+        "databases",
+        "skipped_busy",
+        "moves",
+        "applied",
+        "moved",
+    }
+    assert plan["pool"] == [FIRST, SECOND]
+    assert {"name": FIRST, "in_pool": True, "now": 6, "after": 5} in plan["databases"]
+    [move] = plan["moves"]
+    assert move["organization"] == "Org 0"
+    assert (move["from"], move["to"], move["documents"]) == (FIRST, SECOND, 0)
+    assert set(move) == {
+        "organization_id",
+        "organization",
+        "collection",
+        "from",
+        "to",
+        "documents",
+        "reason",
+    }
+    assert (plan["applied"], plan["moved"]) == (False, [])
+
+    done = json.loads(grown.cli("orgs", "rebalance", "--limit", "1", "--yes", "--json").stdout)
+    assert done["applied"] is True
+    assert [result["organization"] for result in done["moved"]] == ["Org 0"]
+
+    moved = grown.cli("orgs", "move", "Org 5", "--to", THIRD, "--json")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout) == {
+        "organization": "Org 5",
+        "collection": "tenant_org_5",
+        "from": FIRST,
+        "to": THIRD,
+        "documents": 5,
+        "resumed": False,
+        "in_pool": False,
+    }
+    # Without a terminal, progress is one line per phase on stderr.
+    assert "copying documents (5)..." in moved.stderr

@@ -66,13 +66,13 @@ def test_an_invalid_uri_or_configuration_exits_2() -> None:
     assert "MONGO_URI is not a valid MongoDB connection string" in result.stderr
 
     # Settings come from the environment as the service reads them: production on a server
-    # without a SECRET_KEY is refused.
+    # without a SECRET_KEY is refused for a command that changes something.
     environment = {
         "MONGO_URI": "mongodb://localhost:1",
         "SECRET_KEY": "",
         "ENVIRONMENT": "production",
     }
-    result = CliRunner().invoke(app, ["verify"], env=environment)
+    result = CliRunner().invoke(app, ["repair", "--yes"], env=environment)
     assert result.exit_code == 2
     assert "Error: invalid configuration" in result.stderr
     assert "SECRET_KEY" in result.stderr

@@ -63,7 +63,7 @@ def test_round_trip_is_exact(
 
     exported = operator.cli("export", NAME, str(path), *options)
     assert exported.exit_code == 0, exported.output
-    assert f"Exported {DOCUMENTS} document(s)" in exported.stdout
+    assert f"Exported {DOCUMENTS} document(s)" in exported.stderr  # status
     raw = path.read_bytes()
     assert raw.startswith(b"\x1f\x8b") is compressed
     text = (gzip.decompress(raw) if compressed else raw).decode()
@@ -79,7 +79,7 @@ def test_round_trip_is_exact(
     operator.run(tenants(operator.store).drop_collection(collection))
     imported = operator.cli("import", organization["id"], str(path))
     assert imported.exit_code == 0, imported.output
-    assert f"Imported {DOCUMENTS} document(s) into {collection}" in imported.stdout
+    assert f"Imported {DOCUMENTS} document(s) into {collection}" in imported.stderr
     assert operator.run(bson_of(operator.store, collection)) == before
 
 
@@ -102,8 +102,8 @@ def test_existing_ids_import_nothing_unless_replace(operator: Operator, tmp_path
 
     replaced = operator.cli("import", NAME, str(path), "--replace")
     assert replaced.exit_code == 0, replaced.output
-    assert "Imported 120 document(s)" in replaced.stdout
-    assert "100 replacing existing ones" in replaced.stdout
+    assert "Imported 120 document(s)" in replaced.stderr
+    assert "100 replacing existing ones" in replaced.stderr
     assert operator.run(bson_of(operator.store, organization["tenant_collection"])) == before
 
 

@@ -98,8 +98,8 @@ def test_verify_reports_every_problem_and_repair_settles_them(operator: Operator
     # A dry run shows the plan and changes nothing.
     before = operator.run(snapshot(store))
     dry = operator.cli("repair")
-    assert dry.exit_code == 0, dry.output
-    assert "Dry run: nothing was changed" in dry.stdout
+    assert dry.exit_code == 1, dry.output  # there is work to do
+    assert "Dry run: nothing was changed" in dry.stderr
     plan = ("settle", "create tenantry_tenants.tenant_alpha empty", "drop empty collection", "keep")
     for expected in plan:
         assert expected in dry.stdout, expected

@@ -325,7 +325,7 @@ async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
 
 
 class _Silent:
-    def start(self, total: int) -> None:
+    def phase(self, label: str, total: int | None = None) -> None:
         return None
 
     def advance(self, count: int) -> None:

@@ -26,9 +26,11 @@ class Recorded:
 
     def __init__(self) -> None:
         self.total: int | None = None
+        self.phases: list[str] = []
         self.advanced: list[int] = []
 
-    def start(self, total: int) -> None:
+    def phase(self, label: str, total: int | None = None) -> None:
+        self.phases.append(label)
         self.total = total
 
     def advance(self, count: int) -> None:
