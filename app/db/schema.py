@@ -135,9 +135,16 @@ MASTER_INDEXES = (
     CollectionIndexes(
         WRITE_LEASES,
         [
+            # Leases written before they carried `taken_at` expire by `expires_at` below.
             IndexModel(
                 [("organization_id", ASCENDING), ("expires_at", ASCENDING)], name="organization"
-            )
+            ),
+            IndexModel(
+                [("organization_id", ASCENDING), ("taken_at", ASCENDING)],
+                name="organization_taken",
+            ),
+            # Forgotten a while after their 30 s (app.registry.write_leases) are over.
+            IndexModel([("taken_at", ASCENDING)], expireAfterSeconds=60, name="taken_expiry"),
         ],
     ),
     CollectionIndexes(

@@ -27,25 +27,23 @@ class TenantBusy(ServiceUnavailable):
 
 class WriteLeases:
     """Each lease has an id of its own, so releasing one never frees another's. Expiry is
-    on the server's clock (`$$NOW`) both when a lease is taken and when a rename counts the
-    live ones, so instances whose clocks disagree still agree on which leases are live."""
+    on the server's clock both when a lease is taken (`$currentDate`) and when a rename counts
+    the live ones (`$$NOW`), so instances whose clocks disagree still agree on which leases
+    are live."""
 
     def __init__(self, store: Store) -> None:
         self._leases = store.master[WRITE_LEASES]
 
     async def acquire(self, organization_id: ObjectId) -> ObjectId:
         lease_id = ObjectId()
-        # An upsert with an update pipeline: the one way a new document can read `$$NOW`.
+        # `$currentDate` stamps the server's time as the lease is written; a lease is live
+        # for LEASE_SECONDS after it.
         await self._leases.update_one(
             {"_id": lease_id},
-            [
-                {
-                    "$set": {
-                        "organization_id": organization_id,
-                        "expires_at": {"$add": ["$$NOW", LEASE_SECONDS * 1000]},
-                    }
-                }
-            ],
+            {
+                "$currentDate": {"taken_at": {"$type": "date"}},
+                "$set": {"organization_id": organization_id},
+            },
             upsert=True,
         )
         return lease_id
@@ -57,7 +55,10 @@ class WriteLeases:
         """Return once no live lease remains; raise TenantBusy after `within_seconds`."""
         deadline = time.monotonic() + within_seconds
         while await self._leases.count_documents(
-            {"organization_id": organization_id, "$expr": {"$gt": ["$expires_at", "$$NOW"]}},
+            {
+                "organization_id": organization_id,
+                "$expr": {"$gt": ["$taken_at", {"$subtract": ["$$NOW", LEASE_SECONDS * 1000]}]},
+            },
             limit=1,
         ):
             if time.monotonic() >= deadline:

@@ -127,6 +127,18 @@ DELIBERATE_SCANS: dict[tuple[str, str, str], str] = {
         "documents.repository.page < documents.service.list",
         "find S[updated_at:1,_id:1]",
     ): "sorting on updated_at or version is documented as the unindexed order",
+    # A rename waiting for writes: the index's prefix narrows to the organization's few
+    # leases; whether each is still live is a comparison with the server's clock (`$expr`).
+    (
+        "tenant_write_leases",
+        "registry.write_leases.wait_until_drained < organizations.lifecycle._drain_writes",
+        "count_documents E[organization_id] R[$expr]",
+    ): "live leases are told apart on the server's clock, after the organization's index",
+    (
+        "<tenant>",
+        "documents.repository.page < documents.service.read",
+        "find S[updated_at:1,_id:1]",
+    ): "the same list, read once more where a rename moved the collection",
     # `where` on the organization's own fields across every workspace: nothing narrows the
     # count but the collection, which is one organization's; it stops at 10,001.
     (

@@ -567,7 +567,7 @@ async def _write_expiring_records(store: Store, settings: Settings) -> list[Expi
 
     leases = store.master[WRITE_LEASES]
     await leases.insert_one(
-        {"_id": ObjectId(), "organization_id": ObjectId(), "expires_at": an_hour_ago}
+        {"_id": ObjectId(), "organization_id": ObjectId(), "taken_at": an_hour_ago}
     )
     await leases.insert_one({"_id": ObjectId(), "organization_id": ObjectId(), "expires_at": later})
 
