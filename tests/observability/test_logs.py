@@ -81,9 +81,13 @@ _RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 def test_every_line_a_json_server_writes_is_json_with_a_utc_time(command: list[str]) -> None:
     port = free_port()
     environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("MONGO", "LOG_"))
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MONGO", "LOG_", "ENVIRONMENT"))
     }
-    environment.update(LOG_FORMAT="json", HOST="127.0.0.1", PORT=str(port))
+    environment.update(
+        LOG_FORMAT="json", HOST="127.0.0.1", PORT=str(port), ENVIRONMENT="development"
+    )
     server = subprocess.Popen(  # noqa: S603 - this interpreter, the project's own entry points
         [sys.executable, *(part.format(port=port) for part in command)],
         cwd=Path(__file__).resolve().parents[2],
