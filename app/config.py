@@ -93,114 +93,211 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         hide_input_in_errors=True,
+        # Each setting's docstring is its description: the configuration reference is built
+        # from them (docs/generate.py).
+        use_attribute_docstrings=True,
     )
 
     environment: Literal["development", "production"] = "production"
+    """`production` (needs `MONGO_URI` and a strong key) or `development` (allows the in-memory
+    store and a per-process key).
+    """
     host: str = "127.0.0.1"
+    """Where `python main.py` listens."""
     port: int = Field(default=8000, ge=1, le=65535)
+    """Where `python main.py` listens."""
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    """`DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL`."""
     log_format: Literal["text", "json"] = "text"
+    """`text` or `json` (one JSON object per line)."""
 
     mongo_uri: str = MEMORY_URI
+    """MongoDB connection string. Unset, empty or `memory://`: the in-memory store (nothing
+    persisted).
+    """
     primary_db: str = "tenantry"
+    """The master database: registry, accounts, identifier claims."""
     tenant_db: str = ""
+    """The default tenant database: the pool when none is configured, and where organizations
+    from before placement stay. Empty: `<PRIMARY_DB>_tenants`.
+    """
     # The pool of databases new organizations' tenant collections are placed in: an explicit
     # comma-separated list, or a count of databases named TENANT_DB_PREFIX + 1..N. Neither set:
     # TENANT_DB alone. Organizations keep the database recorded for them when the pool changes.
     tenant_databases: CommaSeparated = Field(default_factory=list)
+    """The pool of tenant databases new organizations are placed in, comma-separated."""
     tenant_db_count: int = Field(default=0, ge=0, le=10_000)
+    """Or: a pool of that many databases named prefix + `1`…`N`. Neither set: `TENANT_DB` alone.
+    The prefix, when empty: `<TENANT_DB>_`.
+    """
     tenant_db_prefix: str = ""
+    """Or: a pool of that many databases named prefix + `1`…`N`. Neither set: `TENANT_DB` alone.
+    The prefix, when empty: `<TENANT_DB>_`.
+    """
     # How a new organization's database is chosen: the one holding the fewest tenant
     # collections, or a stable hash of the organization's id.
     tenant_placement: Literal["least-filled", "hash"] = "least-filled"
+    """`least-filled` (fewest tenant collections) or `hash` (rendezvous hash of the organization
+    id).
+    """
     # Collections plus indexes, per database and per cluster, that the operator plans for;
     # capacity reports warn from CAPACITY_WARN_RATIO of a limit on.
     capacity_database_limit: int = Field(default=10_000, ge=1, le=10_000_000)
+    """Collections plus indexes planned for per database and for the cluster."""
     capacity_cluster_limit: int = Field(default=100_000, ge=1, le=100_000_000)
+    """Collections plus indexes planned for per database and for the cluster."""
     capacity_warn_ratio: float = Field(default=0.8, gt=0, le=1)
+    """Share of a limit from which `capacity`, `verify`, the log and `/metrics` warn."""
     # How often the service counts collections and indexes for /metrics and placement.
     capacity_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
+    """How often the service counts collections and indexes (`0`: start-up only)."""
     mongo_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
+    """How long to wait for a MongoDB server before answering `503`."""
     mongo_max_pool_size: int = Field(default=100, ge=1, le=10_000)
+    """Connection pool size."""
     # Durability of every write: acknowledged once on a majority of the replica set's
     # data-bearing voting members ("majority", or a number of members), and with MONGO_JOURNAL
     # once in their on-disk journal. A write that misses it within MONGO_WRITE_TIMEOUT_MS
     # fails with a write concern error (0: wait as long as it takes).
     mongo_write_concern: str = "majority"
+    """Write acknowledgement: `majority` (of the replica set's data-bearing voting members) or a
+    number of members, 1 or more. Overrides a `w=` in `MONGO_URI`. See *Durability*.
+    """
     mongo_journal: bool = True
+    """Acknowledge writes only once they are in the on-disk journal (`j`)."""
     mongo_write_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
+    """How long a write waits for its write concern before failing (`wtimeout`); `0`: as long as
+    it takes.
+    """
 
     secret_key: SecretStr = SecretStr("")
+    """Token signing key: at least 32 random bytes, not a known placeholder. Required with
+    `ENVIRONMENT=production` on MongoDB; elsewhere a random per-process key is used.
+    """
     # A file holding the key instead (a Docker secret, or the key the image's entry point
     # creates once in its volume); read when SECRET_KEY is empty.
     secret_key_file: Path | None = None
+    """A file holding the signing key, read when `SECRET_KEY` is empty (setting both is refused).
+    Compose sets `/data/secret_key`.
+    """
     # Keys retired from signing, still accepted until the tokens they signed expire.
     previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """Retired signing keys, comma-separated, still accepted."""
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    """`HS256`, `HS384` or `HS512`."""
     token_lifetime: int = Field(default=60, ge=1, le=60 * 24 * 30, description="minutes")
+    """Access token lifetime, minutes."""
     token_issuer: str = Field(default="tenantry", min_length=1)
+    """The `iss` and `aud` written into and required of tokens."""
     token_audience: str = Field(default="tenantry-api", min_length=1)
+    """The `iss` and `aud` written into and required of tokens."""
 
     # How tenant collections move on rename: "rename" (renameCollection only), "copy" (batched,
     # resumable copy), or "auto" (renameCollection, falling back to the copy when refused).
     tenant_move_strategy: Literal["auto", "rename", "copy"] = "auto"
+    """How a tenant collection moves on rename: `rename` (renameCollection only), `copy`
+    (batched, resumable copy), or `auto` (renameCollection, falling back to the copy when
+    refused).
+    """
     tenant_copy_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    """Documents per batch when copying."""
     # Interrupted operations older than this are completed or rolled back at start-up; younger
     # ones may still be running in another instance.
     recovery_grace_seconds: int = Field(default=120, ge=0, le=86_400)
+    """Age after which an unfinished operation is settled."""
     # How often a running service sweeps for interrupted operations; 0 = only at start-up.
     recovery_interval_seconds: int = Field(default=60, ge=0, le=86_400)
+    """How often a running service looks for them (`0`: start-up only)."""
 
     # Failed logins (and failed step-up checks) allowed per window before answering 429: per
     # account from addresses it has not logged in from lately, and per client address.
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    """Throttling window (rolling)."""
     login_max_failures_per_account: int = Field(default=5, ge=1, le=10_000)
+    """Failures allowed per window."""
     login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    """Failures allowed per window."""
     login_trusted_address_days: int = Field(default=30, ge=0, le=365)
+    """How long a successful login exempts its address from the account limit."""
     # Organizations created (sign-ups, successful or not) per rolling hour, from one client
     # address and in all, before answering 429; 0 means no limit.
     signup_per_address_per_hour: int = Field(default=10, ge=0, le=10_000)
+    """Sign-ups (`POST /org/create`, failed ones included) allowed per rolling hour from one
+    client address / from everyone; `0`: no limit.
+    """
     signup_total_per_hour: int = Field(default=1000, ge=0, le=10_000)
+    """Sign-ups (`POST /org/create`, failed ones included) allowed per rolling hour from one
+    client address / from everyone; `0`: no limit.
+    """
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    """Largest request body."""
     # Empty disables CORS.
     cors_origins: CommaSeparated = Field(default_factory=list)
+    """Allowed browser origins, comma-separated."""
     # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks);
     # empty: none, the connecting address is the client's.
     forwarded_allow_ips: str = ""
+    """Your reverse proxies' addresses or networks, comma-separated, whose `X-Forwarded-For`
+    names the client. Empty: no proxy trusted, the header is ignored. Never `*`. See "Client
+    addresses and proxies".
+    """
 
     # Plans and the members (pending invitations included) each allows; 0 means no limit.
     default_plan: Plan = Plan.FREE
+    """Plan of new organizations."""
     plan_member_limits: Annotated[dict[Plan, int], NoDecode] = Field(
         default_factory=lambda: {Plan.FREE: 5, Plan.PRO: 50, Plan.ENTERPRISE: 0}
     )
+    """Members (pending invitations included) per plan; 0: no limit."""
 
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    """How long an invitation link works."""
     # Where invitation links point: the page of your product that accepts them.
     invitation_url_template: str = "http://127.0.0.1:8000/accept-invitation?token={token}"
+    """The link sent. The default opens the service's own accept page (a password field that
+    calls `POST /api/v1/invitations/accept`); point it at your product's accept page, and set
+    the host to the service's public address if you keep the built-in one.
+    """
     # "log" writes invitation links to the service log (development); "smtp" sends email.
     email_sender: Literal["log", "smtp"] = "log"
+    """`log` (write emails to the log) or `smtp`."""
     smtp_host: str = "localhost"
+    """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_port: int = Field(default=587, ge=1, le=65535)
+    """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_username: str = ""
+    """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_password: SecretStr = SecretStr("")
+    """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_starttls: bool = True
+    """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_from: str = "Tenantry <no-reply@localhost>"
+    """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    """Seconds to wait for the SMTP server to connect and to answer each command."""
 
     # Tenant documents: largest one (BSON bytes), largest batch, deepest nesting.
     document_max_bytes: int = Field(default=262_144, ge=1024, le=16_000_000)
+    """Bounds of tenant documents."""
     document_max_batch: int = Field(default=100, ge=1, le=10_000)
+    """Bounds of tenant documents."""
     document_max_depth: int = Field(default=20, ge=1, le=100)
+    """Bounds of tenant documents."""
     # How long a rename waits for document writes already under way before giving up (503).
     rename_drain_seconds: float = Field(default=10, gt=0, le=300)
+    """How long a rename waits for document writes under way (then `503`)."""
     # Audit records are kept this long (a TTL index deletes older ones).
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
+    """How long audit entries are kept."""
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
-    password_hash_workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64)
+    """bcrypt cost."""
+    password_hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    """How many passwords are hashed at once; by default one per CPU core."""
     # Scheduling priority of the hashing threads (nice value); 0 keeps them at the loop's.
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
+    """Scheduling priority (nice) of the hashing threads, so the event loop always wins the CPU."""
 
     # Set when SECRET_KEY is missing or weak where that is allowed: a per-process key.
     _generated_key: str | None = PrivateAttr(default=None)
