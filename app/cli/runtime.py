@@ -237,5 +237,5 @@ def _warn_in_memory() -> None:
 
 JsonOption = Annotated[
     bool,
-    typer.Option("--json", help="Print the report as one JSON document (shape: README)."),
+    typer.Option("--json", help="Print the report as one JSON document (shapes: the docs)."),
 ]

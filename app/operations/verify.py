@@ -1,6 +1,6 @@
 """Checking that the registry, the identifier claims and the tenant databases agree.
 
-The service keeps them in step (README, "Rules the service keeps"); a crash mid-operation, a
+The service keeps them in step (docs, "Rules the service keeps"); a crash mid-operation, a
 hand edit or a restore from an old backup can leave them apart. Every disagreement becomes a
 `Finding`; `app.operations.repair` knows which ones it can settle.
 """

@@ -24,8 +24,8 @@ from tests.live import serving
 from tests.outbox import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where the walk-throughs are, in reading order.
-PAGES = ["README.md"]
+# Where the walk-throughs are, in reading order (the site's guide repeats the README's first).
+PAGES = ["README.md", "docs/guide/teams.md", "docs/guide/workspaces.md", "docs/guide/documents.md"]
 _BLOCK = re.compile(r"^```(?:bash|sh|shell)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _PLACEHOLDER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=\.\.\.(?:\s+#.*)?$", re.MULTILINE)
 _DOCUMENTED_API = "API=http://127.0.0.1:8000"
@@ -37,13 +37,17 @@ curl() { command curl --fail-with-body --show-error "$@"; }
 """
 
 
-def walkthrough_blocks() -> list[str]:
+def walkthrough_blocks(pages: list[str] = PAGES) -> list[str]:
     blocks = []
-    for page in PAGES:
+    for page in pages:
         for block in _BLOCK.findall((ROOT / page).read_text()):
             if "$API" in block:
                 blocks.append(block)
     return blocks
+
+
+def test_the_sites_walkthrough_is_the_readmes() -> None:
+    assert walkthrough_blocks(["docs/guide/walkthrough.md"]) == walkthrough_blocks(["README.md"])
 
 
 class CopyingOutbox(Outbox):
