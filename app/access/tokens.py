@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,8 @@ from app.errors import NotAuthenticated, TokenExpired
 REQUIRED_CLAIMS = ("sub", "admin_id", "org_id", "email", "iat", "exp", "jti", "iss", "aud")
 # Far above any token this service issues; refuses to parse megabytes of attacker input.
 MAX_TOKEN_LENGTH = 4096
+# How many verified tokens a codec remembers, most recently used first (see `decode`).
+VERIFIED_TOKENS_KEPT = 4096
 # The last second `datetime` can hold (9999-12-31T23:59:59Z).
 _LAST_TIMESTAMP = 253_402_300_799
 
@@ -72,6 +75,7 @@ class TokenCodec:
         self._lifetime = lifetime
         self._issuer = issuer
         self._audience = audience
+        self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
 
     def issue(
         self,
@@ -106,7 +110,27 @@ class TokenCodec:
         return IssuedToken(token, expires_at, int(self._lifetime.total_seconds()))
 
     def decode(self, token: str) -> TokenClaims:
-        """Verify signature, algorithm, expiry, issuer and audience; raise NotAuthenticated."""
+        """Verify signature, algorithm, expiry, issuer and audience; raise NotAuthenticated.
+
+        A token verified once is remembered (the latest `VERIFIED_TOKENS_KEPT` of them) with
+        its claims, which cannot change: a client sending it again costs a dictionary look-up
+        and the expiry check, not a signature check. What can change (revocation, roles) is
+        checked against the database on every request anyway.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            if datetime.now(UTC) >= known.expires_at:
+                del self._verified[token]
+                raise TokenExpired()
+            self._verified.move_to_end(token)
+            return known
+        claims = self._verify(token)
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotAuthenticated()
         try:

@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,15 @@ from pymongo.errors import DuplicateKeyError
 from app.access.roles import Role
 from app.accounts.models import Membership, membership_id
 from app.db.keyset import Keyset, Kind, Slice, Window
-from app.db.schema import MEMBERSHIPS
-from app.db.store import Store
+from app.db.schema import (
+    ACCOUNTS,
+    MEMBERSHIPS,
+    ORGANIZATIONS,
+    REVOKED_TOKENS,
+    WORKSPACE_MEMBERS,
+    WORKSPACES,
+)
+from app.db.store import Document, Store, joined
 
 
 def fresh_version() -> int:
@@ -30,6 +38,20 @@ class AlreadyMember(Exception):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Everything a bearer token's check reads, as stored: the membership, its account and
+    organization, whether the token was revoked, and the token's workspace with the account's
+    seat in it (None where there is none)."""
+
+    membership: Membership
+    account: Document | None
+    organization: Document | None
+    revoked: bool
+    workspace: Document | None
+    seat: Document | None
+
+
 class MembershipRepository:
     def __init__(self, store: Store) -> None:
         self._memberships = store.master[MEMBERSHIPS]
@@ -39,6 +61,46 @@ class MembershipRepository:
             {"_id": membership_id(account_id, organization_id)}
         )
         return Membership.from_document(document) if document else None
+
+    async def standing(
+        self,
+        account_id: ObjectId,
+        organization_id: ObjectId,
+        token_id: str,
+        workspace_id: ObjectId,
+        seat_id: str,
+    ) -> Standing | None:
+        """The membership and what a token's check needs around it, in one round trip: one
+        aggregation whose every join is on the joined collection's `_id`. None when the
+        membership does not exist."""
+        pipeline: list[Document] = [
+            {"$match": {"_id": membership_id(account_id, organization_id)}},
+            {"$addFields": {"_token": token_id, "_workspace": workspace_id, "_seat": seat_id}},
+            joined(ACCOUNTS, "account_id", "_id", "_account"),
+            joined(ORGANIZATIONS, "organization_id", "_id", "_organization"),
+            joined(REVOKED_TOKENS, "_token", "_id", "_revoked"),
+            joined(WORKSPACES, "_workspace", "_id", "_workspace_found"),
+            joined(WORKSPACE_MEMBERS, "_seat", "_id", "_seat_found"),
+        ]
+        cursor = await self._memberships.aggregate(pipeline)
+        found = await cursor.to_list(1)
+        if not found:
+            return None
+        [document] = found
+
+        def first(name: str, key: object) -> Document | None:
+            # Each join is on `_id`, so a joined document's `_id` is the key it was found by.
+            found = document.get(name) or []
+            return {**found[0], "_id": key} if found else None
+
+        return Standing(
+            membership=Membership.from_document(document),
+            account=first("_account", account_id),
+            organization=first("_organization", organization_id),
+            revoked=bool(document.get("_revoked")),
+            workspace=first("_workspace_found", workspace_id),
+            seat=first("_seat_found", seat_id),
+        )
 
     async def add(self, account_id: ObjectId, organization_id: ObjectId, role: Role) -> Membership:
         membership = Membership(

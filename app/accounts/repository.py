@@ -1,18 +1,30 @@
 """Every query on the accounts collection."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from app.accounts.models import Account, email_key
-from app.db.schema import ACCOUNTS
-from app.db.store import Store
+from app.accounts.models import Account, Membership, email_key, membership_id
+from app.db.schema import ACCOUNTS, MEMBERSHIPS, ORGANIZATIONS, TRUSTED_ADDRESSES
+from app.db.store import Document, Store, joined
 
 
 class EmailTaken(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class SigningIn:
+    """An account with what a login needs around it: its memberships, oldest first, each
+    with its organization's registry entry as stored (None if it has none), and the record
+    that trusts the address it logs in from (None if there is none)."""
+
+    account: Account
+    memberships: list[tuple[Membership, Document | None]]
+    trust: Document | None
 
 
 class AccountRepository:
@@ -30,6 +42,36 @@ class AccountRepository:
     async def emails_of(self, account_ids: list[ObjectId]) -> dict[ObjectId, str]:
         cursor = self._accounts.find({"_id": {"$in": account_ids}}, {"email": 1})
         return {document["_id"]: document["email"] async for document in cursor}
+
+    async def signing_in(self, email: str, trust_key: str) -> SigningIn | None:
+        """The account with `email` and everything its login reads, in one aggregation: one
+        row per membership (`$unwind`), each joined to its organization by `_id`."""
+        pipeline: list[Document] = [
+            {"$match": {"email_key": email_key(email)}},
+            {"$limit": 1},
+            {"$addFields": {"_trust_key": trust_key}},
+            joined(TRUSTED_ADDRESSES, "_trust_key", "_id", "_trust"),
+            joined(MEMBERSHIPS, "_id", "account_id", "_membership"),
+            {"$unwind": {"path": "$_membership", "preserveNullAndEmptyArrays": True}},
+            joined(ORGANIZATIONS, "_membership.organization_id", "_id", "_organization"),
+        ]
+        cursor = await self._accounts.aggregate(pipeline)
+        rows = await cursor.to_list()
+        if not rows:
+            return None
+        memberships: list[tuple[Membership, Document | None]] = []
+        for row in rows:
+            member = row.get("_membership")
+            if not member:
+                continue
+            membership = Membership.from_document(
+                {**member, "_id": membership_id(member["account_id"], member["organization_id"])}
+            )
+            [organization] = row.get("_organization") or [None]
+            memberships.append((membership, organization))
+        memberships.sort(key=lambda pair: (pair[0].created_at, pair[0].id))
+        [trust] = rows[0].get("_trust") or [None]
+        return SigningIn(Account.from_document(rows[0]), memberships, trust)
 
     async def find_by_email(self, email: str) -> Account | None:
         document = await self._accounts.find_one({"email_key": email_key(email)})

@@ -5,7 +5,8 @@ comes from the bearer token; `caller_allowed` adds the organization in the path 
 roles table.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, cast
 
 from fastapi import Depends, Path, Request
@@ -25,6 +26,7 @@ from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.service import OrganizationService
 from app.registry.errors import OrganizationNotFound
+from app.sessions.caller import Caller
 from app.sessions.service import NotAMember, SessionService
 from app.workspaces.service import WorkspaceService
 
@@ -96,15 +98,22 @@ async def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
-async def optional_principal(
+async def optional_caller(
     request: Request, credentials: BearerCredentials, sessions: SessionsDep
-) -> Principal | None:
-    """The caller when a bearer token was sent (and is valid), None when none was."""
+) -> Caller | None:
+    """The caller when a bearer token was sent (and is valid), None when none was. FastAPI
+    runs it once per request, however many dependencies ask for it."""
     if credentials is None:
         return None
-    principal = await sessions.authenticate(credentials.credentials)
-    request.state.organization_id = str(principal.organization_id)  # for the access log
-    return principal
+    caller = await sessions.authenticate(credentials.credentials)
+    request.state.organization_id = str(caller.organization.id)  # for the access log
+    return caller
+
+
+async def optional_principal(
+    caller: Annotated[Caller | None, Depends(optional_caller)],
+) -> Principal | None:
+    return caller.principal if caller else None
 
 
 async def current_principal(
@@ -129,28 +138,79 @@ class WrongOrganization(Forbidden):
     )
 
 
-def caller_allowed(action: Action) -> Callable[..., Awaitable[Principal]]:
-    """A dependency for `/organizations/{org_id}/...` routes: the token must act for that
-    organization, and its role must allow `action` (see `app.access.permissions`)."""
+OrganizationPath = Annotated[str, Path(description="The organization's id (24 hex digits).")]
+
+
+async def _check_scope(
+    caller: Caller, org_id: str, action: Action, sessions: SessionService
+) -> Caller:
+    """The token must act for the organization in the path, and its role allow `action`
+    (see `app.access.permissions`)."""
+    organization_id = parse_object_id(org_id)
+    if organization_id is None:
+        raise OrganizationNotFound()
+    principal = caller.principal
+    if organization_id != principal.organization_id:
+        # Hint at switching only where a switch would work; otherwise the caller learns
+        # no more than for an organization that does not exist.
+        if await sessions.may_switch_to(principal, organization_id):
+            raise WrongOrganization()
+        raise NotAMember()
+    require(principal.role, action)
+    return caller
+
+
+def caller_allowed(action: Action) -> Callable[..., Awaitable[Caller]]:
+    """A dependency for `/organizations/{org_id}/...` routes: the caller, if the token acts
+    for that organization and its role allows `action`."""
 
     async def allowed_caller(
-        org_id: Annotated[str, Path(description="The organization's id (24 hex digits).")],
-        caller: CurrentPrincipal,
+        org_id: OrganizationPath,
+        caller: Annotated[Caller | None, Depends(optional_caller)],
         sessions: SessionsDep,
-    ) -> Principal:
-        organization_id = parse_object_id(org_id)
-        if organization_id is None:
-            raise OrganizationNotFound()
-        if organization_id != caller.organization_id:
-            # Hint at switching only where a switch would work; otherwise the caller learns
-            # no more than for an organization that does not exist.
-            if await sessions.may_switch_to(caller, organization_id):
-                raise WrongOrganization()
-            raise NotAMember()
-        require(caller.role, action)
-        return caller
+    ) -> Caller:
+        if caller is None:
+            raise NotAuthenticated("Not authenticated")
+        return await _check_scope(caller, org_id, action, sessions)
 
     return allowed_caller
+
+
+def principal_allowed(action: Action) -> Callable[..., Awaitable[Principal]]:
+    """The same, for routes that need only who calls."""
+
+    async def allowed_principal(
+        caller: Annotated[Caller, Depends(caller_allowed(action))],
+    ) -> Principal:
+        return caller.principal
+
+    return allowed_principal
+
+
+async def leased_writer(
+    org_id: OrganizationPath,
+    credentials: BearerCredentials,
+    sessions: SessionsDep,
+    documents: DocumentsDep,
+) -> AsyncIterator[Caller]:
+    """A document writer, checked while it holds its organization's write lease.
+
+    A write must see any rename that began before it (see `app.registry.write_leases`): the
+    lease is taken first, for the organization the token names, so the check's one read of
+    the registry entry is the read after the lease, and the write needs no other. A token
+    for another organization is checked without a lease, and refused.
+    """
+    if credentials is None:
+        raise NotAuthenticated("Not authenticated")
+    claims = sessions.read_token(credentials.credentials)
+    if claims.organization_id != parse_object_id(org_id):
+        caller = await sessions.check(claims)
+        yield await _check_scope(caller, org_id, Action.WRITE_TENANT_DOCUMENTS, sessions)
+        return
+    async with documents.lease(claims.organization_id):
+        caller = await sessions.check(claims)
+        await _check_scope(caller, org_id, Action.WRITE_TENANT_DOCUMENTS, sessions)
+        yield replace(caller, leased=True)
 
 
 # What the organization-scoped routes answer before the handler runs.
@@ -164,12 +224,17 @@ SCOPED_ERRORS: tuple[type[AppError], ...] = (
 )
 
 # Who may call the organization-scoped routes, declared once for every router.
-OrganizationReader = Annotated[Principal, Depends(caller_allowed(Action.READ_ORGANIZATION))]
-OrganizationEditor = Annotated[Principal, Depends(caller_allowed(Action.EDIT_ORGANIZATION))]
-OrganizationOwner = Annotated[Principal, Depends(caller_allowed(Action.DELETE_ORGANIZATION))]
-OrganizationSuspender = Annotated[Principal, Depends(caller_allowed(Action.SUSPEND_ORGANIZATION))]
-BillingReader = Annotated[Principal, Depends(caller_allowed(Action.READ_BILLING))]
-BillingEditor = Annotated[Principal, Depends(caller_allowed(Action.EDIT_BILLING))]
-DocumentReader = Annotated[Principal, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]
-DocumentWriter = Annotated[Principal, Depends(caller_allowed(Action.WRITE_TENANT_DOCUMENTS))]
-AuditReader = Annotated[Principal, Depends(caller_allowed(Action.READ_AUDIT_LOG))]
+OrganizationReader = Annotated[Principal, Depends(principal_allowed(Action.READ_ORGANIZATION))]
+OrganizationEditor = Annotated[Principal, Depends(principal_allowed(Action.EDIT_ORGANIZATION))]
+OrganizationOwner = Annotated[Principal, Depends(principal_allowed(Action.DELETE_ORGANIZATION))]
+OrganizationSuspender = Annotated[
+    Principal, Depends(principal_allowed(Action.SUSPEND_ORGANIZATION))
+]
+BillingReader = Annotated[Principal, Depends(principal_allowed(Action.READ_BILLING))]
+BillingEditor = Annotated[Principal, Depends(principal_allowed(Action.EDIT_BILLING))]
+AuditReader = Annotated[Principal, Depends(principal_allowed(Action.READ_AUDIT_LOG))]
+# Those that go on with what the token's check read (the organization's entry, the workspace).
+OrganizationViewer = Annotated[Caller, Depends(caller_allowed(Action.READ_ORGANIZATION))]
+DocumentReader = Annotated[Caller, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]
+# The lease is let go as the handler returns, before the response is sent.
+DocumentWriter = Annotated[Caller, Depends(leased_writer, scope="function")]

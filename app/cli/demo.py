@@ -24,6 +24,7 @@ from app.config import ExplicitSettings, Settings
 from app.db.store import Store
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import no_checkpoint
+from app.sessions.caller import Caller
 from app.startup import prepare_database, start_services
 
 ORGANIZATIONS = (
@@ -113,7 +114,7 @@ async def seed(store: Store, settings: Settings) -> None:
             token_expires_at=datetime.now(UTC) + timedelta(minutes=5),
         )
         await services.documents.create(
-            owner,
+            Caller(owner, organization),
             [
                 {"title": f"Document {n}", "status": "open" if n % 3 else "done"}
                 for n in range(documents)

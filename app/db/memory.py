@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from mongomock_motor import AsyncMongoMockClient
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.results import BulkWriteResult
 
 from app.config import Settings
 from app.db.store import Document, Store
@@ -129,8 +132,74 @@ class _MemoryCollection:
     async def list_indexes(self, *args: Any, **kwargs: Any) -> Any:
         return self._collection.list_indexes(*args, **kwargs)
 
-    async def aggregate(self, *args: Any, **kwargs: Any) -> Any:
-        return self._collection.aggregate(*args, **kwargs)
+    async def bulk_write(
+        self, requests: list[UpdateOne], ordered: bool = True, **kwargs: Any
+    ) -> BulkWriteResult:
+        """Each update on its own, the failures gathered as the server reports them:
+        mongomock's bulk writes predate the `sort` PyMongo's `UpdateOne` now carries."""
+        failures: list[Document] = []
+        upserted: list[Document] = []
+        matched = modified = 0
+        for index, request in enumerate(requests):
+            if not isinstance(request, UpdateOne):
+                raise NotImplementedError("the in-memory store bulk-writes updates only")
+            try:
+                result = await self.update_one(
+                    request._filter,
+                    request._doc,
+                    upsert=bool(request._upsert),
+                )
+            except DuplicateKeyError as error:
+                failures.append({"index": index, "code": error.code, "errmsg": str(error)})
+                if ordered:
+                    break
+                continue
+            matched += result.matched_count
+            modified += result.modified_count
+            if result.upserted_id is not None:
+                upserted.append({"index": index, "_id": result.upserted_id})
+        answer: Document = {
+            "writeErrors": failures,
+            "writeConcernErrors": [],
+            "nInserted": 0,
+            "nUpserted": len(upserted),
+            "nMatched": matched,
+            "nModified": modified,
+            "nRemoved": 0,
+            "upserted": upserted,
+        }
+        if failures:
+            raise BulkWriteError(answer)
+        return BulkWriteResult(answer, acknowledged=True)
+
+    async def aggregate(self, pipeline: list[Any], *args: Any, **kwargs: Any) -> Any:
+        if len(pipeline) == 1 and "$collStats" in pipeline[0]:
+            return await self._collection_statistics(pipeline[0]["$collStats"])
+        return self._collection.aggregate(pipeline, *args, **kwargs)
+
+    async def _collection_statistics(self, asked: dict[str, Any]) -> "_Answered":
+        """`$collStats` as far as memory can tell: the `count`; no storage statistics."""
+        answer: Document = {"ns": self._collection.full_name}
+        if "count" in asked:
+            answer["count"] = await self._collection.estimated_document_count()
+        return _Answered([answer])
+
+
+class _Answered:
+    """A cursor over answers already at hand."""
+
+    def __init__(self, documents: list[Document]) -> None:
+        self._documents = documents
+
+    async def to_list(self, length: int | None = None) -> list[Document]:
+        return self._documents[:length] if length else list(self._documents)
+
+    def __aiter__(self) -> Any:
+        return self._iterate()
+
+    async def _iterate(self) -> Any:
+        for document in self._documents:
+            yield document
 
 
 def open_memory_store(settings: Settings) -> Store:

@@ -78,6 +78,8 @@ MASTER_INDEXES = (
     CollectionIndexes(
         MEMBERSHIPS,
         [
+            # An account's memberships, joined to it as it logs in.
+            IndexModel([("account_id", ASCENDING)], name="account"),
             # The member list, oldest first, by keyset (`created_at`, then `_id`).
             IndexModel(
                 [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],

@@ -66,3 +66,11 @@ class Store:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def joined(collection: str, local: str, foreign: str, into: str) -> Document:
+    """A `$lookup` stage that joins `collection`'s documents whose `foreign` field equals
+    this one's `local` field, as the array `into`."""
+    return {
+        "$lookup": {"from": collection, "localField": local, "foreignField": foreign, "as": into}
+    }

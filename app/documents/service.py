@@ -44,6 +44,7 @@ from app.registry.models import LifecycleState, Organization, Status
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
 from app.registry.write_leases import WriteLeases
+from app.sessions.caller import Caller
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext
 
 T = TypeVar("T")
@@ -118,33 +119,43 @@ class DocumentService:
         self._workspaces = workspaces
         self._limits = limits
 
-    async def create_one(self, principal: Principal, body: Any) -> Document:
+    @asynccontextmanager
+    async def lease(self, organization_id: ObjectId) -> AsyncIterator[None]:
+        """Hold the organization's write lease; a caller checked inside it (`Caller.leased`)
+        writes where its check read the collection to be."""
+        lease = await self._leases.acquire(organization_id)
+        try:
+            yield
+        finally:
+            await self._leases.release(lease)
+
+    async def create_one(self, caller: Caller, body: Any) -> Document:
         check_document(body, self._limits, ("body",))
-        [stored] = await self._insert(principal, [body])
+        [stored] = await self._insert(caller, [body])
         return stored
 
-    async def create(self, principal: Principal, bodies: list[Any]) -> list[Document]:
+    async def create(self, caller: Caller, bodies: list[Any]) -> list[Document]:
         if not 1 <= len(bodies) <= self._limits.max_batch:
             raise InvalidInput(
                 ("body", "documents"), f"send 1 to {self._limits.max_batch} documents at once"
             )
         for index, body in enumerate(bodies):
             check_document(body, self._limits, ("body", "documents", index))
-        return await self._insert(principal, bodies)
+        return await self._insert(caller, bodies)
 
-    async def _insert(self, principal: Principal, bodies: list[Any]) -> list[Document]:
-        async with self._writing(principal) as (documents, context):
+    async def _insert(self, caller: Caller, bodies: list[Any]) -> list[Document]:
+        async with self._writing(caller) as (documents, context):
             return await documents.insert(bodies, context.workspace.id)
 
-    async def get(self, principal: Principal, document_id: str) -> Document:
+    async def get(self, caller: Caller, document_id: str) -> Document:
         async def read(documents: TenantDocuments) -> Document:
             return await self._existing(documents, document_id)
 
-        return await self._read(principal, None, read, lambda _: False)
+        return await self._read(caller, None, read, lambda _: False)
 
     async def list(
         self,
-        principal: Principal,
+        caller: Caller,
         where: dict[str, Any],
         sort: str,
         descending: bool,
@@ -155,33 +166,31 @@ class DocumentService:
             check_field_name(sort, ("query", "sort"))
 
         async def read(documents: TenantDocuments) -> Slice[Document]:
-            return await documents.page(where, sort, descending, window, principal.organization_id)
+            return await documents.page(where, sort, descending, window, caller.organization.id)
 
-        return await self._read(principal, workspace_id, read, lambda page: not page.items)
+        return await self._read(caller, workspace_id, read, lambda page: not page.items)
 
     async def replace(
-        self, principal: Principal, document_id: str, body: Any, if_match: IfMatch | None
+        self, caller: Caller, document_id: str, body: Any, if_match: IfMatch | None
     ) -> Document:
         check_document(body, self._limits, ("body",))
-        async with self._writing(principal) as (documents, _):
+        async with self._writing(caller) as (documents, _):
             current = await self._existing(documents, document_id)
             return await self._store_version(documents, current, body, if_match)
 
     async def patch(
-        self, principal: Principal, document_id: str, patch: Any, if_match: IfMatch | None
+        self, caller: Caller, document_id: str, patch: Any, if_match: IfMatch | None
     ) -> Document:
         check_patch(patch, self._limits, ("body",))
-        async with self._writing(principal) as (documents, _):
+        async with self._writing(caller) as (documents, _):
             current = await self._existing(documents, document_id)
             user_fields = {k: v for k, v in current.items() if k not in _SERVER_KEYS}
             merged = merge_patch(user_fields, patch)
             check_document(merged, self._limits, ("body",))
             return await self._store_version(documents, current, merged, if_match)
 
-    async def delete(
-        self, principal: Principal, document_id: str, if_match: IfMatch | None
-    ) -> None:
-        async with self._writing(principal) as (documents, _):
+    async def delete(self, caller: Caller, document_id: str, if_match: IfMatch | None) -> None:
+        async with self._writing(caller) as (documents, _):
             current = await self._existing(documents, document_id)
             if if_match is not None and not if_match.allows(current["version"]):
                 raise StaleVersion()
@@ -205,7 +214,7 @@ class DocumentService:
 
     async def _read(
         self,
-        principal: Principal,
+        caller: Caller,
         workspace_id: ObjectId | None,
         read: Callable[[TenantDocuments], Awaitable[T]],
         looks_moved: Callable[[T], bool],
@@ -214,29 +223,28 @@ class DocumentService:
         says next if a rename or move took the collection away meanwhile: the read then
         fails (its cursor killed, the namespace gone), finds nothing, or, for `get`, no such
         document, and the registry names another collection."""
-        organization = await self._organization(principal)
-        scope = await self._scope(principal, workspace_id)
-        namespace = await self._readable(organization)
+        scope = await self._scope(caller, workspace_id)
+        namespace = await self._readable(caller.organization)
         try:
             found = await read(TenantDocuments(self._store, namespace, scope))
         except (OperationFailure, DocumentNotFound) as error:
             if isinstance(error, OperationFailure) and error.code not in _MOVED_AWAY_CODES:
                 raise
-            elsewhere = await self._moved_from(principal, namespace)
+            elsewhere = await self._moved_from(caller, namespace)
             if elsewhere is None:
                 raise
             return await read(TenantDocuments(self._store, elsewhere, scope))
         if looks_moved(found):
-            elsewhere = await self._moved_from(principal, namespace)
+            elsewhere = await self._moved_from(caller, namespace)
             if elsewhere is not None:
                 return await read(TenantDocuments(self._store, elsewhere, scope))
         return found
 
     async def _moved_from(
-        self, principal: Principal, namespace: TenantNamespace
+        self, caller: Caller, namespace: TenantNamespace
     ) -> TenantNamespace | None:
         """Where reads go now, if no longer `namespace`."""
-        now = await self._readable(await self._organization(principal))
+        now = await self._readable(await self._organization(caller.principal))
         return now if self._store.resolve(now) != self._store.resolve(namespace) else None
 
     async def _readable(self, organization: Organization) -> TenantNamespace:
@@ -251,34 +259,44 @@ class DocumentService:
                 return TenantNamespace(move.target, organization.tenant_collection)
         return namespace
 
-    async def _scope(self, principal: Principal, workspace_id: ObjectId | None) -> dict[str, Any]:
+    async def _scope(self, caller: Caller, workspace_id: ObjectId | None) -> dict[str, Any]:
         """Owners and admins read across workspaces unless they ask for one."""
-        if principal.organization_wide and workspace_id is None:
+        if caller.principal.organization_wide and workspace_id is None:
             return {}
-        context = await self._workspaces.context(principal, workspace_id)
+        context = await self._context(caller, workspace_id)
         return {"workspace_id": context.workspace.id}
+
+    async def _context(self, caller: Caller, workspace_id: ObjectId | None) -> WorkspaceContext:
+        if caller.workspace is not None and workspace_id in (None, caller.workspace.workspace.id):
+            return caller.workspace
+        return await self._workspaces.context(caller.principal, workspace_id)
 
     @asynccontextmanager
     async def _writing(
-        self, principal: Principal
+        self, caller: Caller
     ) -> AsyncIterator[tuple[TenantDocuments, WorkspaceContext]]:
-        context = await self._workspaces.context(principal)
+        context = await self._context(caller, None)
         if not context.can_write:
             raise ReadOnlyWorkspace()
         if context.workspace.archived:
             raise ArchivedWorkspace()
-        lease = await self._leases.acquire(principal.organization_id)
-        try:
+        if caller.leased:
+            yield self._writable(caller, caller.organization, context), context
+            return
+        async with self.lease(caller.organization.id):
             # Read where the collection is only once the lease is held (see WriteLeases).
-            organization = await self._organization(principal)
-            if organization.state is not LifecycleState.ACTIVE:
-                raise TenantMoving()
-            if organization.status is Status.SUSPENDED:
-                raise OrganizationSuspended()
-            scope = {} if principal.organization_wide else {"workspace_id": context.workspace.id}
-            yield TenantDocuments(self._store, organization.namespace, scope), context
-        finally:
-            await self._leases.release(lease)
+            organization = await self._organization(caller.principal)
+            yield self._writable(caller, organization, context), context
+
+    def _writable(
+        self, caller: Caller, organization: Organization, context: WorkspaceContext
+    ) -> TenantDocuments:
+        if organization.state is not LifecycleState.ACTIVE:
+            raise TenantMoving()
+        if organization.status is Status.SUSPENDED:
+            raise OrganizationSuspended()
+        scope = {} if caller.principal.organization_wide else {"workspace_id": context.workspace.id}
+        return TenantDocuments(self._store, organization.namespace, scope)
 
     async def _organization(self, principal: Principal) -> Organization:
         organization = await self._organizations.get_visible(principal.organization_id)

@@ -25,6 +25,8 @@ from app.invitations.models import Invitation, InvitationStatus, token_digest
 from app.invitations.repository import AlreadyInvited, InvitationRepository, RenewContended
 from app.invitations.seats import Seats
 from app.kit.request_context import current_client_address
+from app.registry.errors import OrganizationSuspended
+from app.registry.models import Organization, Status
 from app.registry.repository import OrganizationRepository
 from app.sessions.service import LoginResult, SessionService
 from app.workspaces.access import WorkspaceAccess
@@ -110,15 +112,21 @@ class InvitationService:
         self._workspaces = workspaces
         self._seats = seats
 
-    async def invite(self, principal: Principal, email: str, role: Role) -> tuple[Invitation, bool]:
-        """Create and send an invitation; the flag says whether the email went out."""
+    async def invite(
+        self, principal: Principal, email: str, role: Role, organization: Organization | None = None
+    ) -> tuple[Invitation, bool]:
+        """Create and send an invitation; the flag says whether the email went out.
+        `organization` is the entry as the caller's check has just read it, if it has."""
         if role is Role.OWNER:
             raise InvalidInput(
                 ("body", "role"), "owners are made by transferring ownership, not by invitation"
             )
         require(principal.role, action_for(role))
         organization_id = principal.organization_id
-        await self._organizations.require_writable(organization_id)
+        if organization is None:
+            await self._organizations.require_writable(organization_id)
+        elif organization.status is Status.SUSPENDED:
+            raise OrganizationSuspended()
         existing = await self._accounts.find_by_email(email)
         if existing and await self._memberships.get(existing.id, organization_id):
             raise AlreadyAMember()
@@ -142,7 +150,8 @@ class InvitationService:
             target=invitation.email,
             details={"role": role.value, "invitation_id": str(invitation.id)},
         )
-        return invitation, await self._deliver(invitation, token, principal.email)
+        name = organization.name if organization else None
+        return invitation, await self._deliver(invitation, token, principal.email, name)
 
     async def get(self, principal: Principal, invitation_id: ObjectId) -> Invitation:
         """One of the organization's invitations, whatever its status."""
@@ -301,11 +310,16 @@ class InvitationService:
             raise InvitationGone(_GONE_BECAUSE.get(invitation.status))
         return invitation
 
-    async def _deliver(self, invitation: Invitation, token: str, inviter: str) -> bool:
-        """Send the invitation's email; whether it went out."""
-        organization = await self._organizations.get(invitation.organization_id)
+    async def _deliver(
+        self, invitation: Invitation, token: str, inviter: str, name: str | None = None
+    ) -> bool:
+        """Send the invitation's email (naming the organization `name`, read here if not
+        given); whether it went out."""
+        if name is None:
+            organization = await self._organizations.get(invitation.organization_id)
+            name = organization.name if organization else "an organization"
         email = invitation_email(
-            organization=organization.name if organization else "an organization",
+            organization=name,
             inviter=inviter,
             role=invitation.role.value,
             link=self._settings.invitation_url_template.format(token=token),

@@ -34,7 +34,7 @@ class Belongings:
             except EmailTaken:
                 raise EmailAlreadyRegistered() from None
         await self._memberships.add(organization.admin_id, organization.id, Role.OWNER)
-        default = await self._workspaces.workspaces.ensure_default(organization.id)
+        default = await self._workspaces.workspaces.first_default(organization.id)
         await self._workspaces.members.put(
             organization.id, default.id, organization.admin_id, WorkspaceRole.ADMIN
         )

@@ -100,22 +100,26 @@ class OrganizationDirectory:
             result.append((organization, role.value, opened))
         return result
 
-    async def details(self, principal: Principal) -> OrganizationDetails:
+    async def details(
+        self, principal: Principal, organization: Organization | None = None
+    ) -> OrganizationDetails:
+        """The organization with its statistics; from `organization` when the caller's check
+        has just read its entry."""
         require(principal.role, Action.READ_ORGANIZATION)
-        organization = await self._organizations.get_visible(principal.organization_id)
+        if organization is None:
+            organization = await self._organizations.get_visible(principal.organization_id)
         if organization is None:
             raise OrganizationNotFound()
-        collection = organization.namespace
+        documents, storage = await self._tenants.size_of(organization.namespace)
         statistics = OrganizationStatistics(
             members=await self._memberships.count_for_organization(organization.id),
             pending_invitations=await self._invitations.count_pending(organization.id),
-            tenant_documents=await self._tenants.estimated_count(collection),
-            tenant_storage_bytes=await self._tenants.storage_bytes(collection),
+            tenant_documents=documents,
+            tenant_storage_bytes=storage,
         )
-        profile = await self._organizations.profile_of(organization.id)
         database = self._tenants.database_of(organization)
         return OrganizationDetails(
-            organization, principal.role.value, profile, statistics, database
+            organization, principal.role.value, dict(organization.profile), statistics, database
         )
 
     async def update_profile(

@@ -1,8 +1,10 @@
 """Organizations as recorded in the registry (the master database's `organizations`)."""
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bson import ObjectId
 
@@ -29,6 +31,10 @@ class LifecycleState(StrEnum):
     RENAMING = "renaming"
     MOVING = "moving"
     DELETING = "deleting"
+
+
+# The states in which clients see an organization; PROVISIONING and DELETING are hidden.
+VISIBLE = frozenset({LifecycleState.ACTIVE, LifecycleState.RENAMING, LifecycleState.MOVING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,13 @@ class Organization:
     # which live in the default tenant database.
     tenant_database: str = ""
     pending_move: PendingMove | None = None
+    # What the owners say about the organization (`PATCH .../profile`), free fields.
+    profile: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def visible(self) -> bool:
+        """Whether clients see it: not while it is being provisioned or deleted."""
+        return self.state in VISIBLE
 
     @property
     def namespace(self) -> TenantNamespace:
@@ -100,6 +113,7 @@ class Organization:
             status=Status(document.get("status", Status.ACTIVE)),
             tenant_database=document.get("tenant_database", ""),
             pending_move=PendingMove(**move) if move else None,
+            profile=document.get("profile") or {},
         )
 
     def to_document(self) -> Document:

@@ -27,6 +27,7 @@ from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store, TenantNamespace
 from app.registry.errors import OrganizationBusy, OrganizationSuspended
 from app.registry.models import (
+    VISIBLE,
     LifecycleState,
     Organization,
     PendingMove,
@@ -39,12 +40,7 @@ HOLD_SECONDS = 10
 # (`_id` stays in: mongomock's find_one_and_update answers None when it is projected out.)
 _BILLING_FIELDS = {"plan": 1, "billing": 1}
 
-# States in which an organization is visible to clients; PROVISIONING and DELETING are not.
-VISIBLE_STATES = [
-    LifecycleState.ACTIVE.value,
-    LifecycleState.RENAMING.value,
-    LifecycleState.MOVING.value,
-]
+VISIBLE_STATES = sorted(state.value for state in VISIBLE)
 
 
 class DuplicateOrganization(Exception):
@@ -311,11 +307,6 @@ class OrganizationRepository:
             {"_id": {"$in": organization_ids}, "state": {"$in": VISIBLE_STATES}}
         )
         return [Organization.from_document(document) async for document in cursor]
-
-    async def profile_of(self, organization_id: ObjectId) -> dict[str, Any]:
-        document = await self._organizations.find_one({"_id": organization_id}, {"profile": 1})
-        profile: dict[str, Any] = (document or {}).get("profile") or {}
-        return profile
 
     async def update_profile(self, organization_id: ObjectId, changes: dict[str, Any]) -> None:
         """Set the given profile fields; a None value removes the field."""

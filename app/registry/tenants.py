@@ -102,16 +102,26 @@ class TenantCollections:
 
     async def storage_bytes(self, name: TenantNamespace) -> int | None:
         """Storage the server reports for the collection (summed over shards); None where it
-        reports nothing. The `$collStats` stage, not the `collStats` command deprecated since
-        MongoDB 6.2."""
+        reports nothing."""
+        return (await self.size_of(name))[1]
+
+    async def size_of(self, name: TenantNamespace) -> tuple[int, int | None]:
+        """Documents and storage (None where the server reports none) from the collection's
+        metadata, in one `$collStats` stage (summed over shards; the `collStats` command is
+        deprecated since MongoDB 6.2); (0, None) for no collection."""
         try:
-            cursor = await self._collection(name).aggregate([{"$collStats": {"storageStats": {}}}])
+            cursor = await self._collection(name).aggregate(
+                [{"$collStats": {"count": {}, "storageStats": {}}}]
+            )
             shards = await cursor.to_list()
-        except Exception:  # the in-memory store does not implement $collStats
-            return None
+        except OperationFailure as exc:
+            if exc.code != _NAMESPACE_NOT_FOUND:
+                raise
+            return 0, None
+        documents = sum(int(shard.get("count") or 0) for shard in shards)
         sizes = [(shard.get("storageStats") or {}).get("storageSize") for shard in shards]
         known = [int(size) for size in sizes if isinstance(size, int | float)]
-        return sum(known) if known else None
+        return documents, sum(known) if known else None
 
     async def is_empty(self, name: TenantNamespace) -> bool:
         return not await self._collection(name).count_documents({}, limit=1)
@@ -125,17 +135,17 @@ class TenantCollections:
         try:
             await self._database(name).create_collection(name.collection)
         except CollectionInvalid:
-            await self._require_empty(name)
-            created = False
+            pass
         except OperationFailure as exc:
             if exc.code != _NAMESPACE_EXISTS:
                 raise
-            await self._require_empty(name)
-            created = False
         else:
-            created = True
+            # A collection just made has no index but `_id`'s: nothing to compare.
+            await self._collection(name).create_indexes(TENANT_INDEXES)
+            return True
+        await self._require_empty(name)
         await self.ensure_workspace_index(name)
-        return created
+        return False
 
     async def ensure_workspace_index(self, name: TenantNamespace) -> None:
         """The indexes that list documents by keyset, newest or oldest first (`created_at`,

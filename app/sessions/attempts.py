@@ -27,14 +27,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import anyio
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.db.schema import THROTTLE_ATTEMPTS
-from app.db.store import Store
+from app.db.store import Document, Store
 
 Clock = Callable[[], datetime]
 
@@ -122,62 +122,94 @@ class AttemptLog:
             pause = min(pause * 2, _LAST_POLL_SECONDS)
 
     async def settle(self, held: Sequence[_Held]) -> None:
-        with anyio.CancelScope(shield=True):
-            for attempt in held:
-                await self._attempts.update_one(
-                    {"_id": attempt.key, "attempts.id": attempt.attempt_id},
-                    {"$set": {"attempts.$.pending": False}},
-                )
+        await self._each(
+            held,
+            lambda attempt: UpdateOne(
+                {"_id": attempt.key, "attempts.id": attempt.attempt_id},
+                {"$set": {"attempts.$.pending": False}},
+            ),
+        )
 
     async def give_back(self, held: Sequence[_Held]) -> None:
-        with anyio.CancelScope(shield=True):  # a cancelled request still lets go
-            for attempt in held:
-                await self._attempts.update_one(
-                    {"_id": attempt.key},
-                    {"$pull": {"attempts": {"id": {"$eq": attempt.attempt_id}}}},
-                )
+        await self._each(
+            held,
+            lambda attempt: UpdateOne(
+                {"_id": attempt.key},
+                {"$pull": {"attempts": {"id": {"$eq": attempt.attempt_id}}}},
+            ),
+        )
+
+    async def _each(self, held: Sequence[_Held], update: Callable[[_Held], UpdateOne]) -> None:
+        """One update per attempt, all in one command; it runs to the end even in a cancelled
+        task, so a cancelled request still lets go."""
+        if not held:
+            return
+        with anyio.CancelScope(shield=True):
+            await self._attempts.bulk_write([update(attempt) for attempt in held], ordered=False)
 
     async def _reserve_once(self, quotas: Sequence[Quota], provisional: bool) -> Reservation:
+        """Every quota's attempt in one unordered bulk write; when one key has no room, the
+        attempts the others took are given back."""
         now = _to_milliseconds(self._clock())
-        held: list[_Held] = []
+        held = [_Held(quota.key, ObjectId()) for quota in quotas]
+        taken = list(held)  # what to give back if this goes no further: maybe all of it
         try:
-            for quota in quotas:
-                attempt_id = ObjectId()
-                if not await self._take(quota, now, attempt_id, provisional):
-                    raise _Refused(await self._refusal(quota, now))
-                held.append(_Held(quota.key, attempt_id))
+            try:
+                await self._attempts.bulk_write(
+                    [
+                        UpdateOne(self._room(q, now), self._take(h, q, now, provisional), True)
+                        for q, h in zip(quotas, held, strict=True)
+                    ],
+                    ordered=False,
+                )
+                missed: set[int] = set()
+            except BulkWriteError as error:
+                missed = _refused_statements(error)
+            taken = [attempt for index, attempt in enumerate(held) if index not in missed]
+            for index in sorted(missed):
+                # The key was full, or a concurrent first attempt had just created it: try
+                # the filter once more against the document that exists now.
+                if not await self._take_again(quotas[index], held[index], now, provisional):
+                    raise _Refused(await self._refusal(quotas[index], now))
+                taken.append(held[index])
         except BaseException:
-            await self.give_back(held)
+            await self.give_back(taken)
             raise
         return Reservation(self, held)
 
-    async def _take(
-        self, quota: Quota, now: datetime, attempt_id: ObjectId, provisional: bool
+    async def _take_again(
+        self, quota: Quota, held: _Held, now: datetime, provisional: bool
     ) -> bool:
-        room: dict[str, Any] = {
+        try:
+            result = await self._attempts.update_one(
+                self._room(quota, now), self._take(held, quota, now, provisional), upsert=True
+            )
+        except DuplicateKeyError:
+            return False
+        return result.matched_count == 1 or result.upserted_id is not None
+
+    @staticmethod
+    def _room(quota: Quota, now: datetime) -> Document:
+        return {
             "_id": quota.key,
             "$or": [
                 {f"attempts.{quota.limit - 1}": {"$exists": False}},
                 {"attempts.0.at": {"$lte": now - quota.window}},
             ],
         }
-        take = {
+
+    @staticmethod
+    def _take(held: _Held, quota: Quota, now: datetime, provisional: bool) -> Document:
+        return {
             "$push": {
                 "attempts": {
-                    "$each": [{"at": now, "id": attempt_id, "pending": provisional}],
+                    "$each": [{"at": now, "id": held.attempt_id, "pending": provisional}],
                     "$sort": {"at": 1},
                     "$slice": -quota.limit,
                 }
             },
             "$max": {"expires_at": now + quota.window},
         }
-        for _ in range(2):
-            try:
-                result = await self._attempts.update_one(room, take, upsert=True)
-            except DuplicateKeyError:
-                continue  # the document exists now: try the filter against it
-            return result.matched_count == 1 or result.upserted_id is not None
-        return False
 
     async def _refusal(self, quota: Quota, now: datetime) -> _Refusal:
         found = await self._attempts.find_one({"_id": quota.key})
@@ -198,6 +230,20 @@ class _Refused(Exception):
     def __init__(self, refusal: _Refusal) -> None:
         super().__init__(refusal.retry_after)
         self.refusal = refusal
+
+
+_DUPLICATE_KEY = 11000
+
+
+def _refused_statements(error: BulkWriteError) -> set[int]:
+    """The statements of a bulk write that found no room: with `upsert`, a filter that does
+    not match tries to insert the key's `_id`, which exists. Any other error is raised."""
+    failures = error.details.get("writeErrors") or []
+    if any(failure.get("code") != _DUPLICATE_KEY for failure in failures):
+        raise error
+    if error.details.get("writeConcernErrors"):
+        raise error
+    return {int(failure["index"]) for failure in failures}
 
 
 def _to_milliseconds(moment: datetime) -> datetime:

@@ -1,4 +1,5 @@
-"""Logged-out tokens, refused until they expire; a TTL index forgets them afterwards."""
+"""Logged-out tokens, refused until they expire; a TTL index forgets them afterwards. A
+token's check reads them with its membership (`MembershipRepository.standing`)."""
 
 from datetime import datetime
 
@@ -14,6 +15,3 @@ class RevokedTokens:
         await self._revoked.update_one(
             {"_id": token_id}, {"$set": {"expires_at": expires_at}}, upsert=True
         )
-
-    async def is_revoked(self, token_id: str) -> bool:
-        return await self._revoked.find_one({"_id": token_id}, {"_id": 1}) is not None

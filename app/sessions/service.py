@@ -13,11 +13,12 @@ from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
 from app.access.principal import Principal
-from app.access.tokens import IssuedToken, TokenCodec
+from app.access.tokens import IssuedToken, TokenClaims, TokenCodec
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account, Membership, email_key
-from app.accounts.repository import AccountRepository
+from app.accounts.repository import AccountRepository, SigningIn
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
+from app.db.store import Document
 from app.errors import (
     Conflict,
     Forbidden,
@@ -27,10 +28,13 @@ from app.errors import (
     TooManyAttempts,
 )
 from app.observability.metrics import Metrics
+from app.registry.models import VISIBLE, LifecycleState, Organization
 from app.registry.repository import OrganizationRepository
+from app.sessions.caller import Caller
 from app.sessions.revocation import RevokedTokens
-from app.sessions.throttle import Attempt, LoginThrottle
+from app.sessions.throttle import Attempt, LoginThrottle, trust_key
 from app.workspaces.access import WorkspaceAccess
+from app.workspaces.models import workspace_member_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +105,13 @@ class SessionService:
     ) -> LoginResult:
         """Check the password and issue a token for `organization_id`, or else the account's
         home organization, or else its earliest membership."""
-        async with await self._reserve(email, address) as attempt:
-            account = await self._accounts.find_by_email(email)
+        found = await self._accounts.signing_in(email, trust_key(email, address))
+        account = found.account if found else None
+        trusted = found is not None and self._throttle.trusted(found.trust)
+        async with await self._reserve(email, address, trusted) as attempt:
             # An unknown email costs one bcrypt check too, and fails with the same error.
             valid = await self._hasher.verify(password, account.password_hash if account else None)
-            if account is None or not valid:
+            if found is None or account is None or not valid:
                 attempt.failed()
                 await self._audit.record(
                     AuditAction.LOGIN_FAILURE,
@@ -114,8 +120,8 @@ class SessionService:
                     target=email,
                 )
                 self._refuse()
-        await self._throttle.record_success(email, address)
-        membership = await self._membership_to_enter(account, organization_id)
+        await self._throttle.record_success(email, address, found.trust)
+        membership = _membership_to_enter(found, organization_id)
         if membership is None:
             raise AccountWithoutOrganization()
         await self._audit.record(
@@ -164,20 +170,42 @@ class SessionService:
             raise NotAMember()
         return self._issue(account, membership)
 
-    async def authenticate(self, token: str) -> Principal:
-        """The caller a token stands for, while the token and everything it names is live."""
-        claims = self._tokens.decode(token)
-        account = await self._accounts.get(claims.account_id)
-        if account is None or account.token_version != claims.version:
+    def read_token(self, token: str) -> TokenClaims:
+        """What a token says, once its signature and expiry hold; nothing is read."""
+        return self._tokens.decode(token)
+
+    async def authenticate(self, token: str) -> Caller:
+        return await self.check(self.read_token(token))
+
+    async def check(self, claims: TokenClaims) -> Caller:
+        """The caller a token stands for, while the token and everything it names is live:
+        the account's token version, the membership's version, the token not revoked, the
+        organization visible. One round trip (`MembershipRepository.standing`)."""
+        workspace_id = claims.workspace_id or claims.organization_id  # defaults bear its id
+        standing = await self._memberships.standing(
+            claims.account_id,
+            claims.organization_id,
+            claims.token_id,
+            workspace_id,
+            workspace_member_id(workspace_id, claims.account_id),
+        )
+        if standing is None or standing.account is None:
             raise NotAuthenticated()
-        membership = await self._memberships.get(account.id, claims.organization_id)
-        if membership is None or membership.version != claims.membership_version:
+        account = Account.from_document(standing.account)
+        membership = standing.membership
+        if (
+            account.token_version != claims.version
+            or membership.version != claims.membership_version
+        ):
             raise NotAuthenticated()
-        if await self._revoked.is_revoked(claims.token_id):
+        if standing.revoked:
             raise TokenRevoked()
-        if not await self._organizations.is_visible(claims.organization_id):
+        organization = (
+            Organization.from_document(standing.organization) if standing.organization else None
+        )
+        if organization is None or not organization.visible:
             raise NotAuthenticated()
-        return Principal(
+        principal = Principal(
             account_id=account.id,
             organization_id=membership.organization_id,
             email=account.email,
@@ -186,6 +214,8 @@ class SessionService:
             token_expires_at=claims.expires_at,
             workspace_id=claims.workspace_id,
         )
+        workspace = self._workspaces.settled(principal, standing.workspace, standing.seat)
+        return Caller(principal, organization, workspace)
 
     async def reauthenticate(
         self, principal: Principal, email: str, password: str, address: str
@@ -234,21 +264,6 @@ class SessionService:
             AuditAction.LOGOUT, **actor_fields(principal), details={"everywhere": True}
         )
 
-    async def _membership_to_enter(
-        self, account: Account, organization_id: ObjectId | None
-    ) -> Membership | None:
-        if organization_id is not None:
-            wanted = await self._memberships.get(account.id, organization_id)
-            if wanted is None or not await self._organizations.is_visible(organization_id):
-                raise NotAMember()
-            return wanted
-        memberships = await self._memberships.for_account(account.id)
-        memberships.sort(key=lambda m: m.organization_id != account.organization_id)
-        for membership in memberships:
-            if await self._organizations.is_visible(membership.organization_id):
-                return membership
-        return None
-
     def _issue(
         self, account: Account, membership: Membership, workspace_id: ObjectId | None = None
     ) -> LoginResult:
@@ -263,10 +278,12 @@ class SessionService:
         )
         return LoginResult(token, account.id, membership.organization_id, membership.role.value)
 
-    async def _reserve(self, email: str, address: str) -> Attempt:
+    async def _reserve(self, email: str, address: str, trusted: bool | None = None) -> Attempt:
         """A place under the throttle for one password check, taken before bcrypt runs."""
+        if trusted is None:
+            trusted = await self._throttle.is_trusted(email, address)
         try:
-            return await self._throttle.reserve(email, address)
+            return await self._throttle.reserve(email, address, trusted=trusted)
         except TooManyAttempts:
             self._metrics.login_failures.labels("throttled").inc()
             raise
@@ -274,3 +291,20 @@ class SessionService:
     def _refuse(self) -> NoReturn:
         self._metrics.login_failures.labels("invalid_credentials").inc()
         raise InvalidCredentials()
+
+
+def _membership_to_enter(found: SigningIn, wanted: ObjectId | None) -> Membership | None:
+    """The membership a login enters: `wanted`'s, else the account's home organization's,
+    else its earliest; only in an organization clients see."""
+
+    def visible(entry: Document | None) -> bool:
+        return entry is not None and LifecycleState(entry["state"]) in VISIBLE
+
+    if wanted is not None:
+        for membership, entry in found.memberships:
+            if membership.organization_id == wanted and visible(entry):
+                return membership
+        raise NotAMember()
+    home = found.account.organization_id
+    ordered = sorted(found.memberships, key=lambda pair: pair[0].organization_id != home)
+    return next((membership for membership, entry in ordered if visible(entry)), None)

@@ -25,13 +25,15 @@ from types import TracebackType
 
 from app.accounts.models import email_key
 from app.db.schema import TRUSTED_ADDRESSES
-from app.db.store import Store
+from app.db.store import Document, Store
 from app.errors import TooManyAttempts
 from app.sessions.attempts import AttemptLog, Clock, Quota, QuotaFull, Reservation, utc_now
 
 # How long a request waits for the verdicts of checks under way when they fill a key: right
 # passwords sent together get in a few at a time instead of being refused.
 _PATIENCE_SECONDS = 10.0
+# How stale a trust record may be before a login from its address writes it again.
+_TRUST_REFRESH = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +80,11 @@ class LoginThrottle:
         self._policy = policy
         self._clock = clock
 
-    async def reserve(self, email: str, address: str) -> Attempt:
-        """An attempt for one password check, or TooManyAttempts when a key has no room."""
+    async def reserve(self, email: str, address: str, *, trusted: bool = False) -> Attempt:
+        """An attempt for one password check, or TooManyAttempts when a key has no room.
+        From a `trusted` address (see `trusted`) the per-account limit does not apply."""
         quotas = [Quota(_address_key(address), self._policy.max_per_address, self._policy.window)]
-        if not await self._is_trusted(email, address):
+        if not trusted:
             quotas.append(
                 Quota(_account_key(email), self._policy.max_per_account, self._policy.window)
             )
@@ -92,20 +95,28 @@ class LoginThrottle:
         except QuotaFull as full:
             raise TooManyAttempts(full.retry_after) from None
 
-    async def record_success(self, email: str, address: str) -> None:
+    def trusted(self, record: Document | None) -> bool:
+        """Whether a trust record (read with the account, under `trust_key`) is still live."""
+        return record is not None and _aware(record["expires_at"]) > self._clock()
+
+    async def record_success(
+        self, email: str, address: str, record: Document | None = None
+    ) -> None:
+        """Trust the address for the account, or trust it longer: written when there was no
+        record or it was written more than a day ago, not on every login."""
         if self._policy.trust_for <= timedelta(0):
             return
+        until = self._clock() + self._policy.trust_for
+        if record is not None and _aware(record["expires_at"]) > until - _TRUST_REFRESH:
+            return
         await self._trusted.update_one(
-            {"_id": _trust_key(email, address)},
-            {"$set": {"expires_at": self._clock() + self._policy.trust_for}},
-            upsert=True,
+            {"_id": trust_key(email, address)}, {"$set": {"expires_at": until}}, upsert=True
         )
 
-    async def _is_trusted(self, email: str, address: str) -> bool:
-        trusted = await self._trusted.find_one(
-            {"_id": _trust_key(email, address)}, {"expires_at": 1}
+    async def is_trusted(self, email: str, address: str) -> bool:
+        return self.trusted(
+            await self._trusted.find_one({"_id": trust_key(email, address)}, {"expires_at": 1})
         )
-        return trusted is not None and _aware(trusted["expires_at"]) > self._clock()
 
 
 def _digest(value: str) -> str:
@@ -120,7 +131,8 @@ def _address_key(address: str) -> str:
     return f"login:address:{address}"
 
 
-def _trust_key(email: str, address: str) -> str:
+def trust_key(email: str, address: str) -> str:
+    """Where the trust in `address` for the account of `email` is recorded."""
     return f"{_digest(email_key(email))}:{address}"
 
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from bson import ObjectId
 
 from app.access.principal import Principal
-from app.db.store import Store
+from app.db.store import Document, Store
 from app.errors import Forbidden, NotFound
-from app.workspaces.models import Workspace, WorkspaceRole
+from app.workspaces.models import Workspace, WorkspaceMember, WorkspaceRole
 from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceRepository
 
 
@@ -64,3 +64,22 @@ class WorkspaceAccess:
         if role is None:
             raise NotAWorkspaceMember()
         return WorkspaceContext(workspace, role)
+
+    @staticmethod
+    def settled(
+        principal: Principal, workspace: Document | None, seat: Document | None
+    ) -> WorkspaceContext | None:
+        """The caller's rights in the token's workspace from its documents as read (the
+        workspace, the caller's seat in it), or None where `context` must read them itself:
+        no such workspace (a default made before defaults took their organization's id), or a
+        caller who is no member of it (`context` raises what that answers)."""
+        if workspace is None or workspace.get("organization_id") != principal.organization_id:
+            return None
+        role = WorkspaceMember.from_document(seat).role if seat else None
+        if principal.organization_wide:
+            return WorkspaceContext(
+                Workspace.from_document(workspace), role, organization_wide=True
+            )
+        if role is None:
+            return None
+        return WorkspaceContext(Workspace.from_document(workspace), role)

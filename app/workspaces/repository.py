@@ -77,6 +77,14 @@ class WorkspaceRepository:
             raise WorkspaceNameTaken() from None
         return Workspace.from_document(document)
 
+    async def first_default(self, organization_id: ObjectId) -> Workspace:
+        """The default workspace of an organization just registered, which has none yet: made
+        without looking first, unless something is in the way."""
+        try:
+            return await self.create(organization_id, DEFAULT_WORKSPACE_NAME, is_default=True)
+        except WorkspaceNameTaken:
+            return await self.ensure_default(organization_id)
+
     async def ensure_default(self, organization_id: ObjectId) -> Workspace:
         """The organization's default workspace, created if missing: safe to repeat and to
         race, and named `Default 2` (and so on) when a workspace already has the name."""

@@ -25,6 +25,26 @@ JOINS = {
     ("app.registry.claims", "organizations"): (
         "recovery's sweep answers only the claims no entry accounts for, in one aggregation"
     ),
+    **{
+        ("app.accounts.memberships", joined): (
+            "a bearer token's check reads its membership with everything around it in one "
+            "round trip, each join on the joined collection's _id"
+        )
+        for joined in (
+            "accounts",
+            "organizations",
+            "revoked_tokens",
+            "workspaces",
+            "workspace_members",
+        )
+    },
+    **{
+        ("app.accounts.repository", joined): (
+            "a login reads the account, its memberships with their organizations and the "
+            "trust in its address in one round trip"
+        )
+        for joined in ("memberships", "organizations", "login_trusted_addresses")
+    },
 }
 
 

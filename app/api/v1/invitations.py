@@ -8,7 +8,13 @@ from fastapi import APIRouter, Path, Request, Response, status
 from app.access.permissions import Action, who_may
 from app.access.roles import Role
 from app.api.bodies import CheckedBodyRoute
-from app.api.deps import SCOPED_ERRORS, InvitationsDep, OptionalPrincipal, OrganizationReader
+from app.api.deps import (
+    SCOPED_ERRORS,
+    InvitationsDep,
+    OptionalPrincipal,
+    OrganizationReader,
+    OrganizationViewer,
+)
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import AUTHENTICATION, Message, errors
@@ -70,12 +76,14 @@ def _invitation_id(value: str) -> ObjectId:
 )
 async def create(
     body: InvitationCreate,
-    caller: OrganizationReader,
+    caller: OrganizationViewer,
     invitations: InvitationsDep,
     request: Request,
     response: Response,
 ) -> InvitationRead:
-    invitation, sent = await invitations.invite(caller, body.email, Role(body.role))
+    invitation, sent = await invitations.invite(
+        caller.principal, body.email, Role(body.role), caller.organization
+    )
     response.headers["Location"] = f"{request.url.path}/{invitation.id}"
     return InvitationRead.of(invitation, sent)
 

@@ -10,9 +10,9 @@ from app.api.deps import (
     DirectoryDep,
     OrganizationEditor,
     OrganizationOwner,
-    OrganizationReader,
     OrganizationsDep,
     OrganizationSuspender,
+    OrganizationViewer,
 )
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
@@ -99,11 +99,8 @@ async def list_mine(
     description=who_may(Action.READ_ORGANIZATION),
     responses=errors(*SCOPED_ERRORS),
 )
-async def read(
-    caller: OrganizationReader,
-    directory: DirectoryDep,
-) -> OrganizationDetail:
-    return _detail(await directory.details(caller))
+async def read(caller: OrganizationViewer, directory: DirectoryDep) -> OrganizationDetail:
+    return _detail(await directory.details(caller.principal, caller.organization))
 
 
 @router.patch(
