@@ -3,6 +3,7 @@
 import hashlib
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -67,6 +68,7 @@ class TokenCodec:
         lifetime: timedelta,
         issuer: str,
         audience: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._key = keys[0]
         self._kid = key_id(keys[0])
@@ -76,6 +78,7 @@ class TokenCodec:
         self._issuer = issuer
         self._audience = audience
         self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
+        self._clock = clock
 
     def issue(
         self,
@@ -119,7 +122,7 @@ class TokenCodec:
         """
         known = self._verified.get(token)
         if known is not None:
-            if datetime.now(UTC) >= known.expires_at:
+            if self._clock() >= known.expires_at:
                 del self._verified[token]
                 raise TokenExpired()
             self._verified.move_to_end(token)

@@ -15,7 +15,7 @@ from app.access.passwords import PasswordHasher
 from app.api.deps import get_services
 from app.api.state import Services, build_services, signup_policy, throttle_policy
 from app.config import Settings
-from app.db.schema import ORGANIZATIONS, THROTTLE_ATTEMPTS
+from app.db.schema import ORGANIZATIONS, THROTTLE_ATTEMPTS, TRUSTED_ADDRESSES
 from app.db.store import Store
 from app.factory import create_app
 from app.organizations.lifecycle import no_checkpoint
@@ -139,6 +139,29 @@ async def test_an_attacker_cannot_lock_the_owner_out_of_their_usual_address(
 
         assert (await attempt(attacker, password=PASSWORD)).status_code == 429
         assert (await attempt(home, password=PASSWORD)).status_code == 200
+
+
+async def test_the_trust_in_an_address_is_rewritten_at_most_once_a_day(
+    started: ASGIApp, store: Store, settings: Settings, clock: Clock
+) -> None:
+    async def trusted_until() -> list[datetime]:
+        found = await store.master[TRUSTED_ADDRESSES].find({}).to_list()
+        return [record["expires_at"].replace(tzinfo=UTC) for record in found]
+
+    trust = timedelta(days=settings.login_trusted_address_days)
+    async with from_address(started, HOME) as home:
+        await created_org(home)
+        assert (await attempt(home, password=PASSWORD)).status_code == 200
+        first = clock.now + trust
+        assert await trusted_until() == [first]
+
+        clock.now += timedelta(hours=23)
+        assert (await attempt(home, password=PASSWORD)).status_code == 200
+        assert await trusted_until() == [first]
+
+        clock.now += timedelta(hours=2)
+        assert (await attempt(home, password=PASSWORD)).status_code == 200
+        assert await trusted_until() == [clock.now + trust]
 
 
 async def test_an_address_is_throttled_across_accounts(
