@@ -1,11 +1,12 @@
 """API key secrets: how they look, and the keyed hash that is all the service keeps of them.
 
 A secret reads `<kind>_<key id><random part>`: `tko_` for an organization's key, `tkp_` for
-a platform (operator) key, then 16 hex digits that name the key (its record's `_id`, shown
-in listings as its prefix), then 43 characters of `secrets.token_urlsafe(32)`. Only
-HMAC-SHA256 of the whole secret under the service's signing key is stored, so a copy of the
-database does not hold working keys. Keys hashed under a signing key that has since been
-retired (`PREVIOUS_SECRET_KEYS`) keep verifying while it is listed.
+a platform (operator) key, then the 24 hex digits of the key record's ObjectId (shown in
+listings as its prefix; the actor of what the key does), then the 43 characters of
+`secrets.token_urlsafe(32)`. Only HMAC-SHA256 of the whole secret under the service's signing
+key is stored, so a copy of the database does not hold working keys. Keys hashed under a
+signing key that has since been retired (`PREVIOUS_SECRET_KEYS`) keep verifying while it is
+listed.
 """
 
 import hashlib
@@ -15,14 +16,15 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bson import ObjectId
+
 
 class KeyKind(StrEnum):
     ORGANIZATION = "tko"
     PLATFORM = "tkp"
 
 
-_ID_DIGITS = 16
-_SECRET = re.compile(r"^(tko|tkp)_([0-9a-f]{16})([A-Za-z0-9_-]{43})$")
+_SECRET = re.compile(r"^(tko|tkp)_([0-9a-f]{24})([A-Za-z0-9_-]{43})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,7 @@ class MintedKey:
     """A new key: `secret` is shown to its creator once and never stored."""
 
     kind: KeyKind
-    key_id: str
+    key_id: ObjectId
     secret: str
     digest: str
 
@@ -45,7 +47,7 @@ class PresentedKey:
     """A secret as a client sent it, split into what names the key and the whole."""
 
     kind: KeyKind
-    key_id: str
+    key_id: ObjectId
     secret: str
 
 
@@ -58,7 +60,7 @@ def parse_key(credential: str) -> PresentedKey | None:
     found = _SECRET.match(credential)
     if found is None:
         return None
-    return PresentedKey(KeyKind(found.group(1)), found.group(2), credential)
+    return PresentedKey(KeyKind(found.group(1)), ObjectId(found.group(2)), credential)
 
 
 class KeyHasher:
@@ -66,7 +68,7 @@ class KeyHasher:
         self._keys = [key.encode() for key in signing_keys]
 
     def mint(self, kind: KeyKind) -> MintedKey:
-        key_id = secrets.token_hex(_ID_DIGITS // 2)
+        key_id = ObjectId()
         secret = f"{kind.value}_{key_id}{secrets.token_urlsafe(32)}"
         return MintedKey(kind, key_id, secret, self._digest(self._keys[0], secret))
 

@@ -18,6 +18,13 @@ class Principal:
     token_expires_at: datetime
     # The workspace the token works in; None means the organization's default workspace.
     workspace_id: ObjectId | None = None
+    # An API key's prefix when a key calls: `account_id` is then the key's own id, `email`
+    # its name, and account endpoints (password, switch, log out) refuse it.
+    api_key: str | None = None
+
+    @property
+    def is_key(self) -> bool:
+        return self.api_key is not None
 
     @property
     def organization_wide(self) -> bool:

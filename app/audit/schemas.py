@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.audit.trail import AuditEntry
 from app.kit.times import Timestamp
@@ -14,6 +14,10 @@ class AuditEntryRead(BaseModel):
     action: str
     actor_id: str | None
     actor_email: str | None
+    actor_key: str | None = Field(
+        None,
+        description="The API key that acted (its prefix), when a key rather than a person did.",
+    )
     target: str | None
     client_address: str | None
     request_id: str | None
@@ -27,6 +31,7 @@ class AuditEntryRead(BaseModel):
             action=entry.action,
             actor_id=str(entry.actor_id) if entry.actor_id else None,
             actor_email=entry.actor_email,
+            actor_key=entry.actor_key,
             target=entry.target,
             client_address=entry.client_address,
             request_id=entry.request_id,

@@ -60,15 +60,20 @@ class AuditEntry:
     client_address: str | None
     request_id: str | None
     details: dict[str, Any]
+    # The API key that acted (its prefix), when a key did rather than a signed-in person.
+    actor_key: str | None = None
 
 
 def actor_fields(principal: Principal) -> dict[str, Any]:
-    """Who did it and for which organization, from the caller's token."""
-    return {
+    """Who did it and for which organization, from the caller's token or key."""
+    fields: dict[str, Any] = {
         "organization_id": principal.organization_id,
         "actor_id": principal.account_id,
         "actor_email": principal.email,
     }
+    if principal.api_key is not None:
+        fields["actor_key"] = principal.api_key
+    return fields
 
 
 class AuditTrail:
@@ -82,6 +87,7 @@ class AuditTrail:
         organization_id: ObjectId | None,
         actor_id: ObjectId | None = None,
         actor_email: str | None = None,
+        actor_key: str | None = None,
         target: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
@@ -95,6 +101,7 @@ class AuditTrail:
                     "organization_id": organization_id,
                     "actor_id": actor_id,
                     "actor_email": actor_email,
+                    "actor_key": actor_key,
                     "target": target,
                     "client_address": current_client_address(),
                     "request_id": current_request_id(),
@@ -138,6 +145,7 @@ def _entry(document: dict[str, Any]) -> AuditEntry:
         client_address=document.get("client_address"),
         request_id=document.get("request_id"),
         details=document.get("details") or {},
+        actor_key=document.get("actor_key"),
     )
 
 

@@ -12,9 +12,9 @@ def test_a_minted_key_is_recognisable_and_verifies_by_its_digest_alone() -> None
 
     assert minted.secret.startswith(f"{minted.prefix}")
     assert minted.prefix.startswith("tko_")
-    assert len(minted.prefix) == 20
+    assert len(minted.prefix) == 28
     assert minted.secret not in minted.digest
-    assert minted.prefix[4:] not in minted.digest
+    assert str(minted.key_id) not in minted.digest
     assert presented is not None
     assert presented.key_id == minted.key_id
     assert presented.kind is KeyKind.ORGANIZATION
