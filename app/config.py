@@ -229,6 +229,11 @@ class Settings(BaseSettings):
     """Sign-ups (`POST /org/create`, failed ones included) allowed per rolling hour from one
     client address / from everyone; `0`: no limit.
     """
+    api_key_requests_per_minute: int = Field(default=600, ge=0, le=1_000_000)
+    """Requests each organization API key may make per minute, counted in each instance of
+    the service (N instances let a key make N times as many); over it, 429 with
+    `Retry-After`. `0`: no limit.
+    """
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     """Largest request body."""

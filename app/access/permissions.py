@@ -24,6 +24,7 @@ class Action(StrEnum):
     READ_TENANT_DOCUMENTS = "read tenant documents"
     WRITE_TENANT_DOCUMENTS = "write tenant documents"
     READ_AUDIT_LOG = "read audit log"
+    MANAGE_API_KEYS = "create / list / revoke the organization's API keys"
 
 
 _EVERYONE = frozenset(Role)
@@ -40,6 +41,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_TENANT_DOCUMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER, Role.VIEWER}),
     Action.WRITE_TENANT_DOCUMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
     Action.READ_AUDIT_LOG: frozenset({Role.OWNER, Role.ADMIN}),
+    Action.MANAGE_API_KEYS: frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 

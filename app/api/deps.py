@@ -12,10 +12,12 @@ from typing import Annotated, cast
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.access.keys import looks_like_key, parse_key
 from app.access.permissions import Action, require
 from app.access.principal import Principal
 from app.api.responses import AUTHENTICATION
 from app.api.state import Services
+from app.apikeys.service import ApiKeyNotAllowed, ApiKeyService
 from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.db.ids import parse_object_id
@@ -79,6 +81,10 @@ async def get_audit(services: ServicesDep) -> AuditTrail:
     return services.audit
 
 
+async def get_api_keys(services: ServicesDep) -> ApiKeyService:
+    return services.api_keys
+
+
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
@@ -88,6 +94,7 @@ BillingDep = Annotated[BillingService, Depends(get_billing)]
 WorkspacesDep = Annotated[WorkspaceService, Depends(get_workspaces)]
 DocumentsDep = Annotated[DocumentService, Depends(get_documents)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
+ApiKeysDep = Annotated[ApiKeyService, Depends(get_api_keys)]
 
 
 async def client_address(request: Request) -> str:
@@ -98,14 +105,25 @@ async def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
+async def _authenticated(credential: str, sessions: SessionService, keys: ApiKeyService) -> Caller:
+    """The caller a bearer credential stands for: an organization API key (`tko_...`) or
+    a signed-in account's token."""
+    if looks_like_key(credential):
+        presented = parse_key(credential)
+        if presented is None:
+            raise NotAuthenticated()
+        return await keys.authenticate(presented)
+    return await sessions.authenticate(credential)
+
+
 async def optional_caller(
-    request: Request, credentials: BearerCredentials, sessions: SessionsDep
+    request: Request, credentials: BearerCredentials, sessions: SessionsDep, keys: ApiKeysDep
 ) -> Caller | None:
-    """The caller when a bearer token was sent (and is valid), None when none was. FastAPI
-    runs it once per request, however many dependencies ask for it."""
+    """The caller when a bearer token or API key was sent (and is valid), None when none
+    was. FastAPI runs it once per request, however many dependencies ask for it."""
     if credentials is None:
         return None
-    caller = await sessions.authenticate(credentials.credentials)
+    caller = await _authenticated(credentials.credentials, sessions, keys)
     request.state.organization_id = str(caller.organization.id)  # for the access log
     return caller
 
@@ -113,6 +131,9 @@ async def optional_caller(
 async def optional_principal(
     caller: Annotated[Caller | None, Depends(optional_caller)],
 ) -> Principal | None:
+    """A signed-in person, if one calls; API keys act for organizations, not accounts."""
+    if caller is not None and caller.principal.is_key:
+        raise ApiKeyNotAllowed()
     return caller.principal if caller else None
 
 
@@ -191,6 +212,7 @@ async def leased_writer(
     org_id: OrganizationPath,
     credentials: BearerCredentials,
     sessions: SessionsDep,
+    keys: ApiKeysDep,
     documents: DocumentsDep,
 ) -> AsyncIterator[Caller]:
     """A document writer, checked while it holds its organization's write lease.
@@ -202,6 +224,12 @@ async def leased_writer(
     """
     if credentials is None:
         raise NotAuthenticated("Not authenticated")
+    if looks_like_key(credentials.credentials):
+        # A key names its organization only in the database: checked first, it writes
+        # under a lease of its own (`DocumentService._writing`).
+        caller = await _authenticated(credentials.credentials, sessions, keys)
+        yield await _check_scope(caller, org_id, Action.WRITE_TENANT_DOCUMENTS, sessions)
+        return
     claims = sessions.read_token(credentials.credentials)
     if claims.organization_id != parse_object_id(org_id):
         caller = await sessions.check(claims)

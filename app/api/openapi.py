@@ -46,6 +46,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "documents", "description": "The organization's own JSON documents."},
     {"name": "billing", "description": "The organization's plan and billing details."},
     {"name": "audit", "description": "What changed in an organization, and who changed it."},
+    {
+        "name": "api keys",
+        "description": "Keys for back ends that act for an organization with no one signed in.",
+    },
     {"name": "errors", "description": "The catalogue of error codes."},
     {"name": "monitoring", "description": "Readiness and Prometheus metrics, for operators."},
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.apikeys.service import ApiKeyNotAllowed, ApiKeyRateLimited
 from app.errors import (
     AppError,
     InvalidInput,
@@ -65,8 +66,15 @@ class Problem(BaseModel):
     request_id: str | None = Field(default=None, description="Quote it when reporting a 5xx.")
 
 
-# Every authenticated operation can meet these.
-AUTHENTICATION: tuple[type[AppError], ...] = (NotAuthenticated, TokenExpired, TokenRevoked)
+# Every authenticated operation can meet these (an API key sent where only a person may
+# act, or one over its rate, included).
+AUTHENTICATION: tuple[type[AppError], ...] = (
+    NotAuthenticated,
+    TokenExpired,
+    TokenRevoked,
+    ApiKeyNotAllowed,
+    ApiKeyRateLimited,
+)
 
 
 def _example(kind: type[AppError], versioned: bool) -> dict[str, Any]:

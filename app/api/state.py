@@ -9,10 +9,13 @@ from datetime import timedelta
 from functools import partial
 from typing import TypedDict
 
+from app.access.keys import KeyHasher
 from app.access.passwords import PasswordHasher
 from app.access.tokens import TokenCodec
 from app.accounts.memberships import MembershipRepository
 from app.accounts.repository import AccountRepository
+from app.apikeys.repository import ApiKeyRepository
+from app.apikeys.service import ApiKeyService, RequestCounter
 from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.config import Settings
@@ -62,6 +65,7 @@ class Services:
     recovery: LifecycleRecovery
     idempotency: IdempotencyRecords
     hasher: PasswordHasher
+    api_keys: ApiKeyService
 
 
 class State(TypedDict):
@@ -191,4 +195,11 @@ def build_services(
         recovery=LifecycleRecovery(lifecycle),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
+        api_keys=ApiKeyService(
+            ApiKeyRepository(store),
+            KeyHasher(settings.signing_keys()),
+            workspaces,
+            audit,
+            RequestCounter(settings.api_key_requests_per_minute),
+        ),
     )

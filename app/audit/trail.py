@@ -46,6 +46,8 @@ class AuditAction(StrEnum):
     INVITATION_REVOKE = "invitation.revoke"
     INVITATION_ACCEPT = "invitation.accept"
     BILLING_UPDATE = "billing.update"
+    API_KEY_CREATE = "api_key.create"
+    API_KEY_REVOKE = "api_key.revoke"
 
 
 @dataclass(frozen=True, slots=True)

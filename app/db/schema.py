@@ -40,6 +40,9 @@ IDEMPOTENCY_KEYS = "idempotency_keys"
 # One document per data migration that has run to the end, `_id` = the migration's name; a
 # start-up finds it and skips the migration (see `app.db.migrations`).
 MIGRATIONS = "migrations"
+# Organization API keys, `_id` = the key's id (inside its secret); only a keyed hash of the
+# secret is kept.
+API_KEYS = "api_keys"
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,16 @@ MASTER_INDEXES = (
             ),
             # Forgotten a while after their 30 s (app.registry.write_leases) are over.
             IndexModel([("taken_at", ASCENDING)], expireAfterSeconds=60, name="taken_expiry"),
+        ],
+    ),
+    CollectionIndexes(
+        API_KEYS,
+        [
+            # An organization's keys by keyset, newest first (`created_at`, then `_id`).
+            IndexModel(
+                [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="organization_created",
+            ),
         ],
     ),
     CollectionIndexes(

@@ -5,6 +5,7 @@ from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account
 from app.accounts.repository import AccountRepository, EmailTaken
+from app.apikeys.repository import ApiKeyRepository
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import EmailAlreadyRegistered
 from app.registry.models import Organization
@@ -19,11 +20,13 @@ class Belongings:
         memberships: MembershipRepository,
         invitations: InvitationRepository,
         workspaces: WorkspaceAccess,
+        keys: ApiKeyRepository,
     ) -> None:
         self._accounts = accounts
         self._memberships = memberships
         self._invitations = invitations
         self._workspaces = workspaces
+        self._keys = keys
 
     async def seat_owner(self, organization: Organization, new_account: Account | None) -> None:
         """Make the organization's admin its owner (creating the account when it is new),
@@ -51,6 +54,7 @@ class Belongings:
         await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)
         await self._invitations.delete_for_organization(organization.id)
+        await self._keys.delete_for_organization(organization.id)
 
     async def _remove_workspaces(self, organization: Organization) -> None:
         await self._workspaces.members.delete_for_organization(organization.id)

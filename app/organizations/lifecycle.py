@@ -23,6 +23,7 @@ import anyio
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account
 from app.accounts.repository import AccountRepository
+from app.apikeys.repository import ApiKeyRepository
 from app.config import Settings
 from app.db.retry import again
 from app.db.store import Store, TenantNamespace
@@ -128,6 +129,7 @@ class Lifecycle:
                 MembershipRepository(store),
                 InvitationRepository(store),
                 WorkspaceAccess(store),
+                ApiKeyRepository(store),
             ),
             TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
             move_strategy=MoveStrategy(settings.tenant_move_strategy),

@@ -22,7 +22,7 @@ from httpx import AsyncClient, Response
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.config import Settings
-from app.db.schema import AUDIT_LOG
+from app.db.schema import API_KEYS, AUDIT_LOG
 from app.db.store import Store
 from app.plans import Plan
 from tests.support import add_account, bearer, created_org, field_errors, login, tenants
@@ -285,6 +285,22 @@ async def invitations(client: AsyncClient, store: Store) -> Listing:
     return await fill(Listing(client, url, token, add, remove))
 
 
+async def api_keys(client: AsyncClient, store: Store) -> Listing:
+    org_id, token = await organization(client)
+    url = f"/api/v1/organizations/{org_id}/api-keys"
+
+    async def add() -> None:
+        body = {"name": f"key {next(_numbers)}", "role": "viewer"}
+        response = await client.post(url, json=body, headers=bearer(token))
+        assert response.status_code == 201, response.text
+
+    async def remove(item: Item) -> None:  # as deleting the organization does
+        result = await store.master[API_KEYS].delete_one({"_id": ObjectId(item["id"])})
+        assert result.deleted_count == 1
+
+    return await fill(Listing(client, url, token, add, remove))
+
+
 LISTS: dict[str, tuple[str, Callable[[AsyncClient, Store], Awaitable[Listing]]]] = {
     "my organizations": ("/api/v1/organizations", my_organizations),
     "members": ("/api/v1/organizations/{org_id}/members", members),
@@ -297,6 +313,7 @@ LISTS: dict[str, tuple[str, Callable[[AsyncClient, Store], Awaitable[Listing]]]]
         workspace_members,
     ),
     "invitations": ("/api/v1/organizations/{org_id}/invitations", invitations),
+    "api keys": ("/api/v1/organizations/{org_id}/api-keys", api_keys),
 }
 
 

@@ -45,6 +45,12 @@ JOINS = {
         )
         for joined in ("memberships", "organizations", "login_trusted_addresses")
     },
+    **{
+        ("app.apikeys.repository", joined): (
+            "an API key's check reads the key with its organization and workspace in one round trip"
+        )
+        for joined in ("organizations", "workspaces")
+    },
 }
 
 
