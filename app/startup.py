@@ -111,9 +111,10 @@ async def start_services(
 
 @contextlib.asynccontextmanager
 async def background_tasks(services: Services) -> AsyncIterator[None]:
-    """The periodic recovery sweep and capacity count, for as long as the service runs. The
-    first count runs here too, off the start-up path: until it is in, placement knows of no
-    full database."""
+    """The periodic recovery sweep, capacity count and placement count, for as long as the
+    service runs. The first counts run here too, off the start-up path: until the capacity
+    count is in, placement knows of no full database; a create that comes before the first
+    placement count waits for it."""
     settings = services.settings
     work: list[Coroutine[Any, Any, None]] = []
     if settings.recovery_interval_seconds:
@@ -122,6 +123,7 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
         work.append(recover_periodically(services.recovery, grace, interval))
     every = timedelta(seconds=settings.capacity_refresh_seconds)
     work.append(services.capacity.run_periodically(every))
+    work.append(services.placement.run_periodically())
     tasks = [asyncio.create_task(coroutine) for coroutine in work]
     try:
         yield

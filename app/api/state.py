@@ -49,6 +49,7 @@ class Services:
     store: Store
     metrics: Metrics
     capacity: CapacityMonitor
+    placement: TenantPlacement
     organization_registry: OrganizationRepository
     audit: AuditTrail
     sessions: SessionService
@@ -141,6 +142,7 @@ def build_services(
         store=store,
         metrics=metrics,
         capacity=capacity,
+        placement=placement,
         organization_registry=organizations,
         audit=audit,
         sessions=sessions,
