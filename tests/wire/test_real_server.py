@@ -495,8 +495,11 @@ async def test_recovery_sweep_uses_indexes(recorded: Recorded) -> None:
                 "_id": organization.identifier,
                 "organization_id": organization.id,
                 "claimed_at": long_ago,
+                "unsettled_since": False,  # settled by an earlier sweep
             }
         )
+    # And one no sweep has seen yet, which this one settles.
+    await claims.update_one({}, {"$set": {"unsettled_since": long_ago}})
     recovery = _lifecycle_recovery(recorded.store, recorded.settings)
     recorded.forget()
 
@@ -657,6 +660,7 @@ async def _fill_registry(store: Store, count: int) -> None:
                 "_id": organization.identifier,
                 "organization_id": organization.id,
                 "claimed_at": long_ago,
+                "unsettled_since": False,  # settled by an earlier sweep
             }
         )
         accounts.append(
