@@ -85,7 +85,16 @@ class IdentifierClaims:
         """
         cursor = await self._claims.aggregate(
             [
-                {"$match": {"$or": [{UNSETTLED: {"$lte": cutoff}}, {UNSETTLED: None}]}},
+                {
+                    "$match": {
+                        "$or": [
+                            # The range alone reads only dates (type bracketing); `$type`
+                            # says so for stores that compare across types.
+                            {UNSETTLED: {"$type": "date", "$lte": cutoff}},
+                            {UNSETTLED: None},
+                        ]
+                    }
+                },
                 {
                     "$lookup": {
                         "from": ORGANIZATIONS,
