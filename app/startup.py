@@ -40,14 +40,39 @@ def _tenant_indexes_version() -> str:
 
 
 # Each returns how much it changed; a run that changes nothing marks it done (app.db.migrations).
+# These run before the service answers: requests rely on what they bring up to date.
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("memberships-from-account-roles", migrate_to_memberships),
     ("default-workspaces", migrate_to_workspaces),
 ]
 
 
+def background_migrations() -> list[tuple[str, Migration]]:
+    """Migrations that run once the service answers, because they visit every organization
+    (a start must not wait for that) and requests are correct without them, only slower."""
+    return [(f"tenant-indexes-{_tenant_indexes_version()}", ensure_tenant_indexes)]
+
+
+async def run_migrations(store: Store, migrations: list[tuple[str, Migration]]) -> None:
+    """The migrations not yet marked done, in order (each safe to repeat)."""
+    markers = MigrationMarkers(store)
+    for name, migrate in migrations:
+        if await markers.is_done(name):
+            continue
+        if await migrate(store) == 0:
+            await markers.record(name)
+
+
+async def migrate_in_background(store: Store) -> None:
+    try:
+        await run_migrations(store, background_migrations())
+    except Exception:
+        logger.exception("a background migration failed; the next start tries again")
+
+
 async def prepare_database(store: Store, settings: Settings) -> None:
-    """Indexes, then the migrations not yet marked done (each safe to repeat)."""
+    """Indexes, then the migrations not yet marked done that requests rely on. What it
+    sends does not grow with the registry once those migrations are marked done."""
     try:
         await ensure_indexes(store)
     except IndexConflict as exc:
@@ -60,19 +85,13 @@ async def prepare_database(store: Store, settings: Settings) -> None:
     await ensure_audit_indexes(store, settings.audit_retention_days)
     # Runs every time: the `tenant_database` index finds the entries without one.
     await OrganizationRepository(store).record_default_database(store.default_tenant_db)
-    markers = MigrationMarkers(store)
-    tenant_indexes = (f"tenant-indexes-{_tenant_indexes_version()}", ensure_tenant_indexes)
-    for name, migrate in [*MIGRATIONS, tenant_indexes]:
-        if await markers.is_done(name):
-            continue
-        if await migrate(store) == 0:
-            await markers.record(name)
+    await run_migrations(store, MIGRATIONS)
 
 
 async def ensure_tenant_indexes(store: Store) -> int:
     """Give every settled organization's collection the indexes its document list needs (a
     collection from an earlier version lacks some). One index listing per organization when
-    nothing is missing; a collection being moved is left to the next start. Returns how
+    nothing is missing; a collection being moved is left to the next run. Returns how
     many collections were changed."""
     tenants = TenantCollections(store)
     changed = 0
@@ -111,17 +130,19 @@ async def start_services(
 
 @contextlib.asynccontextmanager
 async def background_tasks(services: Services) -> AsyncIterator[None]:
-    """The periodic recovery sweep and capacity count, for as long as the service runs. The
-    first count runs here too, off the start-up path: until it is in, placement knows of no
-    full database."""
+    """The periodic recovery sweep, capacity count and placement count, for as long as the
+    service runs, and the background migrations once. The first counts run here too, off the
+    start-up path: until the capacity count is in, placement knows of no full database; a
+    create that comes before the first placement count waits for it."""
     settings = services.settings
-    work: list[Coroutine[Any, Any, None]] = []
+    work: list[Coroutine[Any, Any, None]] = [migrate_in_background(services.store)]
     if settings.recovery_interval_seconds:
         grace = timedelta(seconds=settings.recovery_grace_seconds)
         interval = timedelta(seconds=settings.recovery_interval_seconds)
         work.append(recover_periodically(services.recovery, grace, interval))
     every = timedelta(seconds=settings.capacity_refresh_seconds)
     work.append(services.capacity.run_periodically(every))
+    work.append(services.placement.run_periodically())
     tasks = [asyncio.create_task(coroutine) for coroutine in work]
     try:
         yield

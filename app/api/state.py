@@ -52,6 +52,7 @@ class Services:
     store: Store
     metrics: Metrics
     capacity: CapacityMonitor
+    placement: TenantPlacement
     organization_registry: OrganizationRepository
     audit: AuditTrail
     sessions: SessionService
@@ -145,6 +146,7 @@ def build_services(
         store=store,
         metrics=metrics,
         capacity=capacity,
+        placement=placement,
         organization_registry=organizations,
         audit=audit,
         sessions=sessions,

@@ -196,7 +196,9 @@ MASTER_INDEXES = (
         IDENTIFIER_CLAIMS,
         [
             IndexModel([("organization_id", ASCENDING)], name="organization_id"),
-            IndexModel([("claimed_at", ASCENDING)], name="claimed_at"),
+            # Recovery's sweep: the claims of operations under way (a date) and those never
+            # marked (null); the settled ones (false) sit apart, unread.
+            IndexModel([("unsettled_since", ASCENDING)], name="unsettled"),
         ],
     ),
     CollectionIndexes(MIGRATIONS),

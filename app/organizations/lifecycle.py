@@ -305,6 +305,9 @@ class Lifecycle:
                     namespace,
                 )
         await self._belongings.remove_owner(organization)
+        # Released right after the entry goes; marked first so that recovery finds the claim
+        # if the release never comes (see `IdentifierClaims`).
+        await self.claims.unsettle(organization.identifier, organization.id)
         await self.organizations.delete(organization.id)
         await self.claims.release(organization.identifier, organization.id)
 
@@ -318,6 +321,9 @@ class Lifecycle:
             how = await self._move(organization, target)
             await self.checkpoint("rename.moved")
         documents = await self.tenants.count(destination)
+        # The old identifier's claim is released once the registry has switched; marked first
+        # so that recovery finds it if the release never comes.
+        await self.claims.unsettle(organization.identifier, organization.id)
         await self.organizations.complete_rename(organization.id, target)
         await self.checkpoint("rename.switched")
         await self._tidy_after_rename(organization)
@@ -415,6 +421,7 @@ class Lifecycle:
         await self.checkpoint("delete.collection_dropped")
         await again(lambda: self._belongings.remove_all(organization))
         await self.checkpoint("delete.accounts_deleted")
+        await again(lambda: self.claims.unsettle(organization.identifier, organization.id))
         await again(lambda: self.organizations.delete(organization.id))
         await self.checkpoint("delete.registry_deleted")
         await again(lambda: self.claims.release(organization.identifier, organization.id))

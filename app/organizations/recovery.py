@@ -10,6 +10,12 @@ another instance is left alone.
 - DELETING: the caller asked for it and tokens are already refused, so the delete is finished.
 - A claim no organization accounts for is released, after its leftover collection (the source
   of a copied rename) is dropped when that is provably safe.
+
+Each sweep reads only what is under way: organizations in a state other than ACTIVE, and the
+claims marked unsettled (`app.registry.claims`), both through their indexes. With nothing
+under way that is two commands, whatever the size of the registry. A claim whose active
+organization holds it is marked settled and not read again until a delete or rename marks
+it unsettled again.
 """
 
 import asyncio
@@ -67,8 +73,9 @@ class LifecycleRecovery:
                 # service's start) waiting; an operator has to look at it.
                 logger.exception("recovery: cannot settle organization %s", organization_id)
                 report.needs_operator.append(f"organization {organization_id}")
-        claims = await self._lifecycle.claims.unaccounted_before(cutoff)
-        for identifier, organization_id in claims:
+        claims = await self._lifecycle.claims.unsettled_before(cutoff)
+        await self._lifecycle.claims.settle(claims.settled)
+        for identifier, organization_id in claims.unaccounted:
             try:
                 await self._check_claim(identifier, organization_id, report)
             except Exception:

@@ -1,11 +1,14 @@
 """The indexes the keyset lists read by, on a fresh database and on one an earlier version left."""
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from pymongo import ASCENDING, DESCENDING
 
+from app import startup
 from app.config import Settings
 from app.db.schema import AUDIT_LOG, MEMBERSHIPS, MIGRATIONS, WORKSPACES
 from app.db.store import Store
@@ -44,8 +47,16 @@ async def test_each_list_has_an_index_ending_in_its_sort_and_id(
 
 
 async def test_start_up_brings_an_earlier_versions_indexes_up_to_date(
-    client: AsyncClient, store: Store, settings: Settings
+    client: AsyncClient, store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    migrated = asyncio.Event()
+    migrate = startup.migrate_in_background
+
+    async def observed(store: Store) -> None:
+        await migrate(store)
+        migrated.set()
+
+    monkeypatch.setattr(startup, "migrate_in_background", observed)
     created = await created_org(client)
     collection = tenants(store)[created["tenant_collection"]]
     # As the previous version declared them: the same names without `_id`, and no `created`.
@@ -65,6 +76,8 @@ async def test_start_up_brings_an_earlier_versions_indexes_up_to_date(
 
     async with running(settings, store) as restarted:
         assert (await restarted.get("/health")).status_code == 200
+        # The tenant collections' indexes are brought up to date in the background.
+        await asyncio.wait_for(migrated.wait(), timeout=30)
 
     tenant = await collection.index_information()
     workspaces = await store.master[WORKSPACES].index_information()

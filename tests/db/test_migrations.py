@@ -14,8 +14,9 @@ from app.db.schema import (
     IndexConflict,
     ensure_declared,
 )
-from app.db.store import Store
-from app.startup import prepare_database
+from app.db.store import Store, TenantNamespace
+from app.registry.tenants import TenantCollections
+from app.startup import migrate_in_background, prepare_database
 from tests.queries import Recorder, recording_store
 
 
@@ -23,10 +24,12 @@ async def test_a_start_after_the_first_skips_every_migration(
     store: Store, settings: Settings
 ) -> None:
     await prepare_database(store, settings)
+    await migrate_in_background(store)
     marked = {marker["_id"] for marker in await store.master[MIGRATIONS].find({}).to_list()}
     recorder = Recorder()
 
     await prepare_database(recording_store(store, recorder), settings)
+    await migrate_in_background(recording_store(store, recorder))
 
     assert "memberships-from-account-roles" in marked
     assert "default-workspaces" in marked
@@ -34,6 +37,34 @@ async def test_a_start_after_the_first_skips_every_migration(
     read = {(query.collection, query.call) for query in recorder.queries}
     assert (ACCOUNTS, "find") not in read  # the legacy-role search, an unindexed $exists
     assert read <= {(MIGRATIONS, "find_one"), (ORGANIZATIONS, "update_many")}
+
+
+async def test_the_tenant_index_migration_runs_after_start_up_not_during_it(
+    store: Store, settings: Settings
+) -> None:
+    await prepare_database(store, settings)
+    await TenantCollections(store).create(TenantNamespace(store.default_tenant_db, "tenant_old"))
+    await store.master[ORGANIZATIONS].insert_one(
+        {
+            "_id": ObjectId(),
+            "name": "Old",
+            "name_key": "old",
+            "identifier": "old",
+            "tenant_collection": "tenant_old",
+            "tenant_database": store.default_tenant_db,
+            "state": "active",
+        }
+    )
+    tenant = store.tenant_database(store.default_tenant_db)["tenant_old"]
+    await tenant.drop_index("created")
+    recorder = Recorder()
+
+    await prepare_database(recording_store(store, recorder), settings)
+
+    assert "created" not in await tenant.index_information()
+    assert all(query.database == store.master.name for query in recorder.queries)
+    await migrate_in_background(store)
+    assert "created" in await tenant.index_information()
 
 
 async def test_a_deleted_marker_runs_its_migration_again(store: Store, settings: Settings) -> None:

@@ -59,10 +59,13 @@ async def running(
 
 
 async def seeded(settings: Settings, store: Store) -> tuple[str, list[ObjectId]]:
-    """An organization with documents and an index; returns its owner's token and the ids."""
+    """An organization with documents and an index, settled by a recovery sweep as a live one
+    is (its claim no longer read by the sweep); returns its owner's token and the ids."""
     async with running(settings, store) as client:
         await created_org(client)
         token = await login(client)
+    await LifecycleRecovery(Lifecycle.configured(store, settings, no_checkpoint)).run(timedelta(0))
+    assert await store.master[IDENTIFIER_CLAIMS].count_documents({"unsettled_since": False}) == 1
     collection = tenants(store)[OLD]
     result = await collection.insert_many([{"n": i} for i in range(DOCUMENTS)])
     await collection.create_index("n", name="by_n")

@@ -1,5 +1,6 @@
 """Which database a new organization goes to: the policies on their own, and the pool setting."""
 
+import asyncio
 from collections import Counter
 
 import pytest
@@ -60,15 +61,47 @@ async def test_least_filled_counts_its_own_placements_between_refreshes() -> Non
     assert counts.reads == 1
 
 
-async def test_least_filled_reads_the_registry_again_once_its_counts_are_old() -> None:
+async def test_least_filled_takes_the_counts_a_refresh_read() -> None:
     counts = RecordedCounts({"db_1": 0, "db_2": 0, "db_3": 0, "db_4": 0})
-    chooser = placement(PlacementPolicy.LEAST_FILLED, counts, refresh_seconds=0)
+    chooser = placement(PlacementPolicy.LEAST_FILLED, counts)
     await chooser.choose(ObjectId())
-    # Another instance filled every database but db_3 meanwhile.
+    # Another instance filled every database but db_3 meanwhile; the background refresh sees it.
     counts.counts = {"db_1": 9, "db_2": 9, "db_3": 1, "db_4": 9}
+    await chooser.refresh()
 
     assert await chooser.choose(ObjectId()) == "db_3"
     assert counts.reads == 2
+
+
+async def test_a_create_reads_no_count_once_the_first_is_in() -> None:
+    counts = RecordedCounts({"db_1": 1, "db_2": 0})
+    chooser = placement(PlacementPolicy.LEAST_FILLED, counts, pool=["db_1", "db_2"])
+    await chooser.refresh()
+
+    chosen = [await chooser.choose(ObjectId()) for _ in range(50)]
+
+    assert counts.reads == 1
+    assert abs(1 + chosen.count("db_1") - chosen.count("db_2")) <= 1
+
+
+async def test_a_create_before_the_first_count_waits_for_it() -> None:
+    counts = RecordedCounts({"db_1": 5, "db_2": 0})
+    chooser = placement(PlacementPolicy.LEAST_FILLED, counts, pool=["db_1", "db_2"])
+
+    _, chosen = await asyncio.gather(chooser.refresh(), chooser.choose(ObjectId()))
+
+    assert chosen == "db_2"
+    assert counts.reads == 1
+
+
+async def test_the_hash_policy_reads_no_counts() -> None:
+    counts = RecordedCounts({})
+    chooser = placement(PlacementPolicy.HASH, counts, refresh_seconds=0)
+
+    await chooser.run_periodically()  # returns at once: nothing to count
+    await chooser.choose(ObjectId())
+
+    assert counts.reads == 0
 
 
 async def test_entries_without_a_database_count_for_the_default_one() -> None:
@@ -82,10 +115,13 @@ async def test_entries_without_a_database_count_for_the_default_one() -> None:
 
 
 async def test_ties_are_broken_by_the_organization_not_by_pool_order() -> None:
-    chooser = placement(PlacementPolicy.LEAST_FILLED, RecordedCounts({}), refresh_seconds=0)
+    chooser = placement(PlacementPolicy.LEAST_FILLED, RecordedCounts({}))
 
-    # With counts re-read every time (all zero), only the tie-break decides.
-    chosen = Counter([await chooser.choose(ObjectId()) for _ in range(400)])
+    async def tied() -> str:
+        await chooser.refresh()  # all zero again: only the tie-break decides
+        return await chooser.choose(ObjectId())
+
+    chosen = Counter([await tied() for _ in range(400)])
 
     assert set(chosen) == set(POOL)
     assert min(chosen.values()) > 50

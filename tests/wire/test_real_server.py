@@ -57,8 +57,9 @@ from app.idempotency.repository import IdempotencyRecords
 from app.idempotency.sealing import KeyIdentity
 from app.invitations.repository import RETENTION as INVITATION_RETENTION
 from app.invitations.repository import InvitationRepository
+from app.observability.metrics import Metrics
 from app.operations.organizations import list_organizations
-from app.organizations.lifecycle import Lifecycle
+from app.organizations.lifecycle import Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery
 from app.registry.models import LifecycleState, Organization
 from app.registry.repository import OrganizationFilter, OrganizationRepository
@@ -66,7 +67,7 @@ from app.registry.tenants import TenantCollections
 from app.sessions.attempts import AttemptLog, Quota
 from app.sessions.revocation import RevokedTokens
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
-from app.startup import prepare_database
+from app.startup import prepare_database, start_services
 from app.workspaces.repository import WorkspaceRepository
 
 REAL_URI = os.environ.get("MONGODB_TEST_URI", "")
@@ -495,8 +496,11 @@ async def test_recovery_sweep_uses_indexes(recorded: Recorded) -> None:
                 "_id": organization.identifier,
                 "organization_id": organization.id,
                 "claimed_at": long_ago,
+                "unsettled_since": False,  # settled by an earlier sweep
             }
         )
+    # And one no sweep has seen yet, which this one settles.
+    await claims.update_one({}, {"$set": {"unsettled_since": long_ago}})
     recovery = _lifecycle_recovery(recorded.store, recorded.settings)
     recorded.forget()
 
@@ -657,6 +661,7 @@ async def _fill_registry(store: Store, count: int) -> None:
                 "_id": organization.identifier,
                 "organization_id": organization.id,
                 "claimed_at": long_ago,
+                "unsettled_since": False,  # settled by an earlier sweep
             }
         )
         accounts.append(
@@ -732,6 +737,64 @@ async def test_start_up_with_many_organizations_stays_within_budget() -> None:
     finally:
         await _drop_test_databases(client, suffix)
         await client.close()
+
+
+@dataclass
+class CommandCount(monitoring.CommandListener):
+    """Every command a client sends, by name and collection (the handshake and its
+    monitoring left out)."""
+
+    sent: list[str] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in {"hello", "isMaster", "ismaster", "endSessions"}:
+            self.sent.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+async def _routine_start_commands(size: int) -> list[str]:
+    """The commands of a routine start (database prepared, services started, which sweeps
+    once) and of one more sweep, on a settled registry of `size` organizations."""
+    suffix = uuid.uuid4().hex[:12]
+    settings = real_settings_for(suffix, recovery_grace_seconds=0)
+    counted = CommandCount()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        settings.mongo_uri, tz_aware=True, event_listeners=[counted]
+    )
+    store = Store(
+        master=client.get_database(settings.primary_db),
+        client=client,
+        default_tenant_db=settings.default_tenant_db,
+        persistent=True,
+        tenant_pool=settings.tenant_pool,
+    )
+    try:
+        await prepare_database(store, settings)
+        await _fill_registry(store, size)
+        await prepare_database(store, settings)  # as the earlier start left it: all marked
+        counted.sent.clear()
+        await prepare_database(store, settings)
+        services = await start_services(settings, store, Metrics(), no_checkpoint)
+        await services.recovery.run(timedelta(0))
+        services.hasher.close()
+        return sorted(counted.sent)
+    finally:
+        await _drop_test_databases(client, suffix)
+        await client.close()
+
+
+async def test_a_routine_start_and_sweep_send_the_same_commands_at_any_size() -> None:
+    small, large = await _routine_start_commands(5), await _routine_start_commands(200)
+
+    assert small == large
+    sweep = [command for command in small if command.split()[0] in {"find", "aggregate"}]
+    # The start's sweep and the one after: each an organization search and a claim join.
+    assert len([command for command in sweep if command.endswith(ORGANIZATIONS)]) <= 2
 
 
 # The server's rule that the service's start-up check of database names relies on.
