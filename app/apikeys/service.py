@@ -56,12 +56,17 @@ class ApiKeyRateLimited(TooManyAttempts):
     detail = "This API key has made too many requests; try again later"
 
 
+def seconds_now() -> float:
+    """The clock request counts go by."""
+    return time.monotonic()
+
+
 class RequestCounter:
     """Requests per key in the current minute, in this instance."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] | None = None) -> None:
         self._per_minute = per_minute
-        self._clock = clock
+        self._clock = clock or (lambda: seconds_now())
         self._counts: OrderedDict[ObjectId, tuple[int, int]] = OrderedDict()
 
     def take(self, key_id: ObjectId) -> None:

@@ -97,7 +97,8 @@ class LoginThrottle:
 
     def trusted(self, record: Document | None) -> bool:
         """Whether a trust record (read with the account, under `trust_key`) is still live."""
-        return record is not None and _aware(record["expires_at"]) > self._clock()
+        until = _until(record)
+        return until is not None and until > self._clock()
 
     async def record_success(
         self, email: str, address: str, record: Document | None = None
@@ -107,7 +108,8 @@ class LoginThrottle:
         if self._policy.trust_for <= timedelta(0):
             return
         until = self._clock() + self._policy.trust_for
-        if record is not None and _aware(record["expires_at"]) > until - _TRUST_REFRESH:
+        recorded = _until(record)
+        if recorded is not None and recorded > until - _TRUST_REFRESH:
             return
         await self._trusted.update_one(
             {"_id": trust_key(email, address)}, {"$set": {"expires_at": until}}, upsert=True
@@ -134,6 +136,13 @@ def _address_key(address: str) -> str:
 def trust_key(email: str, address: str) -> str:
     """Where the trust in `address` for the account of `email` is recorded."""
     return f"{_digest(email_key(email))}:{address}"
+
+
+def _until(record: Document | None) -> datetime | None:
+    """A trust record's expiry; None for none, or for a value that is no date (which a
+    login then writes again)."""
+    until = (record or {}).get("expires_at")
+    return _aware(until) if isinstance(until, datetime) else None
 
 
 def _aware(moment: datetime) -> datetime:

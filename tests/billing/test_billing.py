@@ -513,6 +513,7 @@ async def test_the_endpoints_document_who_may_call_them_and_their_errors(
         "409",
         "412",
         "423",
+        "429",  # an API key over its rate
     }
 
 
