@@ -9,6 +9,7 @@ ratios, so a machine that is busier in one minute than in the next moves both si
 """
 
 import json
+import re
 import statistics
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ import httpx
 
 from bench import api, floor_app
 from bench.load import make_client
-from bench.loadgen import UNIQUE, Request
+from bench.loadgen import UNIQUE, Request, send_once
 from bench.measure import Target, Window, scrape_cost, window
 from bench.model import TIMES, Metric, Plan, Row, Spread, Table
 from bench.progress import speaker
@@ -201,9 +202,40 @@ async def _servers(store: StoreUnderTest, connections: int) -> AsyncIterator[Ser
         )
 
 
-async def _store_rows(
-    store: StoreUnderTest, plan: Plan
-) -> tuple[list[Row], dict[str, dict[str, float]], int]:
+@dataclass
+class StoreResult:
+    rows: list[Row]
+    # Per cell, medians of commands per request by command name.
+    by_command: dict[str, dict[str, float]]
+    # uvicorn access-log lines the services wrote.
+    access_lines: int
+    # Per cell that had failures, what one request sent afterwards was answered.
+    refusals: dict[str, str]
+
+
+_EXCEPTION = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception)): (.{0,160})", re.MULTILINE)
+
+
+async def _answer(target: Target, cell: Cell, log: Path) -> str:
+    """What one more request of the cell is answered, and the last exception the service
+    logged, if any."""
+    async with make_client(target.base_url) as client:
+        response = await send_once(client, cell.request.with_tag(uuid.uuid4().hex[:8]), "check")
+    answer = f"{response.status_code} {response.text[:160]}"
+    raised = _last_exception(log)
+    return f"{answer}; last exception logged: {raised}" if raised else answer
+
+
+def _last_exception(log: Path) -> str:
+    raised = _EXCEPTION.findall(log.read_text(errors="replace"))
+    return ": ".join(raised[-1]) if raised else ""
+
+
+def _access_lines(logs: list[Path]) -> int:
+    return sum(path.read_text(errors="replace").count("uvicorn.access") for path in logs)
+
+
+async def _store_rows(store: StoreUnderTest, plan: Plan) -> StoreResult:
     seconds = plan.cell_seconds
     series: dict[str, Series] = {}
     async with _servers(store, plan.cell_connections) as servers:
@@ -261,10 +293,15 @@ async def _store_rows(
                 )
                 series.setdefault(cell.name, Series()).add(measured, floor)
         connections = {cell.name: cell.connections for cell in servers.cells}
+        refusals = {
+            f"{store.label}: {cell.name}": await _answer(
+                service_for(cell), cell, servers.stderr[0 if cell.floor == "read" else 1]
+            )
+            for cell in servers.cells
+            if any(w.load.failed for w in series[cell.name].windows)
+        }
         # Read while the servers' logs still exist.
-        access_lines = sum(
-            path.read_text(errors="replace").count("uvicorn.access") for path in servers.stderr
-        )
+        access_lines = _access_lines(servers.stderr)
     rows = [
         _row(store, name, connections.get(name, plan.cell_connections), found)
         for name, found in series.items()
@@ -274,7 +311,7 @@ async def _store_rows(
         for name, found in series.items()
         if any(w.commands for w in found.windows)
     }
-    return rows, by_command, access_lines
+    return StoreResult(rows, by_command, access_lines, refusals)
 
 
 def _ratios(numerators: list[float], denominators: list[float]) -> Spread:
@@ -333,14 +370,16 @@ async def request_path_cost(plan: Plan) -> Table:
         ],
     )
     by_command: dict[str, dict[str, float]] = {}
+    refusals: dict[str, str] = {}
     access_lines = 0
     for kind in plan.stores:
         async with opened(kind, plan.mongo_uri) as store:
             say(f"  cells on {store.label} ...")
-            rows, counted, logged = await _store_rows(store, plan)
-            table.rows += rows
-            by_command.update(counted)
-            access_lines += logged
+            result = await _store_rows(store, plan)
+        table.rows += result.rows
+        by_command.update(result.by_command)
+        refusals.update(result.refusals)
+        access_lines += result.access_lines
     table.notes += [
         f"Each cell: {plan.cell_rounds} rounds of {plan.cell_seconds} s closed-loop load at "
         f"{plan.cell_connections} connections (rename: 1), each right after a floor run of the "
@@ -373,5 +412,10 @@ async def request_path_cost(plan: Plan) -> Table:
             "the root handler, and uvicorn then logs every request. That formatting and "
             "writing is part of each service figure here; the floors do not pay it."
         )
+    table.notes += [
+        f"Failures in {name}: one request sent after the rounds was answered `{answer}`."
+        for name, answer in refusals.items()
+    ]
     table.extra["commands_per_request_by_name"] = by_command
+    table.extra["failures"] = refusals
     return table

@@ -169,6 +169,6 @@ class Plan:
             rename_sizes=(1_000, 10_000, 100_000),
             copy_sizes=(1_000, 10_000),
             registry_sizes=(100, 1_000, 10_000),
-            registry_seconds=30,
-            probe_seconds=8.0,
+            registry_seconds=20,
+            probe_seconds=6.0,
         )
