@@ -6,7 +6,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import bcrypt
@@ -28,7 +28,14 @@ from bench.measure import commands_sent, scrape_cost
 from bench.model import Metric, Plan, Row, Spread, Table
 from bench.prober import probe
 from bench.progress import speaker
-from bench.server import ServerOptions, drop_databases, fresh_database_name, running_server
+from bench.server import (
+    STARTUP_SECONDS,
+    RunningServer,
+    ServerOptions,
+    drop_databases,
+    fresh_database_name,
+    running_server,
+)
 from bench.stores import StoreUnderTest, opened
 
 say = speaker("bench")
@@ -273,7 +280,54 @@ async def _fill(master: AsyncDatabase[Document], target: int, password_hash: str
             await master[collection].insert_many(docs)
 
 
-async def _growth_rows(store: StoreUnderTest, plan: Plan) -> list[Row]:
+@dataclass(frozen=True)
+class StartUp:
+    seconds: float
+    commands: float
+
+
+async def start_up(options: ServerOptions) -> StartUp:
+    """A second instance started on the registry as it is: how long until `/health` answers
+    (uvicorn answers once the lifespan's start-up is done) and what it sent until then."""
+    begin = time.perf_counter()
+    async with running_server(options) as server:
+        seconds = time.perf_counter() - begin
+        async with make_client(server.base_url) as metrics:
+            at_start = await commands_sent(metrics)
+            scrape = await scrape_cost(metrics)
+    return StartUp(seconds, float(sum((at_start - scrape).values())))
+
+
+async def _measured(server: RunningServer, size: int, plan: Plan) -> dict[str, Spread]:
+    """Idle sweeps, then open-loop sign-ups and look-ups, on the running instance."""
+    async with make_client(server.base_url) as metrics:
+        scrape = await scrape_cost(metrics)
+        sweeps = await idle_sweeps(metrics, server.pid, scrape, _idle_seconds(plan))
+    cpu_before = process_cpu_seconds(server.pid)
+    probes = await probe(
+        server.base_url,
+        {
+            "create": api.sign_up_request().with_tag(uuid.uuid4().hex[:8]),
+            "get": api.get_org(f"Registry Seed {size // 2}"),
+        },
+        interval_ms=1000 / (2 * GROWTH_REQUESTS_PER_SECOND),
+        seconds=plan.registry_seconds,
+    )
+    busy = process_cpu_seconds(server.pid) - cpu_before
+    served = sum(sample.ok + sample.errors for sample in probes.values())
+    return {
+        "sweep_commands": Spread([float(n) for n in sweeps.per_sweep]),
+        "idle_cpu": Spread([sweeps.cpu_share]),
+        "create_p50": Spread([probes["create"].p50_ms]),
+        "create_p99": Spread([probes["create"].p99_ms]),
+        "get_p50": Spread([probes["get"].p50_ms]),
+        "get_p99": Spread([probes["get"].p99_ms]),
+        "cpu_ms": Spread([busy / served * 1000 if served else math.nan]),
+        "errors": Spread([float(sum(sample.errors for sample in probes.values()))]),
+    }
+
+
+async def _growth_rows(store: StoreUnderTest, plan: Plan) -> tuple[list[Row], list[str]]:
     password_hash = bcrypt.hashpw(api.PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     primary_db = fresh_database_name()
     options = ServerOptions(
@@ -281,57 +335,40 @@ async def _growth_rows(store: StoreUnderTest, plan: Plan) -> list[Row]:
         bcrypt_rounds=4,
         primary_db=primary_db,
         extra_env=_growth_environment(plan),
+        startup_seconds=plan.growth_startup_limit_seconds,
     )
     mongo: AsyncMongoClient[Document] = AsyncMongoClient(store.uri)
     rows: list[Row] = []
+    notes: list[str] = []
+    master = mongo[primary_db]
     try:
-        master = mongo[primary_db]
-        for size in plan.registry_sizes:
-            await _fill(master, size, password_hash)
-            present = await master[ORGANIZATIONS].count_documents({})
-            say(f"  {present:,} organizations: starting the service")
-            begin = time.perf_counter()
-            async with running_server(options) as server:
-                start_seconds = time.perf_counter() - begin
-                async with make_client(server.base_url) as metrics:
-                    at_start = await commands_sent(metrics)
-                    scrape = await scrape_cost(metrics)
-                    start_commands = sum((at_start - scrape).values())
-                    sweeps = await idle_sweeps(metrics, server.pid, scrape, _idle_seconds(plan))
-                    lookup = f"Registry Seed {max(0, size // 2)}"
-                    cpu_before = process_cpu_seconds(server.pid)
-                    probes = await probe(
-                        server.base_url,
-                        {
-                            "create": api.sign_up_request().with_tag(uuid.uuid4().hex[:8]),
-                            "get": api.get_org(lookup),
-                        },
-                        interval_ms=1000 / (2 * GROWTH_REQUESTS_PER_SECOND),
-                        seconds=plan.registry_seconds,
-                    )
-                    busy = process_cpu_seconds(server.pid) - cpu_before
-            served = sum(sample.ok + sample.errors for sample in probes.values())
-            rows.append(
-                Row(
-                    {"organizations": present},
-                    {
-                        "start_s": Spread([start_seconds]),
-                        "start_commands": Spread([float(start_commands)]),
-                        "sweep_commands": Spread([float(n) for n in sweeps.per_sweep]),
-                        "idle_cpu": Spread([sweeps.cpu_share]),
-                        "create_p50": Spread([probes["create"].p50_ms]),
-                        "create_p99": Spread([probes["create"].p99_ms]),
-                        "get_p50": Spread([probes["get"].p50_ms]),
-                        "get_p99": Spread([probes["get"].p99_ms]),
-                        "cpu_ms": Spread([busy / served * 1000 if served else math.nan]),
-                        "errors": Spread([float(sum(sample.errors for sample in probes.values()))]),
-                    },
-                )
-            )
+        await _fill(master, plan.registry_sizes[0], password_hash)
+        async with running_server(replace(options, startup_seconds=STARTUP_SECONDS)) as server:
+            starting = True
+            for size in plan.registry_sizes:
+                # Filled under the running instance: it needs no restart to see the registry.
+                await _fill(master, size, password_hash)
+                present = await master[ORGANIZATIONS].count_documents({})
+                say(f"  {present:,} organizations")
+                figures = await _measured(server, size, plan)
+                if starting:
+                    try:
+                        started = await start_up(options)
+                    except RuntimeError:
+                        starting = False
+                        notes.append(
+                            f"At {present:,} organizations a second instance did not answer "
+                            f"`/health` within {plan.growth_startup_limit_seconds:g} s; start-up "
+                            "was not measured at this size or above."
+                        )
+                    else:
+                        figures["start_s"] = Spread([started.seconds])
+                        figures["start_commands"] = Spread([started.commands])
+                rows.append(Row({"organizations": present}, figures))
     finally:
         await drop_databases(store.uri, [primary_db, *_tenant_databases(primary_db)])
         await mongo.close()
-    return rows
+    return rows, notes
 
 
 def _tenant_databases(primary_db: str) -> list[str]:
@@ -359,18 +396,19 @@ async def registry_growth(plan: Plan) -> Table:
         ],
     )
     async with opened(plan.growth_store, plan.mongo_uri) as store:
-        table.rows = await _growth_rows(store, plan)
+        table.rows, failures = await _growth_rows(store, plan)
         where = store.label
     table.notes += [
-        f"On {where}. The registry is filled to each size by inserting organizations, their "
-        "owners' accounts, memberships and identifier claims built with the service's own "
-        "models (state active, no tenant collections), then the service is started on it with "
-        f"RECOVERY_INTERVAL_SECONDS={interval} and TENANT_DB_COUNT="
-        f"{GROWTH_TENANT_DATABASES} (least-filled placement counts the registry per database).",
-        "Start-up s: from starting the process to the first answer of `/health` (uvicorn "
-        "answers only once the lifespan's start-up is done); start-up DB commands: the "
-        "service's own command count (`/metrics`) at that moment, the first capacity count "
-        "included.",
+        f"On {where}. One instance runs throughout with RECOVERY_INTERVAL_SECONDS={interval} "
+        f"and TENANT_DB_COUNT={GROWTH_TENANT_DATABASES} (least-filled placement counts the "
+        "registry per database); under it the registry is filled to each size by inserting "
+        "organizations, their owners' accounts, memberships and identifier claims built with "
+        "the service's own models (state active, no tenant collections).",
+        "Start-up s: a second instance started on the registry at that size, from starting the "
+        "process to the first answer of `/health` (uvicorn answers only once the lifespan's "
+        "start-up is done); start-up DB commands: that instance's own command count "
+        "(`/metrics`) at that moment, its first capacity count included. The first instance "
+        "keeps sweeping meanwhile.",
         f"Sweeps: for {_idle_seconds(plan):g} s with no requests, `/metrics` is scraped every "
         f"{SWEEP_SCRAPE_SECONDS:g} s (less what a scrape sends itself); each burst of "
         "commands between quiet scrapes is one sweep (bursts cut off by the window's edges "
@@ -380,5 +418,6 @@ async def registry_growth(plan: Plan) -> Table:
         f"{plan.registry_seconds} s, latency from each request's due time; server CPU "
         "ms/request is the server's CPU over that window ÷ the requests, background work "
         "included. Sign-ups made at one size count towards the next.",
+        *failures,
     ]
     return table

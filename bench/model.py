@@ -127,6 +127,8 @@ class Plan:
     probe_interval_ms: float = 10.0
     # Registry growth: a short recovery sweep interval, so that a window sees several.
     sweep_interval_seconds: int = 5
+    # A second instance's start-up on the grown registry is given this long.
+    growth_startup_limit_seconds: float = 150.0
     # Once one rename configuration has used this much time, it is not repeated again.
     rename_budget_seconds: float = 120.0
 
@@ -157,6 +159,7 @@ class Plan:
                 bcrypt_costs=(12,),
                 rename_budget_seconds=20.0,
                 sweep_interval_seconds=2,
+                growth_startup_limit_seconds=60.0,
             )
         return cls(
             mongo_uri=mongo_uri,
