@@ -1,11 +1,13 @@
-"""The few Tenantry calls the scenarios make, as request factories for the load generator."""
+"""The Tenantry calls the scenarios make: set-up calls, and requests for the load generator."""
 
+import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
-from bench.load import Send
+from bench.loadgen import UNIQUE, Request
 
 PASSWORD = "BenchPassword-2026!"  # noqa: S105 - the throwaway benchmark accounts' password
 
@@ -16,6 +18,11 @@ class Account:
     email: str
     tenant_collection: str
     token: str = ""
+    organization_id: str = ""
+
+    @property
+    def authorization(self) -> tuple[str, str]:
+        return ("Authorization", f"Bearer {self.token}")
 
 
 def email_for(tag: str, number: int) -> str:
@@ -48,7 +55,25 @@ async def sign_up(client: httpx.AsyncClient, name: str, email: str) -> Account:
     token = _checked(
         await client.post("/admin/login", json={"email": email, "password": PASSWORD}), 200
     )["access_token"]
-    return Account(name, email, created["tenant_collection"], token)
+    return Account(name, email, created["tenant_collection"], token, created["id"])
+
+
+def documents_path(account: Account) -> str:
+    return f"/api/v1/organizations/{account.organization_id}/documents"
+
+
+async def create_document(client: httpx.AsyncClient, account: Account) -> str:
+    """Store one tenant document; its id."""
+    created = _checked(
+        await client.post(
+            documents_path(account),
+            json={"title": "Bench document", "status": "open", "n": 1},
+            headers=dict([account.authorization]),
+        ),
+        201,
+    )
+    document_id: str = created["id"]
+    return document_id
 
 
 async def rename(client: httpx.AsyncClient, account: Account, new_name: str) -> dict[str, Any]:
@@ -62,54 +87,48 @@ async def rename(client: httpx.AsyncClient, account: Account, new_name: str) -> 
     )
 
 
-def health() -> Send:
-    async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await client.get("/health")
-
-    return send
+def _body(fields: dict[str, str]) -> str:
+    return json.dumps(fields, separators=(",", ":"))
 
 
-def get_org(name: str) -> Send:
-    async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await client.get("/org/get", params={"organization_name": name})
-
-    return send
+def health() -> Request:
+    return Request("GET", "/health")
 
 
-def get_any_org(names: list[str]) -> Send:
-    async def send(client: httpx.AsyncClient, number: int) -> httpx.Response:
-        return await client.get(
-            "/org/get", params={"organization_name": names[number % len(names)]}
-        )
-
-    return send
+def get_org(name: str) -> Request:
+    return Request("GET", f"/org/get?{urlencode({'organization_name': name})}")
 
 
-def me(token: str) -> Send:
-    async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await client.get("/admin/me", headers={"Authorization": f"Bearer {token}"})
-
-    return send
+def login(email: str) -> Request:
+    return Request("POST", "/admin/login", _body({"email": email, "password": PASSWORD}))
 
 
-def login(email: str) -> Send:
-    async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await client.post("/admin/login", json={"email": email, "password": PASSWORD})
-
-    return send
-
-
-def create_org(tag: str) -> Send:
-    """Sign-ups with names and emails unique per sequence number."""
-
-    async def send(client: httpx.AsyncClient, number: int) -> httpx.Response:
-        return await client.post(
-            "/org/create",
-            json={
-                "organization_name": org_name_for(tag, number),
-                "email": email_for(tag, number),
+def sign_up_request() -> Request:
+    """Sign-ups with a name and an email unique per request (`{tag}`: the run's own)."""
+    return Request(
+        "POST",
+        "/org/create",
+        _body(
+            {
+                "organization_name": f"Bench Signup {{tag}} {UNIQUE}",
+                "email": f"signup-{UNIQUE}-{{tag}}@bench.example.com",
                 "password": PASSWORD,
-            },
-        )
+            }
+        ),
+    )
 
-    return send
+
+def rename_request(account: Account) -> Request:
+    """Renames of `account`'s organization, to a new name each time."""
+    return Request(
+        "PUT",
+        "/org/update",
+        _body(
+            {
+                "organization_name": f"Bench Rename {{tag}} {UNIQUE}",
+                "email": account.email,
+                "password": PASSWORD,
+            }
+        ),
+        (account.authorization,),
+    )

@@ -79,23 +79,55 @@ def login_throughput(table: Table, path: Path) -> bool:
     return _save(figure, path)
 
 
-def throughput_vs_floor(table: Table, path: Path) -> bool:
-    measured = [row for row in table.rows if row.figures]
-    if not measured:
+def request_cost(table: Table, path: Path) -> bool:
+    """Server CPU per request as a multiple of the floor, every operation on every store."""
+    if not table.rows:
         return False
-    concurrencies = sorted({int(row.labels["concurrency"]) for row in measured})
-    operations = list(dict.fromkeys(str(row.labels["op"]) for row in measured))
-    figure, axes = plt.subplots(figsize=(9, 4.8))
-    series = {
-        op: [
-            row.figure("rps") if (row := table.find(op=op, concurrency=c)) else Spread([])
-            for c in concurrencies
+    stores = list(dict.fromkeys(str(row.labels["store"]) for row in table.rows))
+    operations = list(dict.fromkeys(str(row.labels["op"]) for row in table.rows))
+    figure, axes = plt.subplots(figsize=(10, 0.45 * len(operations) + 1.5))
+    height = 0.8 / max(1, len(stores))
+    for index, store in enumerate(stores):
+        spreads = [
+            row.figure("cpu_vs_floor") if (row := table.find(store=store, op=op)) else Spread([])
+            for op in operations
         ]
-        for op in operations
-    }
-    _grouped_bars(axes, [f"{c} clients" for c in concurrencies], series)
-    axes.set_ylabel("requests/s")
-    axes.set_title("Throughput by operation; GET /health is the framework floor")
+        positions = [o + (index - (len(stores) - 1) / 2) * height for o in range(len(operations))]
+        axes.barh(
+            positions,
+            [s.median for s in spreads],
+            height,
+            xerr=_errors(spreads),
+            capsize=2,
+            label=store,
+        )
+    axes.set_yticks(range(len(operations)), operations)
+    axes.invert_yaxis()
+    axes.axvline(1.0, color="grey", linewidth=0.8)
+    axes.set_xscale("log")
+    axes.set_xlabel(f"server CPU per request {TIMES} the floor's (median of per-round ratios)")
+    axes.set_title("Request path cost against the framework floor")
+    axes.legend()
+    return _save(figure, path)
+
+
+def registry_growth(table: Table, path: Path) -> bool:
+    if not table.rows:
+        return False
+    sizes = [int(row.labels["organizations"]) for row in table.rows]
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for key, label in (
+        ("create_p50", "sign-up p50"),
+        ("create_p99", "sign-up p99"),
+        ("get_p50", "/org/get p50"),
+        ("get_p99", "/org/get p99"),
+    ):
+        axes.plot(sizes, [row.figure(key).median for row in table.rows], marker="o", label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("organizations in the registry")
+    axes.set_ylabel("ms (open-loop, from each request's due time)")
+    axes.set_title("Latency against registry size, recovery sweep and placement running")
+    axes.legend()
     return _save(figure, path)
 
 
@@ -103,8 +135,13 @@ def rename_cost(table: Table, path: Path) -> bool:
     if not table.rows:
         return False
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    for strategy in dict.fromkeys(str(row.labels["strategy"]) for row in table.rows):
-        rows = [row for row in table.rows if row.labels["strategy"] == strategy]
+    series = dict.fromkeys((str(r.labels["store"]), str(r.labels["strategy"])) for r in table.rows)
+    for store, strategy in series:
+        rows = [
+            row
+            for row in table.rows
+            if row.labels["strategy"] == strategy and row.labels["store"] == store
+        ]
         spreads = [row.figure("seconds") for row in rows]
         axes.errorbar(
             [int(row.labels["documents"]) for row in rows],
@@ -112,7 +149,7 @@ def rename_cost(table: Table, path: Path) -> bool:
             yerr=_errors(spreads),
             marker="o",
             capsize=3,
-            label=strategy,
+            label=f"{strategy} ({store})",
         )
     axes.set_xscale("log")
     axes.set_yscale("log")
@@ -176,8 +213,9 @@ def draw_all(tables: dict[str, Table], out: Path) -> list[str]:
     drawers = {
         "event_loop_health": event_loop_health,
         "login_throughput": login_throughput,
-        "throughput_vs_floor": throughput_vs_floor,
+        "request_cost": request_cost,
         "rename_cost": rename_cost,
+        "registry_growth": registry_growth,
     }
     written: list[str] = []
     for key, draw in drawers.items():

@@ -20,7 +20,7 @@ from app.db.memory import open_memory_store
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
-from bench.server import MEMORY_URI
+from bench.stores import MEMORY_URI
 
 BASE_URL = "http://bench.invalid"
 

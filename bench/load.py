@@ -1,4 +1,5 @@
-"""A concurrent HTTP load generator and a sequential prober, both on httpx.AsyncClient."""
+"""The Python load generator (httpx.AsyncClient): the fallback when wrk is missing, and set-up
+calls."""
 
 import asyncio
 import contextlib
@@ -42,7 +43,10 @@ class Sample:
 
     @property
     def p99_ms(self) -> float:
-        return nearest_rank_percentile(self.latencies, 0.99) * 1000
+        return self.percentile_ms(0.99)
+
+    def percentile_ms(self, share: float) -> float:
+        return nearest_rank_percentile(self.latencies, share) * 1000
 
 
 def make_client(base_url: str, connections: int = 1) -> httpx.AsyncClient:
@@ -67,13 +71,6 @@ async def worker_clients(base_url: str, concurrency: int) -> AsyncIterator[list[
             await stack.enter_async_context(make_client(base_url)) for _ in range(concurrency)
         ]
         yield clients
-
-
-@asynccontextmanager
-async def shared_client(base_url: str, concurrency: int) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """Every worker on one client whose pool is sized to the concurrency (for comparison)."""
-    async with make_client(base_url, concurrency) as client:
-        yield [client] * concurrency
 
 
 async def run_load(
@@ -125,47 +122,3 @@ async def run_load(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     return Sample(latencies, errors, time.perf_counter() - begin)
-
-
-async def probe(
-    client: httpx.AsyncClient,
-    sends: dict[str, Send],
-    *,
-    rounds: int,
-    time_limit: float,
-) -> dict[str, Sample]:
-    """Sequential probes, one request in flight at a time, taking turns between `sends`.
-
-    Sequential on purpose: a probe measures how long the server takes to answer while
-    something else loads it, not how the prober itself queues.
-    """
-    latencies: dict[str, list[float]] = {name: [] for name in sends}
-    errors = dict.fromkeys(sends, 0)
-    begin = time.perf_counter()
-    for number in range(rounds):
-        if time.perf_counter() - begin > time_limit:
-            break
-        for name, send in sends.items():
-            t0 = time.perf_counter()
-            try:
-                response = await send(client, number)
-            except httpx.HTTPError:
-                errors[name] += 1
-                continue
-            if response.status_code == 200:
-                latencies[name].append(time.perf_counter() - t0)
-            else:
-                errors[name] += 1
-    elapsed = time.perf_counter() - begin
-    return {name: Sample(latencies[name], errors[name], elapsed) for name in sends}
-
-
-async def warm_up(clients: list[httpx.AsyncClient], send: Send, requests: int) -> None:
-    """Open every connection and take first-request costs out of the measured run."""
-    await run_load(
-        clients,
-        send,
-        duration=10.0,
-        max_requests=max(requests, len(clients)),
-        first_number=10**9,
-    )

@@ -60,14 +60,19 @@ class CodeRevision:
     commit: str
     service: str
     uncommitted: int
+    # Tracked files changed anywhere in the tree (the bench's own included).
+    dirty: int = 0
 
     def describe(self) -> str:
         if not self.commit:
             return "unknown (not a git checkout)"
         local = (
-            f" plus uncommitted changes to {self.uncommitted} path(s)" if self.uncommitted else ""
+            f" plus uncommitted changes to {self.uncommitted} service path(s)"
+            if self.uncommitted
+            else ""
         )
-        return f"git {self.commit}{local} (service code fingerprint {self.service})"
+        tree = f"tree dirty: {self.dirty} tracked path(s) changed" if self.dirty else "clean tree"
+        return f"git {self.commit}{local} ({tree}; service code fingerprint {self.service})"
 
 
 def code_revision() -> CodeRevision:
@@ -77,10 +82,11 @@ def code_revision() -> CodeRevision:
         trees = _git(root, "rev-parse", "HEAD:app", "HEAD:main.py")
         status = _git(root, "status", "--porcelain", "--", "app", "main.py")
         diff = _git(root, "diff", "HEAD", "--", "app", "main.py")
+        tree = _git(root, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return CodeRevision("", "", 0)
     fingerprint = hashlib.sha256("\0".join((trees, status, diff)).encode()).hexdigest()[:10]
-    return CodeRevision(commit, fingerprint, len(status.splitlines()))
+    return CodeRevision(commit, fingerprint, len(status.splitlines()), len(tree.splitlines()))
 
 
 def _git(root: Path, *args: str) -> str:
@@ -145,3 +151,16 @@ class CpuMeter:
             "bench_and_server_share": own / capacity,
             "steal_share": (steal - self._steal) / capacity,
         }
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` and all its threads so far (`/proc/<pid>/stat`
+    fields 14 and 15), in seconds; NaN where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    # The command name (field 2) is in parentheses and may hold spaces: count after it.
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")

@@ -4,6 +4,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from bench.stores import StoreKind
+
 EN_DASH = "\u2013"
 TIMES = "\u00d7"
 
@@ -105,50 +107,71 @@ def ratio(numerators: list[float], denominators: list[float]) -> Spread:
 class Plan:
     """How much to measure; `--quick` shrinks every count and duration."""
 
+    # A MongoDB to measure on besides the in-memory store and the stand-in ("" for none).
     mongo_uri: str
     repeats: int
     quick: bool
-    probe_rounds: int
-    login_seconds: float
-    floor_seconds: float
+    stores: tuple[StoreKind, ...]
+    login_seconds: int
+    cell_seconds: int
+    cell_rounds: int
     rename_sizes: tuple[int, ...]
+    copy_sizes: tuple[int, ...]
     registry_sizes: tuple[int, ...]
-    registry_requests: int
+    registry_seconds: int
+    probe_seconds: float
+    cell_connections: int = 16
     login_concurrencies: tuple[int, ...] = (8, 32, 64)
-    floor_concurrencies: tuple[int, ...] = (1, 16, 64)
     bcrypt_costs: tuple[int, ...] = (10, 11, 12)
-    # Requests per load run never exceed this, whatever the duration.
-    max_requests: int = 100_000
+    # How often the open-loop prober sends, whatever happened to the probes before.
+    probe_interval_ms: float = 10.0
+    # Registry growth: a short recovery sweep interval, so that a window sees several.
+    sweep_interval_seconds: int = 5
+    # A second instance's start-up on the grown registry is given this long.
+    growth_startup_limit_seconds: float = 150.0
     # Once one rename configuration has used this much time, it is not repeated again.
-    rename_budget_seconds: float = 200.0
+    rename_budget_seconds: float = 120.0
 
     @property
-    def in_memory(self) -> bool:
-        return self.mongo_uri == "memory://"
+    def growth_store(self) -> StoreKind:
+        """Where the registry grows: the given MongoDB, else the stand-in (the in-memory store
+        cannot be filled from outside the service's process, and scans)."""
+        return "mongodb" if self.mongo_uri else "wire"
 
     @classmethod
     def build(cls, mongo_uri: str, repeats: int, quick: bool) -> "Plan":
+        stores: tuple[StoreKind, ...] = ("memory", "wire", *(("mongodb",) if mongo_uri else ()))
         if quick:
             return cls(
                 mongo_uri=mongo_uri,
-                repeats=repeats,
+                repeats=1,
                 quick=True,
-                probe_rounds=100,
-                login_seconds=3.0,
-                floor_seconds=1.5,
-                rename_sizes=(1_000, 10_000),
+                stores=stores,
+                login_seconds=5,
+                cell_seconds=1,
+                cell_rounds=2,
+                rename_sizes=(1_000,),
+                copy_sizes=(1_000,),
                 registry_sizes=(100, 1_000),
-                registry_requests=50,
-                rename_budget_seconds=30.0,
+                registry_seconds=5,
+                probe_seconds=3.0,
+                login_concurrencies=(32,),
+                bcrypt_costs=(12,),
+                rename_budget_seconds=20.0,
+                sweep_interval_seconds=2,
+                growth_startup_limit_seconds=60.0,
             )
         return cls(
             mongo_uri=mongo_uri,
             repeats=repeats,
             quick=False,
-            probe_rounds=300,
-            login_seconds=10.0,
-            floor_seconds=5.0,
+            stores=stores,
+            login_seconds=8,
+            cell_seconds=2,
+            cell_rounds=5,
             rename_sizes=(1_000, 10_000, 100_000),
+            copy_sizes=(1_000, 10_000),
             registry_sizes=(100, 1_000, 10_000),
-            registry_requests=300,
+            registry_seconds=20,
+            probe_seconds=6.0,
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bench.loadgen import MISSING_WRK
 from bench.machine import CodeRevision, machine
 from bench.model import EN_DASH, Table
 
@@ -25,6 +26,7 @@ class RunInfo:
     code_at_end: CodeRevision
     # Runs per figure, for a bench that repeats its measurements.
     repeats: int | None = None
+    load_generator: str = ""
 
     @property
     def code(self) -> str:
@@ -53,7 +55,10 @@ class RunInfo:
             "duration_seconds": self.duration_seconds,
             **repeats,
             "quick": self.quick,
+            **({"load_generator": self.load_generator} if self.load_generator else {}),
             "machine": machine(),
+            "commit": self.code_at_start.commit,
+            "tree_dirty": self.code_at_start.dirty > 0,
             "code_at_start": self.code_at_start.describe(),
             "code_at_end": self.code_at_end.describe(),
         }
@@ -73,10 +78,7 @@ def render_table(table: Table) -> list[str]:
         lines.append("|" + "---|" * len(headers))
         for row in table.rows:
             cells = [str(row.labels.get(key, "")) for key in table.label_headers]
-            if row.figures:
-                cells += [row.figure(metric.key).render(metric.digits) for metric in metrics]
-            else:
-                cells += ["not measured: no tenant-document API yet"] + [""] * (len(metrics) - 1)
+            cells += [row.figure(metric.key).render(metric.digits) for metric in metrics]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += [f"- {note}" for note in table.notes]
@@ -100,6 +102,7 @@ def header_lines(title: str, info: RunInfo) -> list[str]:
         f"| Date | {info.started:%Y-%m-%d %H:%M:%S %Z}, "
         f"took {info.duration_seconds / 60:.1f} min |",
         f"| Command | `{info.command}` |",
+        *([f"| Load generator | {info.load_generator} |"] if info.load_generator else []),
         f"| Store | {info.store} |",
         f"| Code | {info.code} |",
         f"| Machine | {facts['cores']} cores, {facts['cpu']} |",
@@ -113,14 +116,17 @@ def header_lines(title: str, info: RunInfo) -> list[str]:
 def render_markdown(info: RunInfo, tables: list[Table], charts: list[str]) -> str:
     lines = [
         *header_lines("Tenantry benchmark results", info),
-        f"Each figure is `median (min{EN_DASH}max)` over {info.repeats} run(s)"
+        f"Each figure is `median (min{EN_DASH}max)` over the runs or rounds its scenario "
+        "names"
         + (" (`--quick`: reduced counts and durations)" if info.quick else "")
         + "; a single value means every run agreed or there was one run. The service runs as "
-        "a separate uvicorn process (`--loop uvloop --http httptools`, no access log) on a "
+        "a separate uvicorn process (`--loop uvloop --http httptools --no-access-log`) on a "
         "loopback port, except where a scenario says otherwise; the load generator runs on the "
         "same machine and shares its cores.",
         "",
     ]
+    if info.load_generator.startswith("the Python client"):
+        lines += [f"**Warning:** {MISSING_WRK}", ""]
     for table in tables:
         lines += render_table(table)
     if charts:

@@ -1,11 +1,9 @@
-"""The service under test as a real uvicorn process on a free loopback port."""
+"""The service under test (or a floor app) as a real uvicorn process on a free loopback port."""
 
 import asyncio
 import contextlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,14 +19,12 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from app.config import Settings
+from bench.stores import HOST, MEMORY_URI, REPO_ROOT, free_port, stop_process
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-MEMORY_URI = "memory://"
-STARTUP_SECONDS = 60.0
-SHUTDOWN_SECONDS = 15.0
+STARTUP_SECONDS = 120.0
 # Only what an interpreter needs to run; nothing else leaks in from the caller's shell.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+SERVICE = "main:app"
 
 # Runs the exact uvicorn command line, plus one route that blocks the event loop for 250 ms:
 # proof that a slow callback, if the service had one, would reach the captured stderr.
@@ -53,6 +49,13 @@ class ServerOptions:
     asyncio_debug: bool = False
     blocking_control: bool = False
     extra_env: tuple[tuple[str, str], ...] = ()
+    # What uvicorn serves: the service, or a factory such as the floor app's.
+    target: str = SERVICE
+    factory: bool = False
+    # Reuse these databases (and leave them in place) instead of fresh ones dropped at the end.
+    primary_db: str = ""
+    # How long start-up may take before the server counts as failed.
+    startup_seconds: float = STARTUP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class RunningServer:
     tenant_db: str
     stderr_path: Path
     pid: int
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
     def stderr_text(self) -> str:
         return self.stderr_path.read_text(errors="replace")
@@ -74,13 +81,6 @@ def highest_allowed(setting: str) -> str:
         if isinstance(constraint, annotated_types.Le):
             return str(constraint.le)
     return "1000000"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def server_environment(options: ServerOptions, primary_db: str) -> dict[str, str]:
@@ -96,9 +96,15 @@ def server_environment(options: ServerOptions, primary_db: str) -> dict[str, str
             "ENVIRONMENT": "development" if options.mongo_uri == MEMORY_URI else "production",
             "LOG_LEVEL": "WARNING",
             "BCRYPT_ROUNDS": str(options.bcrypt_rounds),
+            # No background work during a load window unless a scenario asks for it.
             "RECOVERY_INTERVAL_SECONDS": "0",
+            "CAPACITY_REFRESH_SECONDS": "0",
             "LOGIN_MAX_FAILURES_PER_ADDRESS": highest_allowed("login_max_failures_per_address"),
             "LOGIN_MAX_FAILURES_PER_ACCOUNT": highest_allowed("login_max_failures_per_account"),
+            # 0 turns the sign-up limits off; member limits 0 mean no limit (invitations).
+            "SIGNUP_PER_ADDRESS_PER_HOUR": "0",
+            "SIGNUP_TOTAL_PER_HOUR": "0",
+            "PLAN_MEMBER_LIMITS": "free=0,pro=0,enterprise=0",
         }
     )
     if options.asyncio_debug:
@@ -107,20 +113,21 @@ def server_environment(options: ServerOptions, primary_db: str) -> dict[str, str
     return env
 
 
-def server_command(port: int, loop: str, blocking_control: bool) -> list[str]:
+def server_command(port: int, options: ServerOptions) -> list[str]:
     uvicorn_args = [
-        "main:app",
+        options.target,
+        *(["--factory"] if options.factory else []),
         "--host",
         HOST,
         "--port",
         str(port),
         "--no-access-log",
         "--loop",
-        loop,
+        options.loop,
         "--http",
         "httptools",
     ]
-    if blocking_control:
+    if options.blocking_control:
         return [sys.executable, "-c", BLOCKING_CONTROL, *uvicorn_args]
     return [sys.executable, "-m", "uvicorn", *uvicorn_args]
 
@@ -129,18 +136,18 @@ def server_command(port: int, loop: str, blocking_control: bool) -> list[str]:
 async def running_server(
     options: ServerOptions, stderr_path: Path | None = None
 ) -> AsyncIterator[RunningServer]:
-    """Start the service, wait until `/health` answers, and stop it (SIGTERM, then SIGKILL).
+    """Start the server, wait until `/health` answers, and stop it (SIGTERM, then SIGKILL).
 
     The server's stderr goes to `stderr_path` when given (still readable after the server
     has stopped, shutdown messages included), else to a temporary file.
     """
-    primary_db = f"tenantry_bench_{uuid.uuid4().hex[:12]}"
+    primary_db = options.primary_db or fresh_database_name()
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="tenantry-bench-") as workdir:
         stderr_path = stderr_path or Path(workdir) / "server.stderr"
         with stderr_path.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
-                *server_command(port, options.loop, options.blocking_control),
+                *server_command(port, options),
                 cwd=REPO_ROOT,
                 env=server_environment(options, primary_db),
                 stdin=subprocess.DEVNULL,
@@ -155,17 +162,17 @@ async def running_server(
             pid=process.pid,
         )
         try:
-            await _wait_until_healthy(server, process)
+            await _wait_until_healthy(server, process, options.startup_seconds)
             yield server
         finally:
-            await _stop(process)
-            if options.mongo_uri != MEMORY_URI:
+            await stop_process(process)
+            if options.mongo_uri != MEMORY_URI and not options.primary_db:
                 await drop_databases(options.mongo_uri, [server.primary_db, server.tenant_db])
 
 
-async def _wait_until_healthy(server: RunningServer, process: Process) -> None:
+async def _wait_until_healthy(server: RunningServer, process: Process, limit: float) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + STARTUP_SECONDS
+    deadline = loop.time() + limit
     async with httpx.AsyncClient(base_url=server.base_url, timeout=2.0) as client:
         while loop.time() < deadline:
             if process.returncode is not None:
@@ -178,19 +185,12 @@ async def _wait_until_healthy(server: RunningServer, process: Process) -> None:
                     return
             await asyncio.sleep(0.1)
     raise RuntimeError(
-        f"the service did not answer /health within {STARTUP_SECONDS:.0f}s:\n"
-        + _tail(server.stderr_text())
+        f"the server did not answer /health within {limit:.0f}s:\n" + _tail(server.stderr_text())
     )
 
 
-async def _stop(process: Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), SHUTDOWN_SECONDS)
-    except TimeoutError:
-        process.kill()
-        await asyncio.wait_for(process.wait(), SHUTDOWN_SECONDS)
+def fresh_database_name() -> str:
+    return f"tenantry_bench_{uuid.uuid4().hex[:12]}"
 
 
 async def drop_databases(uri: str, names: list[str]) -> None:
