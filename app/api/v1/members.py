@@ -53,6 +53,18 @@ async def list_members(
     return Page.of([MemberRead.of(v) for v in listed.items], listed, page)
 
 
+@router.get(
+    "/{account_id}",
+    summary="A member",
+    description=who_may(Action.READ_ORGANIZATION),
+    responses=errors(*SCOPED_ERRORS, MemberNotFound),
+)
+async def read(
+    account_id: AccountPath, caller: OrganizationReader, members: MembersDep
+) -> MemberRead:
+    return MemberRead.of(await members.get(caller, _account_id(account_id)))
+
+
 @router.patch(
     "/{account_id}", summary="Change a member's role", description=CHANGE_RULE, responses=CHANGES
 )
