@@ -234,6 +234,11 @@ class Settings(BaseSettings):
     the service (N instances let a key make N times as many); over it, 429 with
     `Retry-After`. `0`: no limit.
     """
+    max_organizations_per_account: int = Field(default=10, ge=0, le=10_000)
+    """Organizations one account may create while signed in (`POST /api/v1/organizations`)
+    and still have: a deleted one gives its place back, at the earliest ten minutes after it
+    was created; `0`: no limit, and none are counted.
+    """
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     """Largest request body."""

@@ -102,7 +102,13 @@ class MembershipRepository:
             seat=first("_seat_found", seat_id),
         )
 
-    async def add(self, account_id: ObjectId, organization_id: ObjectId, role: Role) -> Membership:
+    async def add(
+        self,
+        account_id: ObjectId,
+        organization_id: ObjectId,
+        role: Role,
+        invited_by: ObjectId | None = None,
+    ) -> Membership:
         membership = Membership(
             id=membership_id(account_id, organization_id),
             account_id=account_id,
@@ -110,12 +116,24 @@ class MembershipRepository:
             role=role,
             created_at=datetime.now(UTC),
             version=fresh_version(),
+            invited_by=invited_by,
         )
         try:
             await self._memberships.insert_one(membership.to_document())
         except DuplicateKeyError:
             raise AlreadyMember() from None
         return membership
+
+    async def mark_active(self, membership: Membership, now: datetime, stale: datetime) -> None:
+        """Record `now` as the membership's last activity, unless another request recorded
+        one since `stale` (so concurrent requests write it once)."""
+        await self._memberships.update_one(
+            {
+                "_id": membership.id,
+                "$or": [{"last_active_at": None}, {"last_active_at": {"$lt": stale}}],
+            },
+            {"$set": {"last_active_at": now}},
+        )
 
     async def ensure(self, account_id: ObjectId, organization_id: ObjectId, role: Role) -> None:
         """Add the membership unless it exists (whatever its role): safe to repeat."""

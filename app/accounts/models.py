@@ -2,7 +2,7 @@
 `memberships`)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bson import ObjectId
 
@@ -69,6 +69,12 @@ class Membership:
     created_at: datetime
     # Raised when the role changes, so tokens carrying the old role stop working.
     version: int = 0
+    # Who sent the invitation this membership came from; None for founders and for
+    # memberships made another way (or before this was recorded).
+    invited_by: ObjectId | None = None
+    # When a token of the membership was last used, to within `ACTIVITY_INTERVAL` of
+    # `app.sessions.service`; None until it is first used.
+    last_active_at: datetime | None = None
 
     @classmethod
     def from_document(cls, document: Document) -> "Membership":
@@ -79,10 +85,12 @@ class Membership:
             role=Role(document["role"]),
             created_at=document["created_at"],
             version=document.get("version", 0),
+            invited_by=document.get("invited_by"),
+            last_active_at=_moment(document.get("last_active_at")),
         )
 
     def to_document(self) -> Document:
-        return {
+        document: Document = {
             "_id": self.id,
             "account_id": self.account_id,
             "organization_id": self.organization_id,
@@ -90,3 +98,16 @@ class Membership:
             "created_at": self.created_at,
             "version": self.version,
         }
+        if self.invited_by is not None:
+            document["invited_by"] = self.invited_by
+        if self.last_active_at is not None:
+            document["last_active_at"] = self.last_active_at
+        return document
+
+
+def _moment(value: object) -> datetime | None:
+    """A stored time as an aware UTC datetime; anything else (a hand-edited value) reads as
+    none, so it is written again rather than trusted."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -11,6 +11,9 @@ from app.accounts.models import Account, Membership, email_key, membership_id
 from app.db.schema import ACCOUNTS, MEMBERSHIPS, ORGANIZATIONS, TRUSTED_ADDRESSES
 from app.db.store import Document, Store, joined
 
+# The organizations an account created while signed in, counted against a limit.
+FOUNDED = "founded_organizations"
+
 
 class EmailTaken(Exception):
     pass
@@ -82,6 +85,28 @@ class AccountRepository:
             await self._accounts.insert_one(account.to_document())
         except DuplicateKeyError:
             raise EmailTaken() from None
+
+    async def reserve_founding(
+        self, account_id: ObjectId, organization_id: ObjectId, limit: int
+    ) -> bool:
+        """Record that the account is creating `organization_id`, if it has fewer than `limit`
+        recorded (`founded_organizations`): one conditional write, so concurrent creates by
+        the account never record more than `limit`."""
+        result = await self._accounts.update_one(
+            {"_id": account_id, f"{FOUNDED}.{limit - 1}": {"$exists": False}},
+            {"$push": {FOUNDED: organization_id}},
+        )
+        return result.modified_count == 1
+
+    async def founded(self, account_id: ObjectId) -> list[ObjectId]:
+        document = await self._accounts.find_one({"_id": account_id}, {FOUNDED: 1})
+        return list(document.get(FOUNDED, [])) if document else []
+
+    async def forget_founded(self, account_id: ObjectId, organization_ids: list[ObjectId]) -> None:
+        """Give back the places of organizations that were not created or are gone."""
+        await self._accounts.update_one(
+            {"_id": account_id}, {"$pull": {FOUNDED: {"$in": organization_ids}}}
+        )
 
     async def bump_token_version(self, account_id: ObjectId) -> None:
         await self._accounts.update_one({"_id": account_id}, {"$inc": {"token_version": 1}})

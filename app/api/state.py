@@ -161,6 +161,7 @@ def build_services(
             audit,
             placement,
             signups or SignupThrottle(store, signup_policy(settings)),
+            founding_limit=settings.max_organizations_per_account,
         ),
         directory=OrganizationDirectory(
             organizations, memberships, invitations, tenants, audit, workspaces

@@ -227,7 +227,9 @@ class InvitationService:
                     raise SignInToAccept() from None
                 account_created = True
             try:
-                await self._memberships.add(account_id, organization_id, invitation.role)
+                await self._memberships.add(
+                    account_id, organization_id, invitation.role, invited_by=invitation.invited_by
+                )
             except AlreadyMember:
                 raise AlreadyAMember() from None
             membership_created = True

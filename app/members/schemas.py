@@ -11,19 +11,41 @@ from app.members.service import MemberView
 RoleName = Literal["owner", "admin", "billing_admin", "member", "viewer"]
 
 
+class InviterRead(BaseModel):
+    account_id: str
+    email: str | None = Field(description="Null when the inviter's account no longer exists.")
+
+
 class MemberRead(BaseModel):
     account_id: str
     email: str
     role: RoleName
     joined_at: Timestamp
+    invited_by: InviterRead | None = Field(
+        default=None,
+        description="Who sent the invitation the member accepted; null for founders and "
+        "for members who joined another way.",
+    )
+    last_active_at: Timestamp | None = Field(
+        default=None,
+        description="When the member last used a token for this organization, to within a "
+        "few minutes (it is recorded at most once every five); null until then.",
+    )
 
     @classmethod
     def of(cls, view: MemberView) -> "MemberRead":
+        inviter = view.invited_by
         return cls(
             account_id=str(view.account_id),
             email=view.email,
             role=view.role.value,
             joined_at=view.joined_at,
+            invited_by=(
+                InviterRead(account_id=str(inviter.account_id), email=inviter.email)
+                if inviter is not None
+                else None
+            ),
+            last_active_at=view.last_active_at,
         )
 
 

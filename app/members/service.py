@@ -9,7 +9,7 @@ owner, workspace seats, the contract's `admin_email`) is finished even when the 
 fails it once.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,11 +46,34 @@ class ChangedConcurrently(Conflict):
 
 
 @dataclass(frozen=True, slots=True)
+class Inviter:
+    """Who invited a member; `email` is None when their account no longer exists."""
+
+    account_id: ObjectId
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class MemberView:
     account_id: ObjectId
     email: str
     role: Role
     joined_at: datetime
+    invited_by: Inviter | None = None
+    last_active_at: datetime | None = None
+
+    @classmethod
+    def of(cls, membership: Membership, emails: dict[ObjectId, str]) -> "MemberView":
+        """The member as shown, with `emails` holding the member's and the inviter's."""
+        inviter = membership.invited_by
+        return cls(
+            membership.account_id,
+            emails.get(membership.account_id, ""),
+            membership.role,
+            membership.created_at,
+            Inviter(inviter, emails.get(inviter)) if inviter is not None else None,
+            membership.last_active_at,
+        )
 
 
 class MemberService:
@@ -75,12 +98,12 @@ class MemberService:
         page = await self._memberships.page_for_organization(
             principal.organization_id, role, window
         )
-        emails = await self._accounts.emails_of([m.account_id for m in page.items])
-        views = [
-            MemberView(m.account_id, emails.get(m.account_id, ""), m.role, m.created_at)
-            for m in page.items
-        ]
-        return page.with_items(views)
+        emails = await self._emails_of(page.items)
+        return page.with_items([MemberView.of(m, emails) for m in page.items])
+
+    async def get(self, principal: Principal, account_id: ObjectId) -> MemberView:
+        require(principal.role, Action.READ_ORGANIZATION)
+        return await self._view(account_id, principal.organization_id)
 
     async def change_role(
         self, principal: Principal, account_id: ObjectId, role: Role
@@ -207,5 +230,10 @@ class MemberService:
         membership = await self._memberships.get(account_id, organization_id)
         if membership is None:
             raise MemberNotFound()
-        email = await self._accounts.email_of(account_id) or ""
-        return MemberView(account_id, email, membership.role, membership.created_at)
+        return MemberView.of(membership, await self._emails_of([membership]))
+
+    async def _emails_of(self, memberships: Sequence[Membership]) -> dict[ObjectId, str]:
+        """The members' emails and their inviters', in one read."""
+        ids = {m.account_id for m in memberships}
+        ids.update(m.invited_by for m in memberships if m.invited_by is not None)
+        return await self._accounts.emails_of(sorted(ids))

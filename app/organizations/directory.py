@@ -10,6 +10,7 @@ from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Membership
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.keyset import Keyset, Kind, Slice, Window
+from app.db.naming import name_key
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import OrganizationNotFound
 from app.registry.models import Organization, Status
@@ -60,11 +61,20 @@ class OrganizationDirectory:
         self._workspaces = workspaces
 
     async def mine(
-        self, principal: Principal, window: Window
+        self, principal: Principal, window: Window, name_contains: str | None = None
     ) -> Slice[tuple[Organization, Membership]]:
         """The caller's organizations with the caller's role in each, oldest membership first:
-        keyset pages over the memberships, cut in Python like the lists the database cuts."""
-        reading = OLDEST_MEMBERSHIP_FIRST.read(window, account=principal.account_id)
+        keyset pages over the memberships, cut in Python like the lists the database cuts.
+
+        `name_contains` keeps those whose name key holds its key, as a substring: an account
+        has a handful of memberships, all read anyway, so the filter is plain text compared
+        here and no pattern is ever built from it. It is part of the list's identity, so a
+        cursor of one filter is refused by another.
+        """
+        needle = name_key(name_contains or "")
+        reading = OLDEST_MEMBERSHIP_FIRST.read(
+            window, account=principal.account_id, name_contains=needle or None
+        )
         memberships = await self._memberships.for_account(principal.account_id)
         visible = {
             o.id: o
@@ -73,7 +83,9 @@ class OrganizationDirectory:
             )
         }
         pairs = [
-            (visible[m.organization_id], m) for m in memberships if m.organization_id in visible
+            (visible[m.organization_id], m)
+            for m in memberships
+            if m.organization_id in visible and needle in visible[m.organization_id].name_key
         ]
         return reading.select(pairs, lambda pair: (pair[1].created_at, pair[1].id))
 

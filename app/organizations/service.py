@@ -4,9 +4,10 @@ delete, with their tenant collections (the steps are `app.organizations.lifecycl
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import anyio
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
@@ -15,6 +16,8 @@ from app.access.principal import Principal
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.naming import identifier_for, name_key, tenant_collection_for
+from app.db.retry import again
+from app.errors import Conflict, Forbidden
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Lifecycle, NewOwner
 from app.organizations.signups import SignupThrottle
@@ -29,15 +32,38 @@ from app.registry.models import LifecycleState, Organization, PendingRename
 from app.registry.placement import TenantPlacement
 from app.registry.repository import DuplicateOrganization, OrganizationRepository
 from app.registry.tenants import TenantCollections
-from app.sessions.service import SessionService
+from app.sessions.service import LoginResult, SessionService
 
 logger = logging.getLogger(__name__)
+
+# How long a place recorded against an account's limit is kept even though its organization
+# has no registry entry: the create that took it may not have registered it yet.
+FOUNDING_GRACE = timedelta(minutes=10)
+
+
+class OrganizationLimitReached(Conflict):
+    code = "organization_limit_reached"
+    detail = "This account has created as many organizations as it may; delete one first"
+    title = "The account has reached MAX_ORGANIZATIONS_PER_ACCOUNT organizations created"
+
+
+class AccountRequired(Forbidden):
+    code = "account_required"
+    detail = "Only a signed-in account can do this, not an API key"
 
 
 @dataclass(frozen=True, slots=True)
 class OrganizationView:
     organization: Organization
     admin_email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Founded:
+    """An organization a signed-in account created, and a token acting for it."""
+
+    view: OrganizationView
+    login: LoginResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +89,8 @@ class OrganizationService:
         audit: AuditTrail,
         placement: TenantPlacement,
         signups: SignupThrottle,
+        *,
+        founding_limit: int = 0,
     ) -> None:
         self._lifecycle = lifecycle
         self._organizations = organizations
@@ -74,6 +102,7 @@ class OrganizationService:
         self._audit = audit
         self._placement = placement
         self._signups = signups
+        self._founding_limit = founding_limit
 
     async def create(self, name: str, email: str, password: str, address: str) -> OrganizationView:
         """Register an organization, its owner and its (empty) tenant collection.
@@ -89,27 +118,10 @@ class OrganizationService:
         ):
             raise ExistingAccountPasswordMismatch()
 
-        now = datetime.now(UTC)
-        identifier = identifier_for(name)
-        organization_id = ObjectId()
-        organization = Organization(
-            id=organization_id,
-            name=name,
-            name_key=name_key(name),
-            identifier=identifier,
-            tenant_collection=tenant_collection_for(identifier),
-            admin_id=existing.id if existing else ObjectId(),
-            state=LifecycleState.PROVISIONING,
-            created_at=now,
-            modified_at=now,
-            tenant_database=await self._placement.choose(organization_id),
-        )
         new_owner = None if existing else NewOwner(email, partial(self._hasher.hash, password))
-        try:
-            await self._lifecycle.create(organization, new_owner)
-        except BaseException:
-            self._placement.forget(organization.tenant_database)
-            raise
+        organization = await self._register(
+            ObjectId(), name, existing.id if existing else ObjectId(), new_owner
+        )
         owner_email = existing.email if existing else email
         await self._audit.record(
             AuditAction.ORGANIZATION_CREATE,
@@ -118,7 +130,104 @@ class OrganizationService:
             actor_email=owner_email,
             target=organization.name,
         )
-        return OrganizationView(replace(organization, state=LifecycleState.ACTIVE), owner_email)
+        return OrganizationView(organization, owner_email)
+
+    async def create_for(self, principal: Principal, name: str) -> Founded:
+        """Create an organization owned by the caller's account, and a token for it.
+
+        Counted against the account's limit first (`founded_organizations` on the account):
+        the place is taken by one conditional write, and given back if the create fails.
+        `name` must already be normalized.
+        """
+        if principal.is_key:
+            raise AccountRequired()
+        organization_id = ObjectId()
+        await self._take_founding_place(principal.account_id, organization_id)
+        try:
+            organization = await self._register(organization_id, name, principal.account_id, None)
+        except BaseException:
+            if self._founding_limit:
+                with anyio.CancelScope(shield=True):
+                    await self._give_back_place(principal.account_id, organization_id)
+            raise
+        # The organization is active: what follows is answered as done.
+        await self._audit.record(
+            AuditAction.ORGANIZATION_CREATE,
+            organization_id=organization.id,
+            actor_id=principal.account_id,
+            actor_email=principal.email,
+            target=organization.name,
+            details={"signed_in_from": str(principal.organization_id)},
+        )
+        login = await again(lambda: self._auth.enter(principal.account_id, organization.id))
+        return Founded(OrganizationView(organization, principal.email), login)
+
+    async def _take_founding_place(self, account_id: ObjectId, organization_id: ObjectId) -> None:
+        """Record the organization against the account's limit, or raise when it is reached.
+
+        A full record is checked once against the registry: places of organizations that no
+        longer exist (deleted, or whose create failed without giving its place back) are
+        given back first, provided they are older than `FOUNDING_GRACE`; a younger one may be
+        a create under way that has not registered its organization yet.
+        """
+        limit = self._founding_limit
+        if not limit:
+            return
+        if await self._accounts.reserve_founding(account_id, organization_id, limit):
+            return
+        recorded = await self._accounts.founded(account_id)
+        existing = await self._organizations.existing(recorded)
+        settled = datetime.now(UTC) - FOUNDING_GRACE
+        gone = [
+            founded
+            for founded in recorded
+            if founded not in existing and founded.generation_time < settled
+        ]
+        if gone:
+            await self._accounts.forget_founded(account_id, gone)
+            if await self._accounts.reserve_founding(account_id, organization_id, limit):
+                return
+        raise OrganizationLimitReached(
+            f"An account may create at most {limit} organizations; delete one first"
+        )
+
+    async def _give_back_place(self, account_id: ObjectId, organization_id: ObjectId) -> None:
+        try:
+            await again(lambda: self._accounts.forget_founded(account_id, [organization_id]))
+        except Exception:
+            # Not lost: the next create that finds the limit reached gives it back.
+            logger.exception(
+                "could not give back the place of organization %s not created", organization_id
+            )
+
+    async def _register(
+        self,
+        organization_id: ObjectId,
+        name: str,
+        admin_id: ObjectId,
+        new_owner: NewOwner | None,
+    ) -> Organization:
+        """Run the lifecycle's create for an organization placed as usual; the active entry."""
+        now = datetime.now(UTC)
+        identifier = identifier_for(name)
+        organization = Organization(
+            id=organization_id,
+            name=name,
+            name_key=name_key(name),
+            identifier=identifier,
+            tenant_collection=tenant_collection_for(identifier),
+            admin_id=admin_id,
+            state=LifecycleState.PROVISIONING,
+            created_at=now,
+            modified_at=now,
+            tenant_database=await self._placement.choose(organization_id),
+        )
+        try:
+            await self._lifecycle.create(organization, new_owner)
+        except BaseException:
+            self._placement.forget(organization.tenant_database)
+            raise
+        return replace(organization, state=LifecycleState.ACTIVE)
 
     async def get_by_name(self, name: str) -> OrganizationView:
         organization = await self._organizations.find_visible_by_name_key(name_key(name))

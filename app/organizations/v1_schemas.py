@@ -11,6 +11,7 @@ from app.kit.names import MAX_RAW_NAME_LENGTH, name_rule
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
 from app.organizations.schemas import OrganizationName
+from app.sessions.schemas import TokenResponse
 
 _DOMAIN = re.compile(r"(?=.{4,253}$)((?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z][a-z0-9-]{0,62}")
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -103,6 +104,10 @@ class RenameRequest(RequestBody):
     organization_name: OrganizationName
 
 
+class OrganizationNew(RequestBody):
+    organization_name: OrganizationName
+
+
 class Statistics(BaseModel):
     members: int
     pending_invitations: int
@@ -131,3 +136,13 @@ class OrganizationDetail(OrganizationSummary):
     statistics: Statistics
     created_at: Timestamp
     modified_at: Timestamp
+
+
+class OrganizationCreated(OrganizationSummary):
+    tenant_collection: str
+    created_at: Timestamp
+    token: TokenResponse = Field(
+        description="A token acting for the new organization, as its owner. The token you "
+        "created it with keeps acting for its own organization; `POST /api/v1/auth/switch` "
+        "gives another for the new one at any time."
+    )

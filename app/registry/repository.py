@@ -308,6 +308,11 @@ class OrganizationRepository:
         )
         return [Organization.from_document(document) async for document in cursor]
 
+    async def existing(self, organization_ids: list[ObjectId]) -> set[ObjectId]:
+        """Which of these organizations have an entry, in whatever state."""
+        cursor = self._organizations.find({"_id": {"$in": organization_ids}}, {"_id": 1})
+        return {document["_id"] async for document in cursor}
+
     async def update_profile(self, organization_id: ObjectId, changes: dict[str, Any]) -> None:
         """Set the given profile fields; a None value removes the field."""
         to_set = {f"profile.{k}": v for k, v in changes.items() if v is not None}

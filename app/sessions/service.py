@@ -6,10 +6,13 @@ when the membership's version moves (role change) or disappears (removal), or wh
 organization goes.
 """
 
+import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 from app.access.passwords import PasswordHasher
 from app.access.principal import Principal
@@ -35,6 +38,12 @@ from app.sessions.revocation import RevokedTokens
 from app.sessions.throttle import Attempt, LoginThrottle, trust_key
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import workspace_member_id
+
+logger = logging.getLogger(__name__)
+
+# A membership's `last_active_at` is rewritten once it is older than this: a member's
+# requests cost one write per interval, not one each.
+ACTIVITY_INTERVAL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +224,21 @@ class SessionService:
             workspace_id=claims.workspace_id,
         )
         workspace = self._workspaces.settled(principal, standing.workspace, standing.seat)
+        await self._note_activity(membership)
         return Caller(principal, organization, workspace)
+
+    async def _note_activity(self, membership: Membership) -> None:
+        """Move the membership's `last_active_at` when the check's read saw it older than
+        `ACTIVITY_INTERVAL`; otherwise nothing is written. A failed write costs only the
+        figure's freshness, never the request."""
+        now = datetime.now(UTC)
+        stale = now - ACTIVITY_INTERVAL
+        if membership.last_active_at is not None and membership.last_active_at >= stale:
+            return
+        try:
+            await self._memberships.mark_active(membership, now, stale)
+        except PyMongoError:
+            logger.warning("could not record the activity of membership %s", membership.id)
 
     async def reauthenticate(
         self, principal: Principal, email: str, password: str, address: str

@@ -50,6 +50,7 @@ class World:
     organization_id: str = ""
     owner: dict[str, str] = field(default_factory=dict)
     member: dict[str, str] = field(default_factory=dict)
+    fresh: dict[str, str] = field(default_factory=dict)
     document_id: str = ""
 
     async def calls_of(self, request: Callable[[], Awaitable[Response]], status: int) -> list[str]:
@@ -92,7 +93,12 @@ async def world() -> AsyncIterator[World]:
         me = (await client.get("/api/v1/auth/me", headers=world.owner)).json()
         world.organization_id = me["organization_id"]
         await add_account(store, world.organization_id, "member@techcorp.com", Role.MEMBER)
+        await add_account(store, world.organization_id, "fresh@techcorp.com", Role.MEMBER)
         world.member = bearer(await login(client, "member@techcorp.com"))
+        # Each token's first use records its membership's activity, once per interval: the
+        # table counts the requests that follow, and the first one has its own row.
+        await client.get("/api/v1/auth/me", headers=world.member)
+        world.fresh = bearer(await login(client, "fresh@techcorp.com"))
         stored = await client.post(world.documents(), headers=world.owner, json={"n": 1})
         world.document_id = stored.json()["id"]
         yield world
@@ -105,6 +111,14 @@ def _login(email: str = EMAIL, password: str = PASSWORD) -> dict[str, Any]:
 # (what, status, commands, the request)
 Request = Callable[[World], Awaitable[Response]]
 TABLE: list[tuple[str, int, int, Request]] = [
+    (
+        "a member's first request in an activity interval (records last_active_at)",
+        403,
+        2,
+        lambda w: w.client.get(
+            f"/api/v1/organizations/{w.organization_id}/audit-log", headers=w.fresh
+        ),
+    ),
     (
         "a token checked, then refused by its role",
         403,

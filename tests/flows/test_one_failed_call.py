@@ -436,8 +436,10 @@ async def snapshot(store: Store) -> dict[str, list[Any]]:
 
 
 def _stable(document: dict[str, Any]) -> str:
-    # When an entry was last touched is no part of what it holds.
-    return repr(sorted((k, v) for k, v in document.items() if k not in {"modified_at"}))
+    # When an entry was last touched, or a member last active, is no part of what it holds.
+    return repr(
+        sorted((k, v) for k, v in document.items() if k not in {"modified_at", "last_active_at"})
+    )
 
 
 async def assert_invariants(store: Store, where: str) -> None:

@@ -13,6 +13,7 @@ from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
+from app.errors import PreconditionFailed
 from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange, RoleName
 from app.members.service import ChangedConcurrently, LastOwner, MemberNotFound
 from app.registry.errors import OrganizationSuspended
@@ -26,6 +27,15 @@ router = APIRouter(
 
 CHANGES = errors(
     *SCOPED_ERRORS, MemberNotFound, LastOwner, ChangedConcurrently, OrganizationSuspended
+)
+# A member has a GET, so a change to it honours If-Match (`app.api.conditional`).
+CONDITIONAL_CHANGES = errors(
+    *SCOPED_ERRORS,
+    MemberNotFound,
+    LastOwner,
+    ChangedConcurrently,
+    OrganizationSuspended,
+    PreconditionFailed,
 )
 CHANGE_RULE = (
     "Changing or removing a member, viewer or billing_admin takes owner or admin; an admin, "
@@ -53,8 +63,23 @@ async def list_members(
     return Page.of([MemberRead.of(v) for v in listed.items], listed, page)
 
 
+@router.get(
+    "/{account_id}",
+    summary="A member",
+    description=who_may(Action.READ_ORGANIZATION),
+    responses=errors(*SCOPED_ERRORS, MemberNotFound),
+)
+async def read(
+    account_id: AccountPath, caller: OrganizationReader, members: MembersDep
+) -> MemberRead:
+    return MemberRead.of(await members.get(caller, _account_id(account_id)))
+
+
 @router.patch(
-    "/{account_id}", summary="Change a member's role", description=CHANGE_RULE, responses=CHANGES
+    "/{account_id}",
+    summary="Change a member's role",
+    description=CHANGE_RULE,
+    responses=CONDITIONAL_CHANGES,
 )
 async def change_role(
     account_id: AccountPath, body: RoleChange, caller: OrganizationReader, members: MembersDep
@@ -64,7 +89,10 @@ async def change_role(
 
 
 @router.delete(
-    "/{account_id}", summary="Remove a member", description=CHANGE_RULE, responses=CHANGES
+    "/{account_id}",
+    summary="Remove a member",
+    description=CHANGE_RULE,
+    responses=CONDITIONAL_CHANGES,
 )
 async def remove(
     account_id: AccountPath, caller: OrganizationReader, members: MembersDep

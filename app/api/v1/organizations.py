@@ -1,6 +1,8 @@
 """`/api/v1/organizations`: the caller's organizations as resources."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.access.permissions import Action, who_may
 from app.api.bodies import CheckedBodyRoute
@@ -18,11 +20,15 @@ from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import AUTHENTICATION, Message, errors
 from app.errors import InvalidInput, PreconditionFailed
+from app.kit.names import MAX_RAW_NAME_LENGTH
 from app.organizations.directory import OrganizationDetails
-from app.organizations.lifecycle import RenameRefused
+from app.organizations.lifecycle import CreateUndone, RenameRefused
 from app.organizations.schemas import OrganizationRenamed
+from app.organizations.service import AccountRequired, OrganizationLimitReached
 from app.organizations.v1_schemas import (
+    OrganizationCreated,
     OrganizationDetail,
+    OrganizationNew,
     OrganizationSummary,
     Profile,
     ProfileUpdate,
@@ -38,6 +44,7 @@ from app.registry.errors import (
 )
 from app.registry.models import Organization, Status
 from app.registry.write_leases import TenantBusy
+from app.sessions.schemas import TokenResponse
 
 router = APIRouter(
     route_class=CheckedBodyRoute,
@@ -85,12 +92,59 @@ def _summary(organization: Organization, role: str) -> OrganizationSummary:
     responses={**errors(InvalidInput, *AUTHENTICATION), **PAGED},
 )
 async def list_mine(
-    caller: CurrentPrincipal, directory: DirectoryDep, page: PageQuery
+    caller: CurrentPrincipal,
+    directory: DirectoryDep,
+    page: PageQuery,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_RAW_NAME_LENGTH,
+            description="Only organizations whose name contains this text, compared as names "
+            "are (case-insensitively, whitespace normalized); taken as plain text, never as "
+            "a pattern.",
+        ),
+    ] = None,
 ) -> Page[OrganizationSummary]:
     """Every organization your account belongs to, with your role in each, whichever one the
     token acts for."""
-    listed = await directory.mine(caller, page.window)
+    listed = await directory.mine(caller, page.window, q)
     return Page.of([_summary(org, m.role.value) for org, m in listed.items], listed, page)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create another organization",
+    responses=errors(
+        InvalidInput,
+        *AUTHENTICATION,
+        AccountRequired,
+        OrganizationNameTaken,
+        OrganizationLimitReached,
+        TenantCollectionOccupied,
+        CreateUndone,
+    ),
+)
+async def create(
+    body: OrganizationNew,
+    caller: CurrentPrincipal,
+    organizations: OrganizationsDep,
+    request: Request,
+    response: Response,
+) -> OrganizationCreated:
+    """Any signed-in account, whatever its role where the token acts: the account becomes
+    the new organization's owner, with its default workspace and tenant collection. At most
+    `MAX_ORGANIZATIONS_PER_ACCOUNT` organizations created this way per account (`409
+    organization_limit_reached`); a deleted one gives its place back."""
+    founded = await organizations.create_for(caller, body.organization_name)
+    organization = founded.view.organization
+    response.headers["Location"] = f"{request.url.path}/{organization.id}"
+    return OrganizationCreated(
+        **_summary(organization, founded.login.role).model_dump(),
+        tenant_collection=organization.tenant_collection,
+        created_at=organization.created_at,
+        token=TokenResponse.of(founded.login),
+    )
 
 
 @router.get(
