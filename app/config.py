@@ -209,6 +209,16 @@ class Settings(BaseSettings):
     recovery_interval_seconds: int = Field(default=60, ge=0, le=86_400)
     """How often a running service looks for them (`0`: start-up only)."""
 
+    # How long a soft-deleted organization stays restorable before it is purged; 0 = purged at once.
+    deleted_retention_days: int = Field(default=7, ge=0, le=3650)
+    """How long an organization deleted through the versioned API
+    (`DELETE /api/v1/organizations/{org_id}`) stays restorable: its collection waits in the
+    trash (`trash_<identifier>_<id>`, renamed in its database), its name stays reserved, and
+    its owners can `POST .../restore` it. Past it, a sweep (every
+    `RECOVERY_INTERVAL_SECONDS`, in every instance) purges it for good. `0`: deleted for
+    good at once, as `DELETE /org/delete` always is.
+    """
+
     # Failed logins (and failed step-up checks) allowed per window before answering 429: per
     # account from addresses it has not logged in from lately, and per client address.
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)

@@ -22,6 +22,7 @@ from app.members.migration import migrate_to_memberships
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint
 from app.organizations.recovery import recover_periodically
+from app.organizations.retention import sweep_periodically
 from app.registry.capacity import CapacityMonitor
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TENANT_INDEXES, TenantCollections
@@ -106,7 +107,8 @@ async def ensure_tenant_indexes(store: Store) -> int:
 async def start_services(
     settings: Settings, store: Store, metrics: Metrics, checkpoint: Checkpoint
 ) -> Services:
-    """Build every service once, settle what a crash interrupted, and take the first counts."""
+    """Build every service once, settle what a crash interrupted, purge what is past its
+    retention, and take the first counts."""
     hasher = PasswordHasher(
         settings.bcrypt_rounds, settings.password_hash_workers, settings.password_hash_niceness
     )
@@ -115,6 +117,7 @@ async def start_services(
         settings, store, metrics=metrics, hasher=hasher, capacity=capacity, checkpoint=checkpoint
     )
     await services.recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
+    await services.purge_sweep.run()
     await hasher.warm_up()
     pool = store.tenant_pool
     logger.info(
@@ -130,16 +133,18 @@ async def start_services(
 
 @contextlib.asynccontextmanager
 async def background_tasks(services: Services) -> AsyncIterator[None]:
-    """The periodic recovery sweep, capacity count and placement count, for as long as the
-    service runs, and the background migrations once. The first counts run here too, off the
-    start-up path: until the capacity count is in, placement knows of no full database; a
-    create that comes before the first placement count waits for it."""
+    """The periodic recovery sweep, retention sweep, capacity count and placement count, for
+    as long as the service runs, and the background migrations once. The first counts run here
+    too, off the start-up path: until the capacity count is in, placement knows of no full
+    database; a create that comes before the first placement count waits for it."""
     settings = services.settings
     work: list[Coroutine[Any, Any, None]] = [migrate_in_background(services.store)]
     if settings.recovery_interval_seconds:
         grace = timedelta(seconds=settings.recovery_grace_seconds)
         interval = timedelta(seconds=settings.recovery_interval_seconds)
         work.append(recover_periodically(services.recovery, grace, interval))
+        # Purges of deleted organizations past their retention, at recovery's pace.
+        work.append(sweep_periodically(services.purge_sweep, interval))
     every = timedelta(seconds=settings.capacity_refresh_seconds)
     work.append(services.capacity.run_periodically(every))
     work.append(services.placement.run_periodically())

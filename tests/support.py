@@ -105,12 +105,15 @@ async def assert_consistent(store: Store) -> None:
     """Every claim, registry entry and tenant collection accounts for the others."""
     organizations = await store.master[ORGANIZATIONS].find({}).to_list()
     claims = sorted(await store.master[IDENTIFIER_CLAIMS].distinct("_id"))
-    assert all(org["state"] == "active" for org in organizations)
+    # A deleted organization is settled too: its collection waits in the trash.
+    assert all(org["state"] in ("active", "deleted") for org in organizations)
+    assert all(("trash" in org) == (org["state"] == "deleted") for org in organizations)
     assert all("pending_rename" not in org for org in organizations)
     assert all("pending_move" not in org for org in organizations)
     assert claims == sorted(org["identifier"] for org in organizations), f"claims {claims}"
     placed = sorted(
-        f"{org.get('tenant_database') or store.default_tenant_db}.{org['tenant_collection']}"
+        f"{org.get('tenant_database') or store.default_tenant_db}."
+        + (org["trash"]["collection"] if "trash" in org else org["tenant_collection"])
         for org in organizations
     )
     found = await tenant_namespaces(store)

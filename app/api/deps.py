@@ -26,6 +26,7 @@ from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, Role
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
+from app.organizations.retention import Retention
 from app.organizations.service import OrganizationService
 from app.registry.errors import OrganizationNotFound
 from app.sessions.caller import Caller
@@ -55,6 +56,10 @@ async def get_organizations(services: ServicesDep) -> OrganizationService:
 
 async def get_directory(services: ServicesDep) -> OrganizationDirectory:
     return services.directory
+
+
+async def get_retention(services: ServicesDep) -> Retention:
+    return services.retention
 
 
 async def get_members(services: ServicesDep) -> MemberService:
@@ -88,6 +93,7 @@ async def get_api_keys(services: ServicesDep) -> ApiKeyService:
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
+RetentionDep = Annotated[Retention, Depends(get_retention)]
 MembersDep = Annotated[MemberService, Depends(get_members)]
 InvitationsDep = Annotated[InvitationService, Depends(get_invitations)]
 BillingDep = Annotated[BillingService, Depends(get_billing)]

@@ -32,6 +32,7 @@ from app.observability.metrics import Metrics
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.lifecycle import Checkpoint, Lifecycle
 from app.organizations.recovery import LifecycleRecovery
+from app.organizations.retention import PurgeSweep, Retention
 from app.organizations.service import OrganizationService
 from app.organizations.signups import SignupPolicy, SignupThrottle
 from app.registry.capacity import CapacityMonitor
@@ -64,6 +65,8 @@ class Services:
     workspaces: WorkspaceService
     documents: DocumentService
     recovery: LifecycleRecovery
+    retention: Retention
+    purge_sweep: PurgeSweep
     idempotency: IdempotencyRecords
     hasher: PasswordHasher
     api_keys: ApiKeyService
@@ -196,6 +199,17 @@ def build_services(
             ),
         ),
         recovery=LifecycleRecovery(lifecycle),
+        retention=Retention(
+            lifecycle,
+            organizations,
+            accounts,
+            memberships,
+            sessions,
+            hasher,
+            audit,
+            retention=timedelta(days=settings.deleted_retention_days),
+        ),
+        purge_sweep=PurgeSweep(lifecycle, organizations, audit),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
         api_keys=ApiKeyService(

@@ -33,6 +33,8 @@ class AuditAction(StrEnum):
     ORGANIZATION_SUSPEND = "organization.suspend"
     ORGANIZATION_REACTIVATE = "organization.reactivate"
     ORGANIZATION_DELETE = "organization.delete"
+    ORGANIZATION_RESTORE = "organization.restore"
+    ORGANIZATION_PURGE = "organization.purge"
     LOGIN_SUCCESS = "login.success"
     LOGIN_FAILURE = "login.failure"
     LOGOUT = "logout"

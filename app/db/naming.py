@@ -19,11 +19,13 @@ __all__ = [
     "MAX_IDENTIFIER_LENGTH",
     "MAX_NAME_LENGTH",
     "TENANT_COLLECTION_PREFIX",
+    "TRASH_COLLECTION_PREFIX",
     "InvalidName",
     "identifier_for",
     "name_key",
     "normalize_display_name",
     "tenant_collection_for",
+    "trash_collection_for",
     "validate_name",
 ]
 
@@ -32,6 +34,9 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_NAME_LENGTH = 100
 MAX_IDENTIFIER_LENGTH = 120
 TENANT_COLLECTION_PREFIX = "tenant_"
+# A soft-deleted organization's collection waits under this prefix, so nothing that looks for
+# tenant collections (`tenant_`) takes it for one.
+TRASH_COLLECTION_PREFIX = "trash_"
 
 
 def name_key(name: str) -> str:
@@ -47,6 +52,13 @@ def identifier_for(name: str) -> str:
 
 def tenant_collection_for(identifier: str) -> str:
     return TENANT_COLLECTION_PREFIX + identifier.replace("-", "_")
+
+
+def trash_collection_for(identifier: str, organization_id: str) -> str:
+    """`trash_<identifier>_<id>`: the id (24 hex digits) makes it the organization's alone,
+    whatever later takes the identifier; at most 151 characters, so the namespace stays
+    below MongoDB's 255 bytes with any database name (64 bytes at most)."""
+    return f"{TRASH_COLLECTION_PREFIX}{identifier.replace('-', '_')}_{organization_id}"
 
 
 def validate_name(name: str) -> str:

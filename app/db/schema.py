@@ -69,6 +69,10 @@ MASTER_INDEXES = (
             IndexModel([("name_key", ASCENDING)], unique=True, name="name_key_unique"),
             # State counts (/metrics) and recovery's search for stale operations.
             IndexModel([("state", ASCENDING), ("modified_at", ASCENDING)], name="state_modified"),
+            # The retention sweep's search for soft-deleted organizations due to be purged.
+            IndexModel(
+                [("state", ASCENDING), ("trash.purge_after", ASCENDING)], name="state_purge_after"
+            ),
         ],
     ),
     CollectionIndexes(

@@ -137,6 +137,9 @@ def _check_organization(
     found: list[Finding] = []
     label = _label(organization)
     organization_id = organization.id
+    if organization.state is LifecycleState.DELETED:
+        # Settled in the trash: its collection is elsewhere until a restore or the purge.
+        return found
     if organization.state is not LifecycleState.ACTIVE:
         age = now - organization.modified_at
         found.append(

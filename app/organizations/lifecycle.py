@@ -1,5 +1,5 @@
-"""The organization's state machine: creating, renaming, moving and deleting it, each begun,
-finished and, when it fails, undone here.
+"""The organization's state machine: creating, renaming, moving and deleting it (at once, or
+into the trash, to be restored or purged), each begun, finished and, when it fails, undone here.
 
 Each operation is a sequence of steps over several collections that MongoDB cannot commit
 atomically without a replica set. The registry records the operation before it starts
@@ -16,7 +16,8 @@ every boundary.
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import anyio
 
@@ -37,7 +38,13 @@ from app.registry.errors import (
     OrganizationNameTaken,
     TargetOccupied,
 )
-from app.registry.models import LifecycleState, Organization, PendingMove, PendingRename
+from app.registry.models import (
+    LifecycleState,
+    Organization,
+    PendingMove,
+    PendingRename,
+    Trash,
+)
 from app.registry.repository import DuplicateOrganization, OrganizationRepository
 from app.registry.tenants import MoveStrategy, RenameResult, TenantCollections
 from app.registry.write_leases import WriteLeases
@@ -239,6 +246,131 @@ class Lifecycle:
         with anyio.CancelScope(shield=True):
             await self.finish_delete(organization)
 
+    async def trash(self, organization: Organization, trash: Trash) -> Organization:
+        """Soft delete: hide the organization (from then on its tokens are refused), then
+        move its collection into the trash (`trash.collection`, same database) and mark it
+        DELETED. Members, workspaces and the identifier claim stay as they are. Undone (the
+        organization visible again) if it fails while the collection is still in place."""
+        if not await self.organizations.begin_trash(organization, trash):
+            raise OperationInProgress()
+        trashed = replace(organization, state=LifecycleState.TRASHING, trash=trash)
+        await self.checkpoint("trash.marked")
+        await self.settle_trash(trashed)
+        return replace(trashed, state=LifecycleState.DELETED)
+
+    async def settle_trash(self, organization: Organization) -> None:
+        """Finish a recorded soft delete, or undo it if it fails before the collection moved
+        (raising the failure then)."""
+        try:
+            await self.finish_trash(organization)
+        except BaseException as failure:
+            with anyio.CancelScope(shield=True):
+                try:
+                    finished = await again(lambda: self.roll_back_trash(organization))
+                except Exception:
+                    logger.exception(
+                        "could not roll back the soft delete of organization %s; recovery will",
+                        organization.id,
+                    )
+                    raise failure from None
+            if not finished or not isinstance(failure, Exception):
+                raise
+
+    async def finish_trash(self, organization: Organization) -> None:
+        trash = organization.trash_namespace
+        if trash is None:
+            raise OperationInProgress()
+        await self._drain_writes(organization)
+        if await self.tenants.exists(organization.namespace):
+            await self._relocate(organization.namespace, trash)
+            await self.checkpoint("trash.moved")
+        await self.organizations.set_state(
+            organization.id, LifecycleState.TRASHING, LifecycleState.DELETED
+        )
+        await self.checkpoint("trash.settled")
+
+    async def roll_back_trash(self, organization: Organization) -> bool:
+        """Back to ACTIVE while the collection is where it was; True when the soft delete is
+        in effect after all (the collection had moved: it is finished instead)."""
+        current = await self.organizations.get(organization.id)
+        if current is None or current.state is not LifecycleState.TRASHING:
+            return current is not None and current.state is LifecycleState.DELETED
+        trash = current.trash_namespace
+        if trash is not None and not await self.tenants.exists(current.namespace):
+            await self.finish_trash(current)
+            return True
+        if trash is not None:
+            # The trash name is this organization's alone (it holds its id): anything there
+            # while the collection is still in place is this attempt's partial copy.
+            await self.tenants.drop(trash)
+        await self.organizations.leave_trash(organization.id, LifecycleState.TRASHING)
+        return False
+
+    async def restore(self, organization: Organization) -> Organization:
+        """Bring a soft-deleted organization back: its collection renamed back from the
+        trash with every document and index, then ACTIVE. Undone (DELETED again) if it fails
+        while the collection is still in the trash."""
+        if not await self.organizations.set_state(
+            organization.id, LifecycleState.DELETED, LifecycleState.RESTORING
+        ):
+            raise OperationInProgress()
+        await self.checkpoint("restore.marked")
+        await self.settle_restore(organization)
+        return replace(organization, state=LifecycleState.ACTIVE, trash=None)
+
+    async def settle_restore(self, organization: Organization) -> None:
+        try:
+            await self.finish_restore(organization)
+        except BaseException as failure:
+            with anyio.CancelScope(shield=True):
+                try:
+                    finished = await again(lambda: self.roll_back_restore(organization))
+                except Exception:
+                    logger.exception(
+                        "could not roll back the restore of organization %s; recovery will",
+                        organization.id,
+                    )
+                    raise failure from None
+            if not finished or not isinstance(failure, Exception):
+                raise
+
+    async def finish_restore(self, organization: Organization) -> None:
+        trash = organization.trash_namespace
+        if trash is not None and await self.tenants.exists(trash):
+            await self._relocate(trash, organization.namespace)
+            await self.checkpoint("restore.moved")
+        await self.organizations.leave_trash(organization.id, LifecycleState.RESTORING)
+        await self.checkpoint("restore.settled")
+
+    async def roll_back_restore(self, organization: Organization) -> bool:
+        """Back to DELETED while the collection is still in the trash; True when the restore
+        is in effect after all (the collection is back: it is finished instead)."""
+        current = await self.organizations.get(organization.id)
+        if current is None or current.state is not LifecycleState.RESTORING:
+            return current is not None and current.state is LifecycleState.ACTIVE
+        trash = current.trash_namespace
+        if trash is None or not await self.tenants.exists(trash):
+            await self.finish_restore(current)
+            return True
+        # While the organization is deleted nothing writes under its claimed name: a
+        # collection there now is this attempt's partial copy.
+        await self.tenants.drop(current.namespace)
+        await self.organizations.set_state(
+            organization.id, LifecycleState.RESTORING, LifecycleState.DELETED
+        )
+        return False
+
+    async def purge(self, organization: Organization, due_by: datetime | None = None) -> bool:
+        """Delete a soft-deleted organization for good (its trashed collection, belongings,
+        entry, claim); with `due_by`, only if its retention period ended by then. False when
+        it is no longer DELETED (restored, or purged by someone else)."""
+        if not await self.organizations.begin_purge(organization.id, due_by):
+            return False
+        await self.checkpoint("purge.marked")
+        with anyio.CancelScope(shield=True):
+            await self.finish_delete(organization)
+        return True
+
     async def _begin_rename(self, current: Organization, target: PendingRename) -> None:
         """Claim the new identifier and record the rename; nothing is left if either fails."""
         if not await self.claims.claim(target.identifier, current.id):
@@ -419,6 +551,10 @@ class Lifecycle:
     async def finish_delete(self, organization: Organization) -> None:
         await again(lambda: self.tenants.drop(organization.namespace))
         await self.checkpoint("delete.collection_dropped")
+        trash = organization.trash_namespace
+        if trash is not None:
+            await again(lambda: self.tenants.drop(trash))
+            await self.checkpoint("delete.trash_dropped")
         await again(lambda: self._belongings.remove_all(organization))
         await self.checkpoint("delete.accounts_deleted")
         await again(lambda: self.claims.unsettle(organization.identifier, organization.id))
@@ -435,6 +571,21 @@ class Lifecycle:
             # The registry already records the operation, so no new write starts; wait for
             # the ones under way.
             await self._write_leases.wait_until_drained(organization.id, self._drain_seconds)
+
+    async def _relocate(self, source: TenantNamespace, target: TenantNamespace) -> None:
+        """Move a collection inside its database for the trash (or back): renameCollection,
+        or where the server refuses it and the strategy allows, a resumable copy and the
+        source dropped. A `target` beside its `source` is an earlier attempt's partial copy
+        (both names are the organization's alone): the copy goes on."""
+        partial_copy = await self.tenants.exists(target)
+        if not partial_copy and self._move_strategy is not MoveStrategy.COPY:
+            if await self.tenants.try_rename(source, target) is RenameResult.MOVED:
+                return
+            if self._move_strategy is MoveStrategy.RENAME:
+                raise RenameRefused()
+        copied = await self.tenants.copy(source, target)
+        logger.info("copied %d documents from %s into %s", copied, source, target)
+        await self.tenants.drop(source)
 
     async def _move(self, organization: Organization, target: PendingRename) -> str:
         """Move the collection for a rename; how it moved (`renamed` or `copied`)."""

@@ -8,6 +8,8 @@ another instance is left alone.
 - RENAMING: the new identifier is claimed and recorded, so the rename is finished.
 - MOVING: an operator asked for it and the copy is resumable, so the move is finished.
 - DELETING: the caller asked for it and tokens are already refused, so the delete is finished.
+- TRASHING, RESTORING: an owner asked for it, so the soft delete or restore is finished (or
+  undone where the collection cannot move).
 - A claim no organization accounts for is released, after its leftover collection (the source
   of a copied rename) is dropped when that is provably safe.
 
@@ -39,6 +41,8 @@ class RecoveryReport:
     finished_renames: list[str] = field(default_factory=list)
     finished_moves: list[str] = field(default_factory=list)
     finished_deletes: list[str] = field(default_factory=list)
+    finished_trashings: list[str] = field(default_factory=list)
+    finished_restores: list[str] = field(default_factory=list)
     released_claims: list[str] = field(default_factory=list)
     needs_operator: list[str] = field(default_factory=list)
 
@@ -50,6 +54,8 @@ class RecoveryReport:
                 self.finished_renames,
                 self.finished_moves,
                 self.finished_deletes,
+                self.finished_trashings,
+                self.finished_restores,
                 self.released_claims,
             )
         )
@@ -106,6 +112,12 @@ class LifecycleRecovery:
         elif organization.state is LifecycleState.DELETING:
             await lifecycle.finish_delete(organization)
             report.finished_deletes.append(label)
+        elif organization.state is LifecycleState.TRASHING:
+            await lifecycle.settle_trash(organization)
+            report.finished_trashings.append(label)
+        elif organization.state is LifecycleState.RESTORING:
+            await lifecycle.settle_restore(organization)
+            report.finished_restores.append(label)
 
     async def _check_claim(
         self, identifier: str, organization_id: ObjectId, report: RecoveryReport

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 
+from app.access.credentials import Email, Password
 from app.db.values import value_problem
 from app.kit.names import MAX_RAW_NAME_LENGTH, name_rule
 from app.kit.request_body import RequestBody
@@ -146,3 +147,36 @@ class OrganizationCreated(OrganizationSummary):
         "created it with keeps acting for its own organization; `POST /api/v1/auth/switch` "
         "gives another for the new one at any time."
     )
+
+
+class Credentials(RequestBody):
+    """An owner's own email and password: what confirms a purge, and what restores a deleted
+    organization (whose tokens no longer work)."""
+
+    email: Email = Field(description="Your own email.")
+    password: Password = Field(description="Your own password.")
+
+
+class OrganizationDeleted(BaseModel):
+    message: str
+    state: Literal["deleted", "purged"] = Field(
+        description="`deleted`: in the trash, restorable until `purge_after`; "
+        "`purged`: gone for good."
+    )
+    deleted_at: Timestamp
+    purge_after: Timestamp | None = Field(
+        description="When the retention sweep purges it; null once purged."
+    )
+    trash_collection: str | None = Field(
+        description="Where the tenant collection waits meanwhile (same database)."
+    )
+
+
+class OrganizationRestored(BaseModel):
+    id: str
+    organization_name: str
+    organization_identifier: str
+    tenant_collection: str
+    state: Literal["active"] = "active"
+    deleted_at: Timestamp
+    restored_at: Timestamp

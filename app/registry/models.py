@@ -31,10 +31,17 @@ class LifecycleState(StrEnum):
     RENAMING = "renaming"
     MOVING = "moving"
     DELETING = "deleting"
+    # Soft delete: the collection on its way to the trash (TRASHING), kept there for the
+    # retention period (DELETED), on its way back (RESTORING). Hidden throughout.
+    TRASHING = "trashing"
+    DELETED = "deleted"
+    RESTORING = "restoring"
 
 
-# The states in which clients see an organization; PROVISIONING and DELETING are hidden.
+# The states in which clients see an organization; every other one is hidden.
 VISIBLE = frozenset({LifecycleState.ACTIVE, LifecycleState.RENAMING, LifecycleState.MOVING})
+# The states in which no operation is under way (recovery leaves them alone).
+SETTLED = frozenset({LifecycleState.ACTIVE, LifecycleState.DELETED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,16 @@ class PendingMove:
 
 
 @dataclass(frozen=True, slots=True)
+class Trash:
+    """A soft-deleted organization's stay in the trash: where its collection waits (in the
+    organization's database) and until when it can be restored."""
+
+    collection: str
+    deleted_at: datetime
+    purge_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Organization:
     id: ObjectId
     name: str
@@ -80,6 +97,8 @@ class Organization:
     pending_move: PendingMove | None = None
     # What the owners say about the organization (`PATCH .../profile`), free fields.
     profile: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # Set from a soft delete until the organization is restored or purged.
+    trash: Trash | None = None
 
     @property
     def visible(self) -> bool:
@@ -90,6 +109,10 @@ class Organization:
     def namespace(self) -> TenantNamespace:
         return TenantNamespace(self.tenant_database, self.tenant_collection)
 
+    @property
+    def trash_namespace(self) -> TenantNamespace | None:
+        return self.namespace_of(self.trash.collection) if self.trash else None
+
     def namespace_of(self, collection: str) -> TenantNamespace:
         """Another collection in the organization's database (renames stay inside it)."""
         return TenantNamespace(self.tenant_database, collection)
@@ -98,6 +121,7 @@ class Organization:
     def from_document(cls, document: Document) -> "Organization":
         pending = document.get("pending_rename")
         move = document.get("pending_move")
+        trash = document.get("trash")
         return cls(
             id=document["_id"],
             name=document["name"],
@@ -114,6 +138,7 @@ class Organization:
             tenant_database=document.get("tenant_database", ""),
             pending_move=PendingMove(**move) if move else None,
             profile=document.get("profile") or {},
+            trash=Trash(**trash) if trash else None,
         )
 
     def to_document(self) -> Document:
@@ -136,4 +161,6 @@ class Organization:
             document["pending_rename"] = asdict(self.pending_rename)
         if self.pending_move:
             document["pending_move"] = asdict(self.pending_move)
+        if self.trash:
+            document["trash"] = asdict(self.trash)
         return document

@@ -27,12 +27,14 @@ from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store, TenantNamespace
 from app.registry.errors import OrganizationBusy, OrganizationSuspended
 from app.registry.models import (
+    SETTLED,
     VISIBLE,
     LifecycleState,
     Organization,
     PendingMove,
     PendingRename,
     Status,
+    Trash,
 )
 
 HOLD_SECONDS = 10
@@ -41,6 +43,7 @@ HOLD_SECONDS = 10
 _BILLING_FIELDS = {"plan": 1, "billing": 1}
 
 VISIBLE_STATES = sorted(state.value for state in VISIBLE)
+SETTLED_STATES = sorted(state.value for state in SETTLED)
 
 
 class DuplicateOrganization(Exception):
@@ -177,7 +180,7 @@ class OrganizationRepository:
         """
         cursor = self._organizations.find(
             {
-                "state": {"$ne": LifecycleState.ACTIVE.value},
+                "state": {"$nin": SETTLED_STATES},
                 "modified_at": {"$lte": untouched_since},
             }
         )
@@ -188,6 +191,56 @@ class OrganizationRepository:
             except (KeyError, TypeError, ValueError):
                 found.append((document["_id"], None))
         return found
+
+    async def begin_trash(self, current: Organization, trash: Trash) -> bool:
+        """Record a soft delete about to move the collection into the trash; False unless
+        the organization is ACTIVE and its collection still where `current` says."""
+        result = await self._organizations.update_one(
+            {
+                "_id": current.id,
+                "state": LifecycleState.ACTIVE.value,
+                "tenant_collection": current.tenant_collection,
+                **_in_database(current.tenant_database),
+            },
+            {
+                "$set": {
+                    "state": LifecycleState.TRASHING.value,
+                    "trash": asdict(trash),
+                    "modified_at": datetime.now(UTC),
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    async def leave_trash(self, organization_id: ObjectId, state: LifecycleState) -> None:
+        """Back to ACTIVE from `state` (TRASHING undone, RESTORING finished), out of the trash."""
+        await self._while_in(
+            state, organization_id, {"state": LifecycleState.ACTIVE.value}, unset="trash"
+        )
+
+    async def begin_purge(self, organization_id: ObjectId, due_by: datetime | None) -> bool:
+        """DELETED to DELETING, the one step that claims a purge: of two sweepers (or a sweep
+        and a restore) exactly one changes the state. With `due_by`, only if the retention
+        period ended by then."""
+        where: Document = {"_id": organization_id, "state": LifecycleState.DELETED.value}
+        if due_by is not None:
+            where["trash.purge_after"] = {"$lte": due_by}
+        result = await self._organizations.update_one(
+            where,
+            {"$set": {"state": LifecycleState.DELETING.value, "modified_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
+
+    async def due_purges(self, now: datetime, limit: int) -> list[Organization]:
+        """Deleted organizations whose retention period has ended, the longest due first."""
+        cursor = (
+            self._organizations.find(
+                {"state": LifecycleState.DELETED.value, "trash.purge_after": {"$lte": now}}
+            )
+            .sort("trash.purge_after", ASCENDING)
+            .limit(limit)
+        )
+        return [Organization.from_document(document) async for document in cursor]
 
     async def begin_move(self, current: Organization, target_database: str) -> bool:
         """Record a move of the tenant collection to `target_database`; False unless the

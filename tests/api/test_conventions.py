@@ -15,9 +15,11 @@ from app.api.openapi import TAGS
 from app.errors import CATALOGUE
 from tests.support import EMAIL, bearer, created_org, login
 
-# Public on purpose: sign-up, logging in, and what probes and clients read before they have a
-# token. Anything else that publishes no security has lost its token check.
+# Public on purpose: sign-up, logging in, restoring a deleted organization (whose tokens are
+# refused: an owner's password authenticates it), and what probes and clients read before they
+# have a token. Anything else that publishes no security has lost its token check.
 PUBLIC = {
+    "organizations_restore",
     "health",
     "ready",
     "metrics",

@@ -30,14 +30,15 @@ from app.operations.repair import repair
 from app.operations.statistics import gather_statistics
 from app.operations.transfer import export_tenant, import_tenant
 from app.operations.verify import verify
-from app.organizations.lifecycle import no_checkpoint
-from app.registry.repository import OrganizationFilter
+from app.organizations.lifecycle import Lifecycle, no_checkpoint
+from app.organizations.retention import PurgeSweep
+from app.registry.repository import OrganizationFilter, OrganizationRepository
 from app.registry.tenants import TENANT_INDEXES
 from app.startup import prepare_database, start_services
 from tests.conftest import borrowed
 from tests.outbox import Outbox
 from tests.queries import Index, Query, Recorder, recording_store, served_by
-from tests.support import EMAIL, add_account, bearer, created_org, login, rename
+from tests.support import EMAIL, PASSWORD, add_account, bearer, created_org, login, rename
 
 # Queries no index serves, on purpose, each bounded by what it is for: (collection, who sends
 # it, the call and its shape) -> why. A new query, or one of these sent from elsewhere or in
@@ -313,12 +314,25 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
         )
     )
 
+    trashed = await created_org(client, "Trashed Corp", "owner@trashed.example")
+    trashed_path = f"/api/v1/organizations/{trashed['id']}"
+    trashed_owner = bearer(await login(client, "owner@trashed.example"))
+    ok(await client.delete(trashed_path, headers=trashed_owner))
+    restore = {"email": "owner@trashed.example", "password": PASSWORD}
+    ok(await client.post(f"{trashed_path}/restore", json=restore))
+    # Deleted again, for the sweep in `operate` to purge.
+    ok(await client.delete(trashed_path, headers=trashed_owner))
+
 
 async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
     """What operators run, and what a restarted service does on a full store."""
     await prepare_database(store, settings)
     services = await start_services(settings, store, Metrics(), no_checkpoint)
     await services.recovery.run(timedelta(0))
+    later = datetime.now(UTC) + timedelta(days=settings.deleted_retention_days + 1)
+    registry = OrganizationRepository(store)
+    lifecycle = Lifecycle.configured(store, settings)
+    assert await PurgeSweep(lifecycle, registry, services.audit, clock=lambda: later).run()
     await services.capacity.refresh()
     await list_organizations(store, settings, OrganizationFilter(state="active"))
     await describe_organization(store, settings, "Bystander Corp")

@@ -235,6 +235,34 @@ async def deleted(world: World) -> None:
     assert found.status_code == 404
 
 
+async def in_trash(world: World) -> None:
+    [entry] = await organizations(world)
+    assert entry["state"] == "deleted"
+    collection = world.store.tenant_database(entry.get("tenant_database") or "")
+    assert await collection[entry["trash"]["collection"]].count_documents({}) == 3
+    found = await world.client.get("/org/get", params={"organization_name": NAME})
+    assert found.status_code == 404
+
+
+async def with_deleted_org(world: World) -> None:
+    await with_org(world)
+    deleted = await world.client.delete(world.org, headers=bearer(world.owner))
+    assert deleted.status_code == 200, deleted.text
+
+
+async def restore(world: World) -> Response:
+    return await world.client.post(
+        f"{world.org}/restore", json={"email": EMAIL, "password": PASSWORD}
+    )
+
+
+async def restored(world: World) -> None:
+    [entry] = await organizations(world)
+    assert (entry["state"], "trash" in entry) == ("active", False)
+    collection = world.store.tenant_database(entry.get("tenant_database") or "")
+    assert await collection[entry["tenant_collection"]].count_documents({}) == 3
+
+
 async def joined(world: World) -> None:
     account = await world.store.master[ACCOUNTS].find_one({"email": INVITEE})
     assert account is not None
@@ -315,6 +343,14 @@ FLOWS = [
     Flow("rename", with_org, lambda w: rename(w.client, w.owner, "Renamed Corp"), renamed, True),
     Flow("move", with_org, operator_move, moved, True),
     Flow("delete", with_org, lambda w: delete(w.client, w.owner), deleted, True),
+    Flow(
+        "soft delete",
+        with_org,
+        lambda w: w.client.delete(w.org, headers=bearer(w.owner)),
+        in_trash,
+        True,
+    ),
+    Flow("restore", with_deleted_org, restore, restored, True),
     Flow(
         "accept as a new account",
         with_invitation,

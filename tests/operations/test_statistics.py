@@ -40,6 +40,9 @@ async def test_statistics_count_and_rank_the_deployment(
         "renaming": 0,
         "moving": 0,
         "deleting": 0,
+        "trashing": 0,
+        "deleted": 0,
+        "restoring": 0,
     }
     assert statistics.by_status == {"active": 3, "suspended": 1}
     assert statistics.by_plan == {"free": 3, "pro": 1, "enterprise": 0}

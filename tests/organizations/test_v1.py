@@ -243,7 +243,7 @@ async def test_a_rename_to_a_name_in_use_is_409(client: AsyncClient) -> None:
     assert (await read(client, org_id, token))["organization_name"] == NAME
 
 
-async def test_a_delete_removes_the_organization_its_data_and_its_tokens(
+async def test_a_purge_removes_the_organization_its_data_and_its_tokens(
     client: AsyncClient, store: Store
 ) -> None:
     org_id, token = await owned(client)
@@ -252,11 +252,18 @@ async def test_a_delete_removes_the_organization_its_data_and_its_tokens(
     both = await add_account(store, org_id, "both@techcorp.com", Role.MEMBER)
     await MembershipRepository(store).add(both, ObjectId(other_id), Role.VIEWER)
 
-    response = await client.delete(f"{ORGANIZATIONS}/{org_id}", headers=bearer(token))
+    response = await client.request(
+        "DELETE",
+        f"{ORGANIZATIONS}/{org_id}",
+        params={"purge": "true"},
+        json={"email": EMAIL, "password": PASSWORD},
+        headers=bearer(token),
+    )
 
     assert response.status_code == 200, response.text
+    assert response.json()["state"] == "purged"
     assert (await client.get("/org/get", params={"organization_name": NAME})).status_code == 404
-    assert "tenant_tech_innovations_corp" not in await tenants(store).list_collection_names()
+    assert await tenants(store).list_collection_names() == ["tenant_other_corp"]
     assert (await client.get(f"{ORGANIZATIONS}/{org_id}", headers=bearer(token))).status_code == 401
     only_here = await client.post(
         "/admin/login", json={"email": "only-here@techcorp.com", "password": PASSWORD}

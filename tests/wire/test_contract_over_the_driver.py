@@ -103,3 +103,34 @@ async def test_the_connection_pool_is_measured(wire_client: AsyncClient) -> None
     )
     assert float(open_line.split()[1]) >= 1
     assert (await wire_client.get("/ready")).json() == {"status": "ready", "database": "ok"}
+
+
+async def test_a_soft_delete_and_restore_keep_documents_ids_and_indexes(
+    server: Server, wire_client: AsyncClient, wire_store: Store
+) -> None:
+    if server.kind == "nx-27017":
+        pytest.skip(
+            "nx-27017 stores a string for a $set of a datetime (the trash's deleted_at and "
+            "purge_after), and its renameCollection renames nothing"
+        )
+    created = await created_org(wire_client)
+    collection = tenants(wire_store)[created["tenant_collection"]]
+    inserted = await collection.insert_many([{"n": i} for i in range(100)])
+    await collection.create_index("n", name="by_n")
+    indexes = await collection.index_information()
+    token = await login(wire_client)
+    path = f"/api/v1/organizations/{created['id']}"
+
+    deleted = await wire_client.delete(path, headers={"Authorization": f"Bearer {token}"})
+
+    assert deleted.status_code == 200, deleted.text
+    names = await tenants(wire_store).list_collection_names()
+    assert created["tenant_collection"] not in names
+    assert deleted.json()["trash_collection"] in names
+    credentials = {"email": "admin@techcorp.com", "password": "SecurePassword123"}
+    restored = await wire_client.post(f"{path}/restore", json=credentials)
+    assert restored.status_code == 200, restored.text
+    assert sorted(d["_id"] for d in await collection.find({}, {"_id": 1}).to_list()) == sorted(
+        inserted.inserted_ids
+    )
+    assert await collection.index_information() == indexes

@@ -8,27 +8,45 @@ from app.access.permissions import Action, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import (
     SCOPED_ERRORS,
+    ClientAddress,
     CurrentPrincipal,
     DirectoryDep,
     OrganizationEditor,
     OrganizationOwner,
+    OrganizationPath,
     OrganizationsDep,
     OrganizationSuspender,
     OrganizationViewer,
+    RetentionDep,
 )
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
-from app.api.responses import AUTHENTICATION, Message, errors
-from app.errors import InvalidInput, PreconditionFailed
+from app.api.responses import AUTHENTICATION, errors
+from app.db.ids import parse_object_id
+from app.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    PreconditionFailed,
+    RoleNotAllowed,
+    TooManyAttempts,
+)
 from app.kit.names import MAX_RAW_NAME_LENGTH
 from app.organizations.directory import OrganizationDetails
 from app.organizations.lifecycle import CreateUndone, RenameRefused
+from app.organizations.retention import (
+    Confirmation,
+    DeletedOrganizationNotFound,
+    OrganizationNotDeleted,
+)
 from app.organizations.schemas import OrganizationRenamed
 from app.organizations.service import AccountRequired, OrganizationLimitReached
 from app.organizations.v1_schemas import (
+    Credentials,
     OrganizationCreated,
+    OrganizationDeleted,
     OrganizationDetail,
     OrganizationNew,
+    OrganizationRestored,
     OrganizationSummary,
     Profile,
     ProfileUpdate,
@@ -193,16 +211,88 @@ async def rename(
 
 @router.delete(
     "/{org_id}",
-    summary="Delete with all its data",
-    description=who_may(Action.DELETE_ORGANIZATION),
-    responses=errors(*CHANGES, *CONDITIONAL),
+    summary="Delete: into the trash for the retention period, or for good with purge=true",
+    description=who_may(Action.DELETE_ORGANIZATION)
+    + " The organization disappears at once (look-ups, listings, logins, its tokens), its"
+    " tenant collection is renamed into the trash and its name stays reserved; an owner can"
+    " restore it until `purge_after` (`DELETED_RETENTION_DAYS`). `purge=true` deletes it for"
+    " good at once and takes your own `email` and `password` in the body to confirm.",
+    responses=errors(
+        *CHANGES,
+        *CONDITIONAL,
+        InvalidCredentials,
+        TooManyAttempts,
+        TenantCollectionOccupied,
+        RenameRefused,
+    ),
 )
 async def delete(
     caller: OrganizationOwner,
-    organizations: OrganizationsDep,
-) -> Message:
-    await organizations.delete_by_id(caller)
-    return Message(message="Organization and all associated data have been deleted")
+    retention: RetentionDep,
+    address: ClientAddress,
+    purge: Annotated[bool, Query(description="Delete for good at once, with no restore.")] = False,
+    body: Credentials | None = None,
+) -> OrganizationDeleted:
+    confirmation = Confirmation(body.email, body.password) if body else None
+    deletion = await retention.delete(
+        caller, purge=purge, confirmation=confirmation, address=address
+    )
+    if deletion.trash is None:
+        return OrganizationDeleted(
+            message="Organization and all associated data have been deleted",
+            state="purged",
+            deleted_at=deletion.organization.modified_at,
+            purge_after=None,
+            trash_collection=None,
+        )
+    return OrganizationDeleted(
+        message="Organization deleted; an owner can restore it until purge_after",
+        state="deleted",
+        deleted_at=deletion.trash.deleted_at,
+        purge_after=deletion.trash.purge_after,
+        trash_collection=deletion.trash.collection,
+    )
+
+
+@router.post(
+    "/{org_id}/restore",
+    summary="Restore a deleted organization within its retention period",
+    description="Owners. Its tokens stopped working when it was deleted, so an owner signs"
+    " the request with their own `email` and `password` (counted by the login throttle)."
+    " The tenant collection comes back from the trash with every document and index;"
+    " members and workspaces are as they were, and tokens that have not expired work again.",
+    responses=errors(
+        InvalidInput,
+        InvalidCredentials,
+        TooManyAttempts,
+        RoleNotAllowed,
+        DeletedOrganizationNotFound,
+        OrganizationNotDeleted,
+        OperationInProgress,
+        TenantCollectionOccupied,
+        RenameRefused,
+    ),
+)
+async def restore(
+    org_id: OrganizationPath,
+    body: Credentials,
+    retention: RetentionDep,
+    address: ClientAddress,
+) -> OrganizationRestored:
+    organization_id = parse_object_id(org_id)
+    if organization_id is None:
+        raise DeletedOrganizationNotFound()
+    organization, trash = await retention.restore(
+        organization_id, body.email, body.password, address
+    )
+    return OrganizationRestored(
+        id=str(organization.id),
+        organization_name=organization.name,
+        organization_identifier=organization.identifier,
+        tenant_collection=organization.tenant_collection,
+        deleted_at=trash.deleted_at,
+        restored_at=organization.modified_at,
+    )
 
 
 @router.post(
