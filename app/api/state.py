@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TypedDict
 
+from app.access.keys import KeyHasher
 from app.access.passwords import PasswordHasher
 from app.access.tokens import TokenCodec
 from app.accounts.memberships import MembershipRepository
@@ -31,6 +32,9 @@ from app.organizations.lifecycle import Checkpoint, Lifecycle
 from app.organizations.recovery import LifecycleRecovery
 from app.organizations.service import OrganizationService
 from app.organizations.signups import SignupPolicy, SignupThrottle
+from app.platform.administration import PlatformAdministration
+from app.platform.repository import PlatformKeyRepository
+from app.platform.service import PlatformKeys
 from app.registry.capacity import CapacityMonitor
 from app.registry.placement import PlacementPolicy, TenantPlacement
 from app.registry.repository import OrganizationRepository
@@ -62,6 +66,8 @@ class Services:
     recovery: LifecycleRecovery
     idempotency: IdempotencyRecords
     hasher: PasswordHasher
+    platform_keys: PlatformKeys
+    platform: PlatformAdministration
 
 
 class State(TypedDict):
@@ -136,6 +142,22 @@ def build_services(
         default_database=store.default_tenant_db,
         full_databases=capacity.full_databases,
     )
+    organization_service = OrganizationService(
+        lifecycle,
+        organizations,
+        accounts,
+        tenants,
+        hasher,
+        sessions,
+        metrics,
+        audit,
+        placement,
+        signups or SignupThrottle(store, signup_policy(settings)),
+    )
+    directory = OrganizationDirectory(
+        organizations, memberships, invitations, tenants, audit, workspaces
+    )
+    billing = BillingService(organizations, seats, settings.plans, audit)
     return Services(
         settings=settings,
         store=store,
@@ -144,21 +166,8 @@ def build_services(
         organization_registry=organizations,
         audit=audit,
         sessions=sessions,
-        organizations=OrganizationService(
-            lifecycle,
-            organizations,
-            accounts,
-            tenants,
-            hasher,
-            sessions,
-            metrics,
-            audit,
-            placement,
-            signups or SignupThrottle(store, signup_policy(settings)),
-        ),
-        directory=OrganizationDirectory(
-            organizations, memberships, invitations, tenants, audit, workspaces
-        ),
+        organizations=organization_service,
+        directory=directory,
         members=MemberService(memberships, accounts, organizations, audit, workspaces.members),
         invitations=InvitationService(
             invitations,
@@ -173,7 +182,7 @@ def build_services(
             workspaces,
             seats,
         ),
-        billing=BillingService(organizations, seats, settings.plans, audit),
+        billing=billing,
         workspaces=WorkspaceService(
             store, workspaces, memberships, organizations, WriteLeases(store)
         ),
@@ -191,4 +200,22 @@ def build_services(
         recovery=LifecycleRecovery(lifecycle),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
+        platform_keys=PlatformKeys(
+            PlatformKeyRepository(store), KeyHasher(settings.signing_keys()), audit
+        ),
+        platform=PlatformAdministration(
+            organizations=organizations,
+            accounts=accounts,
+            memberships=memberships,
+            workspaces=workspaces,
+            directory=directory,
+            organization_service=organization_service,
+            billing=billing,
+            lifecycle=lifecycle,
+            placement=placement,
+            seats=seats,
+            plans=settings.plans,
+            hasher=hasher,
+            audit=audit,
+        ),
     )

@@ -46,6 +46,10 @@ class AuditAction(StrEnum):
     INVITATION_REVOKE = "invitation.revoke"
     INVITATION_ACCEPT = "invitation.accept"
     BILLING_UPDATE = "billing.update"
+    # The operator's management API and its keys.
+    MEMBER_ADD = "member.add"
+    PLATFORM_KEY_CREATE = "platform_key.create"
+    PLATFORM_KEY_REVOKE = "platform_key.revoke"
 
 
 @dataclass(frozen=True, slots=True)

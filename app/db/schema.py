@@ -40,6 +40,23 @@ IDEMPOTENCY_KEYS = "idempotency_keys"
 # One document per data migration that has run to the end, `_id` = the migration's name; a
 # start-up finds it and skips the migration (see `app.db.migrations`).
 MIGRATIONS = "migrations"
+# The operator's API keys for `/api/v1/admin`, `_id` = the key's id (the one in its secret);
+# only a keyed hash of each secret is kept. Read by `_id` alone, listed in `_id` order.
+PLATFORM_KEYS = "platform_keys"
+
+
+def _search_indexes() -> list[IndexModel]:
+    by_created = [("created_at", ASCENDING), ("_id", ASCENDING), ("name_key", ASCENDING)]
+    # `name_key` is unique, so it orders the list alone (no `_id` after it).
+    by_name = [("name_key", ASCENDING), ("created_at", ASCENDING)]
+    pinned = [("status", ASCENDING), ("plan", ASCENDING)]
+    domain = [("profile.domain", ASCENDING)]
+    return [
+        IndexModel([*pinned, *by_created], name="search_created"),
+        IndexModel([*pinned, *by_name], name="search_name"),
+        IndexModel([*domain, *pinned, *by_created], name="search_domain_created"),
+        IndexModel([*domain, *pinned, *by_name], name="search_domain_name"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,11 @@ MASTER_INDEXES = (
             IndexModel([("name_key", ASCENDING)], unique=True, name="name_key_unique"),
             # State counts (/metrics) and recovery's search for stale operations.
             IndexModel([("state", ASCENDING), ("modified_at", ASCENDING)], name="state_modified"),
+            # The platform API's search (`app.registry.repository.SEARCH_FIELDS`): `status`
+            # and `plan` are always pinned (every value, when not filtered), then the order
+            # (newest first, or by name), then the other range. With a domain, the same
+            # behind it.
+            *_search_indexes(),
         ],
     ),
     CollectionIndexes(
@@ -187,6 +209,7 @@ MASTER_INDEXES = (
         ],
     ),
     CollectionIndexes(MIGRATIONS),
+    CollectionIndexes(PLATFORM_KEYS),
     *(
         CollectionIndexes(
             expiring,

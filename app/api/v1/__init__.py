@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.api.v1 import (
+    admin,
     audit,
     auth,
     billing,
@@ -23,4 +24,5 @@ routers: tuple[APIRouter, ...] = (
     workspaces.router,
     invitations.organization_router,
     invitations.router,
+    admin.router,
 )
