@@ -108,14 +108,14 @@ class OrganizationCreated(BaseModel):
         )
 
 
-class AccountRead(BaseModel):
+class PlatformAccountRead(BaseModel):
     id: str
     email: str
     home_organization_id: str = Field(description="The organization the account logs in to.")
     created_at: Timestamp
 
     @classmethod
-    def of(cls, account: Account) -> "AccountRead":
+    def of(cls, account: Account) -> "PlatformAccountRead":
         return cls(
             id=str(account.id),
             email=account.email,

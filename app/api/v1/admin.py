@@ -30,12 +30,12 @@ from app.plans import Plan
 from app.platform.administration import AccountNotFound, AlreadyMemberOf, OwnerChoice
 from app.platform.schemas import (
     AccountOrganizationRead,
-    AccountRead,
     ManagedOrganizationRead,
     MemberAdd,
     OrganizationCreated,
     OrganizationListed,
     PlanChange,
+    PlatformAccountRead,
     PlatformOrganizationCreate,
 )
 from app.registry.errors import (
@@ -268,8 +268,8 @@ async def find_account(
     email: Annotated[Email, Query(description="Compared case-insensitively.")],
     key: PlatformReader,
     platform: PlatformDep,
-) -> AccountRead:
-    return AccountRead.of(await platform.account(email=str(email)))
+) -> PlatformAccountRead:
+    return PlatformAccountRead.of(await platform.account(email=str(email)))
 
 
 @router.get(
@@ -280,8 +280,8 @@ async def find_account(
 )
 async def read_account(
     account_id: AccountPath, key: PlatformReader, platform: PlatformDep
-) -> AccountRead:
-    return AccountRead.of(await platform.account(_account_id(account_id)))
+) -> PlatformAccountRead:
+    return PlatformAccountRead.of(await platform.account(_account_id(account_id)))
 
 
 @router.get(
