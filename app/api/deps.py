@@ -28,6 +28,8 @@ from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.retention import Retention
 from app.organizations.service import OrganizationService
+from app.platform.administration import PlatformAdministration
+from app.platform.service import PlatformKeys
 from app.registry.errors import OrganizationNotFound
 from app.sessions.caller import Caller
 from app.sessions.service import NotAMember, SessionService
@@ -272,3 +274,15 @@ OrganizationViewer = Annotated[Caller, Depends(caller_allowed(Action.READ_ORGANI
 DocumentReader = Annotated[Caller, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]
 # The lease is let go as the handler returns, before the response is sent.
 DocumentWriter = Annotated[Caller, Depends(leased_writer, scope="function")]
+
+
+async def get_platform_keys(services: ServicesDep) -> PlatformKeys:
+    return services.platform_keys
+
+
+async def get_platform(services: ServicesDep) -> PlatformAdministration:
+    return services.platform
+
+
+PlatformKeysDep = Annotated[PlatformKeys, Depends(get_platform_keys)]
+PlatformDep = Annotated[PlatformAdministration, Depends(get_platform)]

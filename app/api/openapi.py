@@ -51,6 +51,13 @@ TAGS: list[dict[str, str]] = [
         "description": "Keys for back ends that act for an organization with no one signed in.",
     },
     {"name": "errors", "description": "The catalogue of error codes."},
+    {
+        "name": "Platform administration",
+        "description": "The operator's own back end: every organization and account, for "
+        "a platform key (`Authorization: Bearer tkp_...`, made with `tenantry platform-keys "
+        "create`). GETs need the `read` scope, changes `write`. Organization tokens and keys "
+        "are refused here, platform keys everywhere else.",
+    },
     {"name": "monitoring", "description": "Readiness and Prometheus metrics, for operators."},
 ]
 

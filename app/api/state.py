@@ -35,6 +35,9 @@ from app.organizations.recovery import LifecycleRecovery
 from app.organizations.retention import PurgeSweep, Retention
 from app.organizations.service import OrganizationService
 from app.organizations.signups import SignupPolicy, SignupThrottle
+from app.platform.administration import PlatformAdministration
+from app.platform.repository import PlatformKeyRepository
+from app.platform.service import PlatformKeys
 from app.registry.capacity import CapacityMonitor
 from app.registry.placement import PlacementPolicy, TenantPlacement
 from app.registry.repository import OrganizationRepository
@@ -70,6 +73,8 @@ class Services:
     idempotency: IdempotencyRecords
     hasher: PasswordHasher
     api_keys: ApiKeyService
+    platform_keys: PlatformKeys
+    platform: PlatformAdministration
 
 
 class State(TypedDict):
@@ -144,6 +149,23 @@ def build_services(
         default_database=store.default_tenant_db,
         full_databases=capacity.full_databases,
     )
+    organization_service = OrganizationService(
+        lifecycle,
+        organizations,
+        accounts,
+        tenants,
+        hasher,
+        sessions,
+        metrics,
+        audit,
+        placement,
+        signups or SignupThrottle(store, signup_policy(settings)),
+        founding_limit=settings.max_organizations_per_account,
+    )
+    directory = OrganizationDirectory(
+        organizations, memberships, invitations, tenants, audit, workspaces
+    )
+    billing = BillingService(organizations, seats, settings.plans, audit)
     return Services(
         settings=settings,
         store=store,
@@ -153,22 +175,8 @@ def build_services(
         organization_registry=organizations,
         audit=audit,
         sessions=sessions,
-        organizations=OrganizationService(
-            lifecycle,
-            organizations,
-            accounts,
-            tenants,
-            hasher,
-            sessions,
-            metrics,
-            audit,
-            placement,
-            signups or SignupThrottle(store, signup_policy(settings)),
-            founding_limit=settings.max_organizations_per_account,
-        ),
-        directory=OrganizationDirectory(
-            organizations, memberships, invitations, tenants, audit, workspaces
-        ),
+        organizations=organization_service,
+        directory=directory,
         members=MemberService(memberships, accounts, organizations, audit, workspaces.members),
         invitations=InvitationService(
             invitations,
@@ -183,7 +191,7 @@ def build_services(
             workspaces,
             seats,
         ),
-        billing=BillingService(organizations, seats, settings.plans, audit),
+        billing=billing,
         workspaces=WorkspaceService(
             store, workspaces, memberships, organizations, WriteLeases(store)
         ),
@@ -218,5 +226,23 @@ def build_services(
             workspaces,
             audit,
             RequestCounter(settings.api_key_requests_per_minute),
+        ),
+        platform_keys=PlatformKeys(
+            PlatformKeyRepository(store), KeyHasher(settings.signing_keys()), audit
+        ),
+        platform=PlatformAdministration(
+            organizations=organizations,
+            accounts=accounts,
+            memberships=memberships,
+            workspaces=workspaces,
+            directory=directory,
+            organization_service=organization_service,
+            billing=billing,
+            lifecycle=lifecycle,
+            placement=placement,
+            seats=seats,
+            plans=settings.plans,
+            hasher=hasher,
+            audit=audit,
         ),
     )

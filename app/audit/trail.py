@@ -50,6 +50,10 @@ class AuditAction(StrEnum):
     BILLING_UPDATE = "billing.update"
     API_KEY_CREATE = "api_key.create"
     API_KEY_REVOKE = "api_key.revoke"
+    # The operator's management API and its keys.
+    MEMBER_ADD = "member.add"
+    PLATFORM_KEY_CREATE = "platform_key.create"
+    PLATFORM_KEY_REVOKE = "platform_key.revoke"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from app.cli import accounts, demo, integrity, orgs, placement, statistics, transfer
+from app.cli import (
+    accounts,
+    demo,
+    integrity,
+    orgs,
+    placement,
+    platform_keys,
+    statistics,
+    transfer,
+)
 from app.cli.runtime import GlobalOptions, set_global_options
 
 app = typer.Typer(
@@ -81,6 +90,7 @@ orgs.app.command("move")(placement.move_command)
 orgs.app.command("rebalance")(placement.rebalance_command)
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(platform_keys.app, name="platform-keys")
 app.command("verify")(integrity.verify_command)
 app.command("repair")(integrity.repair_command)
 app.command("export")(transfer.export_command)

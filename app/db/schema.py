@@ -43,6 +43,23 @@ MIGRATIONS = "migrations"
 # Organization API keys, `_id` = the key's id (inside its secret); only a keyed hash of the
 # secret is kept.
 API_KEYS = "api_keys"
+# The operator's API keys for `/api/v1/admin`, `_id` = the key's id (the one in its secret);
+# only a keyed hash of each secret is kept. Read by `_id` alone, listed in `_id` order.
+PLATFORM_KEYS = "platform_keys"
+
+
+def _search_indexes() -> list[IndexModel]:
+    by_created = [("created_at", ASCENDING), ("_id", ASCENDING), ("name_key", ASCENDING)]
+    # `name_key` is unique, so it orders the list alone (no `_id` after it).
+    by_name = [("name_key", ASCENDING), ("created_at", ASCENDING)]
+    pinned = [("status", ASCENDING), ("plan", ASCENDING)]
+    domain = [("profile.domain", ASCENDING)]
+    return [
+        IndexModel([*pinned, *by_created], name="search_created"),
+        IndexModel([*pinned, *by_name], name="search_name"),
+        IndexModel([*domain, *pinned, *by_created], name="search_domain_created"),
+        IndexModel([*domain, *pinned, *by_name], name="search_domain_name"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,11 @@ MASTER_INDEXES = (
             IndexModel(
                 [("state", ASCENDING), ("trash.purge_after", ASCENDING)], name="state_purge_after"
             ),
+            # The platform API's search (`app.registry.repository.SEARCH_FIELDS`): `status`
+            # and `plan` are always pinned (every value, when not filtered), then the order
+            # (newest first, or by name), then the other range. With a domain, the same
+            # behind it.
+            *_search_indexes(),
         ],
     ),
     CollectionIndexes(
@@ -206,6 +228,7 @@ MASTER_INDEXES = (
         ],
     ),
     CollectionIndexes(MIGRATIONS),
+    CollectionIndexes(PLATFORM_KEYS),
     *(
         CollectionIndexes(
             expiring,

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
@@ -21,10 +22,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.db.ids import parse_object_id
+from app.db.keyset import Keyset, Kind, Slice, Window, bounded_count
 from app.db.naming import name_key
 from app.db.retry import again
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store, TenantNamespace
+from app.plans import Plan
 from app.registry.errors import OrganizationBusy, OrganizationSuspended
 from app.registry.models import (
     SETTLED,
@@ -576,6 +579,110 @@ class OrganizationRepository:
             key = str(group["_id"]) if group["_id"] is not None else absent
             counts[key] = counts.get(key, 0) + group["count"]
         return counts
+
+    async def search_page(self, where: "OrganizationSearch", window: Window) -> Slice[Document]:
+        """One page of the platform API's search, every state included, each filter and the
+        order served by one of the `search_*` indexes (`app.db.schema`)."""
+        query = where.query()
+        if where.by_name:
+            reading = BY_NAME.read(window, **where.identity())
+            # `name_key` is unique: it orders the list alone, as the index holds it.
+            cursor = (
+                self._organizations.find(reading.query(query))
+                .sort([("name_key", ASCENDING)])
+                .skip(reading.skip)
+                .limit(reading.fetch)
+            )
+            total = await bounded_count(self._organizations, query)
+            return reading.cut_documents(await cursor.to_list(), total)
+        reading = NEWEST_FIRST.read(window, **where.identity())
+        return await reading.page(self._organizations, query)
+
+
+NEWEST_FIRST = Keyset("platform_organizations", "created_at", Kind.DATETIME, descending=True)
+BY_NAME = Keyset("platform_organizations_by_name", "name_key", Kind.STRING)
+
+
+class NameMatch(StrEnum):
+    EXACT = "exact"
+    PREFIX = "prefix"
+    CONTAINS = "contains"
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationSearch:
+    """The platform API's filters. `name` is compared as names are (`name_key`), never run
+    as a pattern: exact is an equality, prefix a range on the key, contains an escaped
+    `$regex` on the index's keys. `status` and `plan` are pinned to every value when not
+    filtered, so that one index per order serves any combination."""
+
+    default_plan: Plan
+    name: str | None = None
+    match: NameMatch = NameMatch.CONTAINS
+    status: Status | None = None
+    plan: Plan | None = None
+    domain: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name or "")
+
+    @property
+    def by_name(self) -> bool:
+        """Name searches other than exact are read in name order, bounded by the key."""
+        return bool(self.key) and self.match is not NameMatch.EXACT
+
+    def identity(self) -> dict[str, object]:
+        return {
+            "name": self.key or None,
+            "match": self.match.value if self.key else None,
+            "status": self.status,
+            "plan": self.plan,
+            "domain": self.domain,
+            "after": self.created_after,
+            "before": self.created_before,
+        }
+
+    def query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {
+            "status": _absent_means(self.status.value, Status.ACTIVE.value)
+            if self.status
+            else {"$in": [*(status.value for status in Status), None]},
+            "plan": _absent_means(self.plan.value, self.default_plan.value)
+            if self.plan
+            else {"$in": [*(plan.value for plan in Plan), None]},
+        }
+        if self.domain:
+            query["profile.domain"] = self.domain
+        key = self.key
+        if key and self.match is NameMatch.EXACT:
+            query["name_key"] = key
+        elif key and self.match is NameMatch.PREFIX:
+            query["name_key"] = {"$gte": key, "$lt": _successor(key)}
+        elif key:
+            query["name_key"] = {"$regex": re.escape(key)}
+        period = {
+            op: moment
+            for op, moment in (("$gte", self.created_after), ("$lt", self.created_before))
+            if moment is not None
+        }
+        if period:
+            query["created_at"] = period
+        return query
+
+
+def _successor(prefix: str) -> str:
+    """The least string greater than every string that starts with `prefix` (code point
+    order, which is UTF-8 byte order and so the server's): its last character, moved on."""
+    for index in range(len(prefix) - 1, -1, -1):
+        point = ord(prefix[index]) + 1
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are no characters
+            point = 0xE000
+        if point <= 0x10FFFF:
+            return prefix[:index] + chr(point)
+    return prefix + "\U0010ffff"  # a prefix of U+10FFFF only (never a name)
 
 
 def _hold_expiry() -> Document:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.api.v1 import (
+    admin,
     api_keys,
     audit,
     auth,
@@ -25,4 +26,5 @@ routers: tuple[APIRouter, ...] = (
     invitations.organization_router,
     invitations.router,
     api_keys.router,
+    admin.router,
 )
