@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 
 from app.access.passwords import PasswordHasher
 from app.api.state import Services, build_services
+from app.api.workers import event_work
 from app.audit.trail import ensure_audit_indexes
 from app.config import ConfigurationError, Settings
 from app.db.migrations import MigrationMarkers
@@ -96,6 +97,7 @@ async def start_services(
         settings, store, metrics=metrics, hasher=hasher, capacity=capacity, checkpoint=checkpoint
     )
     await services.recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
+    await services.outbox.settle_stale(timedelta(seconds=settings.event_settle_seconds))
     await hasher.warm_up()
     pool = store.tenant_pool
     logger.info(
@@ -122,6 +124,7 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
         work.append(recover_periodically(services.recovery, grace, interval))
     every = timedelta(seconds=settings.capacity_refresh_seconds)
     work.append(services.capacity.run_periodically(every))
+    work.extend(event_work(services))
     tasks = [asyncio.create_task(coroutine) for coroutine in work]
     try:
         yield

@@ -20,12 +20,14 @@ from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
 from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, RoleNotAllowed
+from app.events.service import EventService
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.service import OrganizationService
 from app.registry.errors import OrganizationNotFound
 from app.sessions.service import NotAMember, SessionService
+from app.webhooks.service import WebhookService
 from app.workspaces.service import WorkspaceService
 
 bearer_credentials = HTTPBearer(
@@ -77,6 +79,14 @@ async def get_audit(services: ServicesDep) -> AuditTrail:
     return services.audit
 
 
+async def get_events(services: ServicesDep) -> EventService:
+    return services.events
+
+
+async def get_webhooks(services: ServicesDep) -> WebhookService:
+    return services.webhooks
+
+
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
@@ -86,6 +96,8 @@ BillingDep = Annotated[BillingService, Depends(get_billing)]
 WorkspacesDep = Annotated[WorkspaceService, Depends(get_workspaces)]
 DocumentsDep = Annotated[DocumentService, Depends(get_documents)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
+EventsDep = Annotated[EventService, Depends(get_events)]
+WebhooksDep = Annotated[WebhookService, Depends(get_webhooks)]
 
 
 async def client_address(request: Request) -> str:
@@ -173,3 +185,5 @@ BillingEditor = Annotated[Principal, Depends(caller_allowed(Action.EDIT_BILLING)
 DocumentReader = Annotated[Principal, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]
 DocumentWriter = Annotated[Principal, Depends(caller_allowed(Action.WRITE_TENANT_DOCUMENTS))]
 AuditReader = Annotated[Principal, Depends(caller_allowed(Action.READ_AUDIT_LOG))]
+EventReader = Annotated[Principal, Depends(caller_allowed(Action.READ_EVENTS))]
+WebhookManager = Annotated[Principal, Depends(caller_allowed(Action.MANAGE_WEBHOOKS))]

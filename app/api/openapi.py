@@ -46,6 +46,16 @@ TAGS: list[dict[str, str]] = [
     {"name": "documents", "description": "The organization's own JSON documents."},
     {"name": "billing", "description": "The organization's plan and billing details."},
     {"name": "audit", "description": "What changed in an organization, and who changed it."},
+    {
+        "name": "events",
+        "description": "Every change, once, in order: the pull API and the catalogue of event "
+        "types (`EventType`; what each carries is in `GET /api/v1/event-types`).",
+    },
+    {
+        "name": "webhooks",
+        "description": "Endpoints that events are sent to, signed as Standard Webhooks "
+        "specifies; their attempts, redelivery, replay and secret rotation.",
+    },
     {"name": "errors", "description": "The catalogue of error codes."},
     {"name": "monitoring", "description": "Readiness and Prometheus metrics, for operators."},
 ]

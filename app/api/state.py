@@ -7,10 +7,11 @@ process; request handlers receive them through the aliases in `app.api.deps`.
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from app.access.passwords import PasswordHasher
 from app.access.tokens import TokenCodec
+from app.accounts.event_subjects import MEMBERSHIP, membership_reader
 from app.accounts.memberships import MembershipRepository
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditTrail
@@ -19,8 +20,18 @@ from app.config import Settings
 from app.db.store import Store
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
+from app.events.outbox import Outbox, utc_now
+from app.events.repository import EventRepository
+from app.events.service import EventService
+from app.events.subjects import ORGANIZATION, organization_reader
 from app.idempotency.repository import IdempotencyRecords
 from app.invitations.delivery import build_sender
+from app.invitations.event_subjects import (
+    INVITATION,
+    INVITATION_LINK,
+    invitation_reader,
+    link_reader,
+)
 from app.invitations.repository import InvitationRepository
 from app.invitations.seats import Seats
 from app.invitations.service import InvitationService
@@ -39,7 +50,22 @@ from app.registry.write_leases import WriteLeases
 from app.sessions.revocation import RevokedTokens
 from app.sessions.service import SessionService
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
+from app.webhooks.endpoint_subjects import WEBHOOK_ENDPOINT, endpoint_reader
+from app.webhooks.repository import DeliveryRepository, EndpointRepository
+from app.webhooks.secrets import SecretBox
+from app.webhooks.sender import Sender
+from app.webhooks.service import WebhookService
+from app.webhooks.targets import TargetPolicy
+from app.webhooks.worker import DeliveryWorker, WorkerLimits
 from app.workspaces.access import WorkspaceAccess
+from app.workspaces.event_subjects import (
+    WORKSPACE,
+    WORKSPACE_MEMBER,
+    WORKSPACE_NAMED,
+    named_reader,
+    seat_reader,
+    workspace_reader,
+)
 from app.workspaces.service import WorkspaceService
 
 
@@ -62,6 +88,10 @@ class Services:
     recovery: LifecycleRecovery
     idempotency: IdempotencyRecords
     hasher: PasswordHasher
+    outbox: Outbox
+    events: EventService
+    webhooks: WebhookService
+    webhook_worker: DeliveryWorker
 
 
 class State(TypedDict):
@@ -116,6 +146,7 @@ def build_services(
     audit = AuditTrail(store)
     seats = Seats(memberships, invitations, settings.plans)
     lifecycle = Lifecycle.configured(store, settings, checkpoint)
+    outbox = build_outbox(settings, store, organizations, memberships, invitations, workspaces)
     sessions = SessionService(
         accounts,
         memberships,
@@ -155,11 +186,14 @@ def build_services(
             audit,
             placement,
             signups or SignupThrottle(store, signup_policy(settings)),
+            outbox,
         ),
         directory=OrganizationDirectory(
-            organizations, memberships, invitations, tenants, audit, workspaces
+            organizations, memberships, invitations, tenants, audit, workspaces, outbox
         ),
-        members=MemberService(memberships, accounts, organizations, audit, workspaces.members),
+        members=MemberService(
+            memberships, accounts, organizations, audit, workspaces.members, outbox
+        ),
         invitations=InvitationService(
             invitations,
             memberships,
@@ -172,10 +206,11 @@ def build_services(
             audit,
             workspaces,
             seats,
+            outbox,
         ),
-        billing=BillingService(organizations, seats, settings.plans, audit),
+        billing=BillingService(organizations, seats, settings.plans, audit, outbox),
         workspaces=WorkspaceService(
-            store, workspaces, memberships, organizations, WriteLeases(store)
+            store, workspaces, memberships, organizations, WriteLeases(store), events=outbox
         ),
         documents=DocumentService(
             store,
@@ -191,4 +226,71 @@ def build_services(
         recovery=LifecycleRecovery(lifecycle),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
+        outbox=outbox,
+        events=EventService(EventRepository(store)),
+        **webhook_services(settings, store, outbox, metrics),
     )
+
+
+def webhook_services(
+    settings: Settings, store: Store, outbox: Outbox, metrics: Metrics
+) -> dict[str, Any]:
+    """The webhook service and this instance's delivery worker, woken by each commit."""
+    endpoints = EndpointRepository(store)
+    deliveries = DeliveryRepository(store, timedelta(days=settings.webhook_retention_days))
+    events = EventRepository(store)
+    box = SecretBox(settings.signing_keys())
+    policy = webhook_policy(settings)
+    worker = DeliveryWorker(
+        events,
+        endpoints,
+        deliveries,
+        Sender(policy, settings.webhook_timeout_seconds, settings.webhook_response_max_bytes),
+        box,
+        outbox,
+        worker_limits(settings),
+        metrics=metrics,
+        clock=utc_now,
+    )
+    outbox.register(WEBHOOK_ENDPOINT, endpoint_reader(endpoints))
+    outbox.on_commit(worker.wake)
+    service = WebhookService(endpoints, deliveries, events, box, policy, utc_now, worker.wake)
+    return {"webhooks": service, "webhook_worker": worker}
+
+
+def webhook_policy(settings: Settings) -> TargetPolicy:
+    return TargetPolicy(
+        allow_private=settings.webhook_allow_private_targets,
+        allow_http=settings.environment == "development",
+    )
+
+
+def worker_limits(settings: Settings) -> WorkerLimits:
+    return WorkerLimits(
+        concurrency=settings.webhook_concurrency,
+        per_endpoint=settings.webhook_endpoint_concurrency,
+        # Longer than any attempt can last, so a lease never lapses under a live attempt.
+        lease=timedelta(seconds=settings.webhook_timeout_seconds + 60),
+        disable_after=timedelta(hours=settings.webhook_disable_after_hours),
+        poll=timedelta(seconds=settings.webhook_poll_seconds),
+    )
+
+
+def build_outbox(
+    settings: Settings,
+    store: Store,
+    organizations: OrganizationRepository,
+    memberships: MembershipRepository,
+    invitations: InvitationRepository,
+    workspaces: WorkspaceAccess,
+) -> Outbox:
+    """The outbox, with a reader for each kind of subject its events are about."""
+    outbox = Outbox(EventRepository(store), timedelta(days=settings.event_retention_days))
+    outbox.register(ORGANIZATION, organization_reader(organizations))
+    outbox.register(MEMBERSHIP, membership_reader(memberships))
+    outbox.register(INVITATION, invitation_reader(invitations))
+    outbox.register(INVITATION_LINK, link_reader(invitations))
+    outbox.register(WORKSPACE, workspace_reader(workspaces.workspaces))
+    outbox.register(WORKSPACE_NAMED, named_reader(workspaces.workspaces))
+    outbox.register(WORKSPACE_MEMBER, seat_reader(workspaces.members))
+    return outbox

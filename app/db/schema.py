@@ -40,6 +40,16 @@ IDEMPOTENCY_KEYS = "idempotency_keys"
 # One document per data migration that has run to the end, `_id` = the migration's name; a
 # start-up finds it and skips the migration (see `app.db.migrations`).
 MIGRATIONS = "migrations"
+# The event outbox (app.events): one stream per organization, `_id` = its id, with the next
+# sequence number and the events begun but not yet settled; and the events, `_id` =
+# `evt_<organization>_<sequence>`, kept until `expires_at`.
+EVENT_STREAMS = "event_streams"
+EVENTS = "events"
+# Webhooks (app.webhooks): endpoints, one delivery per event and endpoint (claimed by a
+# worker with a lease), and the log of each attempt.
+WEBHOOK_ENDPOINTS = "webhook_endpoints"
+WEBHOOK_DELIVERIES = "webhook_deliveries"
+WEBHOOK_ATTEMPTS = "webhook_attempts"
 
 
 @dataclass(frozen=True)
@@ -185,6 +195,66 @@ MASTER_INDEXES = (
         ],
     ),
     CollectionIndexes(MIGRATIONS),
+    CollectionIndexes(
+        EVENT_STREAMS,
+        # Recovery's search for events begun long ago and never settled.
+        [IndexModel([("pending.at", ASCENDING)], name="pending_at")],
+    ),
+    CollectionIndexes(
+        EVENTS,
+        [
+            # The pull API: an organization's events in order.
+            IndexModel(
+                [("organization_id", ASCENDING), ("sequence", ASCENDING)],
+                unique=True,
+                name="organization_sequence",
+            ),
+            # Replaying a time range.
+            IndexModel(
+                [("organization_id", ASCENDING), ("occurred_at", ASCENDING)],
+                name="organization_occurred",
+            ),
+            # Operators' tail across organizations.
+            IndexModel([("occurred_at", ASCENDING)], name="occurred"),
+            # Events the webhook worker has not yet made deliveries of: only they carry it.
+            IndexModel([("fanout_pending", ASCENDING)], sparse=True, name="fanout_pending"),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+        ],
+    ),
+    CollectionIndexes(
+        WEBHOOK_ENDPOINTS,
+        [
+            IndexModel(
+                [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="organization_created",
+            ),
+            # The worker's search for endpoints failing since before the disabling period.
+            IndexModel([("failing_since", ASCENDING)], sparse=True, name="failing_since"),
+        ],
+    ),
+    CollectionIndexes(
+        WEBHOOK_DELIVERIES,
+        [
+            # The worker's queue: due deliveries, oldest due first.
+            IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due"),
+            IndexModel(
+                [("endpoint_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="endpoint_created",
+            ),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+        ],
+    ),
+    CollectionIndexes(
+        WEBHOOK_ATTEMPTS,
+        [
+            IndexModel(
+                [("endpoint_id", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)],
+                name="endpoint_at",
+            ),
+            IndexModel([("delivery_id", ASCENDING), ("at", ASCENDING)], name="delivery_at"),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+        ],
+    ),
     *(
         CollectionIndexes(
             expiring,

@@ -91,6 +91,11 @@ class InvitationRepository:
         )
         return Invitation.from_document(document) if document else None
 
+    async def find_by_digest(self, digest: str) -> Invitation | None:
+        """The invitation whose current link has this digest."""
+        document = await self._invitations.find_one({"token_digest": digest})
+        return Invitation.from_document(document) if document else None
+
     async def page_pending(self, organization_id: ObjectId, window: Window) -> Slice[Invitation]:
         query = _live_pending(organization_id)
         reading = PENDING_OLDEST_FIRST.read(window, organization=organization_id)

@@ -7,9 +7,11 @@ from app.api.v1 import (
     auth,
     billing,
     documents,
+    events,
     invitations,
     members,
     organizations,
+    webhooks,
     workspaces,
 )
 
@@ -23,4 +25,7 @@ routers: tuple[APIRouter, ...] = (
     workspaces.router,
     invitations.organization_router,
     invitations.router,
+    events.router,
+    events.catalogue_router,
+    webhooks.router,
 )
