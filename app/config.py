@@ -298,6 +298,9 @@ class Settings(BaseSettings):
     back its organization's later events in the pull API."""
     event_settle_interval_seconds: float = Field(default=10, ge=0, le=86_400)
     """How often each instance looks for such events (`0`: at start-up only)."""
+    invitation_expiry_sweep_seconds: float = Field(default=60, ge=0, le=86_400)
+    """How often expired invitations are looked for and announced (`invitation.expired`);
+    `0`: never."""
     webhook_worker: bool = True
     """Whether this instance runs the webhook delivery worker (every instance may: deliveries
     are claimed with leases, so none is attempted twice at once)."""

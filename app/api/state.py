@@ -11,32 +11,27 @@ from typing import Any, TypedDict
 
 from app.access.passwords import PasswordHasher
 from app.access.tokens import TokenCodec
-from app.accounts.event_subjects import MEMBERSHIP, membership_reader
 from app.accounts.memberships import MembershipRepository
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.config import Settings
 from app.db.store import Store
+from app.documents.events import DocumentEvents
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
 from app.events.outbox import Outbox, utc_now
 from app.events.repository import EventRepository
 from app.events.service import EventService
-from app.events.subjects import ORGANIZATION, organization_reader
 from app.idempotency.repository import IdempotencyRecords
 from app.invitations.delivery import build_sender
-from app.invitations.event_subjects import (
-    INVITATION,
-    INVITATION_LINK,
-    invitation_reader,
-    link_reader,
-)
+from app.invitations.expiry import ExpiryNotices
 from app.invitations.repository import InvitationRepository
 from app.invitations.seats import Seats
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.observability.metrics import Metrics
+from app.operations.outbox import build_outbox
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.lifecycle import Checkpoint, Lifecycle
 from app.organizations.recovery import LifecycleRecovery
@@ -50,22 +45,14 @@ from app.registry.write_leases import WriteLeases
 from app.sessions.revocation import RevokedTokens
 from app.sessions.service import SessionService
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
-from app.webhooks.endpoint_subjects import WEBHOOK_ENDPOINT, endpoint_reader
 from app.webhooks.repository import DeliveryRepository, EndpointRepository
 from app.webhooks.secrets import SecretBox
 from app.webhooks.sender import Sender
 from app.webhooks.service import WebhookService
+from app.webhooks.subscriptions import DocumentSubscriptions
 from app.webhooks.targets import TargetPolicy
 from app.webhooks.worker import DeliveryWorker, WorkerLimits
 from app.workspaces.access import WorkspaceAccess
-from app.workspaces.event_subjects import (
-    WORKSPACE,
-    WORKSPACE_MEMBER,
-    WORKSPACE_NAMED,
-    named_reader,
-    seat_reader,
-    workspace_reader,
-)
 from app.workspaces.service import WorkspaceService
 
 
@@ -92,6 +79,7 @@ class Services:
     events: EventService
     webhooks: WebhookService
     webhook_worker: DeliveryWorker
+    expiry_notices: ExpiryNotices
 
 
 class State(TypedDict):
@@ -146,7 +134,8 @@ def build_services(
     audit = AuditTrail(store)
     seats = Seats(memberships, invitations, settings.plans)
     lifecycle = Lifecycle.configured(store, settings, checkpoint)
-    outbox = build_outbox(settings, store, organizations, memberships, invitations, workspaces)
+    outbox = build_outbox(settings, store)
+    subscriptions = DocumentSubscriptions(EndpointRepository(store))
     sessions = SessionService(
         accounts,
         memberships,
@@ -222,18 +211,24 @@ def build_services(
                 settings.document_max_depth,
                 settings.document_max_batch,
             ),
+            DocumentEvents(outbox, subscriptions),
         ),
         recovery=LifecycleRecovery(lifecycle),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
         outbox=outbox,
         events=EventService(EventRepository(store)),
-        **webhook_services(settings, store, outbox, metrics),
+        expiry_notices=ExpiryNotices(invitations, outbox, utc_now),
+        **webhook_services(settings, store, outbox, metrics, subscriptions),
     )
 
 
 def webhook_services(
-    settings: Settings, store: Store, outbox: Outbox, metrics: Metrics
+    settings: Settings,
+    store: Store,
+    outbox: Outbox,
+    metrics: Metrics,
+    subscriptions: DocumentSubscriptions,
 ) -> dict[str, Any]:
     """The webhook service and this instance's delivery worker, woken by each commit."""
     endpoints = EndpointRepository(store)
@@ -252,9 +247,10 @@ def webhook_services(
         metrics=metrics,
         clock=utc_now,
     )
-    outbox.register(WEBHOOK_ENDPOINT, endpoint_reader(endpoints))
     outbox.on_commit(worker.wake)
-    service = WebhookService(endpoints, deliveries, events, box, policy, utc_now, worker.wake)
+    service = WebhookService(
+        endpoints, deliveries, events, box, policy, utc_now, worker.wake, subscriptions
+    )
     return {"webhooks": service, "webhook_worker": worker}
 
 
@@ -274,23 +270,3 @@ def worker_limits(settings: Settings) -> WorkerLimits:
         disable_after=timedelta(hours=settings.webhook_disable_after_hours),
         poll=timedelta(seconds=settings.webhook_poll_seconds),
     )
-
-
-def build_outbox(
-    settings: Settings,
-    store: Store,
-    organizations: OrganizationRepository,
-    memberships: MembershipRepository,
-    invitations: InvitationRepository,
-    workspaces: WorkspaceAccess,
-) -> Outbox:
-    """The outbox, with a reader for each kind of subject its events are about."""
-    outbox = Outbox(EventRepository(store), timedelta(days=settings.event_retention_days))
-    outbox.register(ORGANIZATION, organization_reader(organizations))
-    outbox.register(MEMBERSHIP, membership_reader(memberships))
-    outbox.register(INVITATION, invitation_reader(invitations))
-    outbox.register(INVITATION_LINK, link_reader(invitations))
-    outbox.register(WORKSPACE, workspace_reader(workspaces.workspaces))
-    outbox.register(WORKSPACE_NAMED, named_reader(workspaces.workspaces))
-    outbox.register(WORKSPACE_MEMBER, seat_reader(workspaces.members))
-    return outbox

@@ -19,6 +19,9 @@ def event_work(services: Services) -> list[Coroutine[Any, Any, None]]:
                 timedelta(seconds=settings.event_settle_interval_seconds),
             )
         )
+    if settings.invitation_expiry_sweep_seconds:
+        every = settings.invitation_expiry_sweep_seconds
+        work.append(services.expiry_notices.run_periodically(every))
     if settings.webhook_worker:
         work.append(services.webhook_worker.run())
     return work

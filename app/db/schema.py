@@ -185,6 +185,8 @@ MASTER_INDEXES = (
                 name="organization_status_expiry",
             ),
             IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
+            # The sweep that announces expiries: pending invitations past theirs.
+            IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="status_expiry"),
         ],
     ),
     CollectionIndexes(
@@ -228,8 +230,12 @@ MASTER_INDEXES = (
                 [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
                 name="organization_created",
             ),
-            # The worker's search for endpoints failing since before the disabling period.
-            IndexModel([("failing_since", ASCENDING)], sparse=True, name="failing_since"),
+            # Whether an organization has an enabled endpoint naming tenant-document types,
+            # asked before each document write (app.webhooks.subscriptions).
+            IndexModel(
+                [("organization_id", ASCENDING), ("enabled", ASCENDING), ("types", ASCENDING)],
+                name="organization_enabled_types",
+            ),
         ],
     ),
     CollectionIndexes(

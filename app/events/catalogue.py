@@ -56,7 +56,10 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.ORGANIZATION_MOVED: (
         "An operator moved the tenant collection; `data` has `previous_database` and `database`."
     ),
-    EventType.MEMBER_ADDED: "Someone became a member; `data` is the member.",
+    EventType.MEMBER_ADDED: (
+        "Someone became a member other than by an invitation (an operator's `accounts "
+        "create-owner`); `data` is the member."
+    ),
     EventType.MEMBER_ROLE_CHANGED: (
         "A member's role changed; `data` has the member and `previous_role`."
     ),
@@ -76,7 +79,8 @@ DESCRIPTIONS: dict[EventType, str] = {
     ),
     EventType.INVITATION_EXPIRED: (
         "A pending invitation passed its expiry unanswered; recorded when the service "
-        "notices (a periodic sweep), so `occurred_at` may follow `expires_at` by minutes."
+        "notices (a sweep every `INVITATION_EXPIRY_SWEEP_SECONDS`), so `occurred_at` may "
+        "follow `expires_at` by that much."
     ),
     EventType.WORKSPACE_CREATED: "A workspace was created; `data` is the workspace.",
     EventType.WORKSPACE_RENAMED: "A workspace was renamed; `data` has it and `previous_name`.",
@@ -93,7 +97,8 @@ DESCRIPTIONS: dict[EventType, str] = {
     ),
     EventType.DOCUMENT_CREATED: (
         "A tenant document was created; `data` has `id`, `workspace_id` and `version` "
-        "(never the body). Webhooks only, and only for endpoints that opt in."
+        "(never the body). Recorded only while an enabled endpoint of the organization "
+        "names document types (then in the pull API too); sent only to those endpoints."
     ),
     EventType.DOCUMENT_UPDATED: "A tenant document was replaced or patched (ids and version).",
     EventType.DOCUMENT_DELETED: "A tenant document was deleted (ids).",

@@ -26,8 +26,12 @@ def link_subject(digest: str) -> Subject:
 
 def invitation_reader(invitations: InvitationRepository) -> SubjectReader:
     async def read(key: dict[str, Any]) -> dict[str, Any] | None:
-        invitation = await invitations.get(ObjectId(key["organization_id"]), ObjectId(key["id"]))
-        return {"status": invitation.status.value} if invitation else None
+        organization_id, invitation_id = ObjectId(key["organization_id"]), ObjectId(key["id"])
+        invitation = await invitations.get(organization_id, invitation_id)
+        if invitation is None:
+            return None
+        noticed = await invitations.expiry_noticed(organization_id, invitation_id)
+        return {"status": invitation.status.value, "expiry_noticed": noticed}
 
     return read
 

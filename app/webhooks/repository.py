@@ -44,6 +44,13 @@ class EndpointRepository:
         )
         return [Endpoint.from_document(d) async for d in cursor if d.get("enabled")]
 
+    async def any_enabled_wanting(self, organization_id: ObjectId, patterns: list[str]) -> bool:
+        found = await self._endpoints.find_one(
+            {"organization_id": organization_id, "enabled": True, "types": {"$in": patterns}},
+            {"_id": 1},
+        )
+        return found is not None
+
     async def all(self, organization_id: ObjectId | None) -> list[Endpoint]:
         query = {"organization_id": organization_id} if organization_id else {}
         return [Endpoint.from_document(d) async for d in self._endpoints.find(query)]
@@ -137,27 +144,24 @@ class DeliveryRepository:
     async def claim(
         self, now: datetime, owner: str, lease: timedelta, busy: list[ObjectId]
     ) -> Delivery | None:
-        """Take the oldest due delivery whose lease is free (never taken, released, or
-        expired on the server's clock), for `lease`; none of the `busy` endpoints'."""
+        """Take the oldest due delivery whose lease is free (never taken, released, or taken
+        more than `lease` ago on the server's clock), for `lease`; none of the `busy`
+        endpoints'. The lease is stamped with `$currentDate` and judged against `$$NOW`, as
+        write leases are, so instances whose clocks disagree agree on whose it is."""
+        lease_ms = int(lease.total_seconds() * 1000)
         query: Document = {
             "state": DeliveryState.PENDING.value,
             "due_at": {"$lte": now},
-            "$expr": {"$lte": [{"$ifNull": ["$lease.expires_at", None]}, "$$NOW"]},
+            "$or": [
+                {"lease": {"$exists": False}},
+                {"$expr": {"$lte": ["$lease.taken_at", {"$subtract": ["$$NOW", lease_ms]}]}},
+            ],
         }
         if busy:
             query["endpoint_id"] = {"$nin": busy}
         document = await self._deliveries.find_one_and_update(
             query,
-            [
-                {
-                    "$set": {
-                        "lease": {
-                            "owner": owner,
-                            "expires_at": {"$add": ["$$NOW", int(lease.total_seconds() * 1000)]},
-                        }
-                    }
-                }
-            ],
+            {"$set": {"lease.owner": owner}, "$currentDate": {"lease.taken_at": {"$type": "date"}}},
             sort=[("state", ASCENDING), ("due_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )

@@ -20,6 +20,7 @@ from app.webhooks.messages import TEST_TYPE, body, wants
 from app.webhooks.models import Attempt, Endpoint, SigningSecret
 from app.webhooks.repository import DeliveryRepository, EndpointRepository
 from app.webhooks.secrets import SecretBox, new_secret
+from app.webhooks.subscriptions import DocumentSubscriptions
 from app.webhooks.targets import TargetPolicy, check_url
 
 TYPES_LOCATION = ("body", "types")
@@ -54,6 +55,7 @@ class WebhookService:
         policy: TargetPolicy,
         clock: Callable[[], datetime],
         wake: Callable[[], None] = lambda: None,
+        subscriptions: DocumentSubscriptions | None = None,
     ) -> None:
         self._endpoints = endpoints
         self._deliveries = deliveries
@@ -62,6 +64,7 @@ class WebhookService:
         self._policy = policy
         self._clock = clock
         self._wake = wake
+        self._subscriptions = subscriptions
 
     def on_queued(self, wake: Callable[[], None]) -> None:
         self._wake = wake
@@ -87,6 +90,7 @@ class WebhookService:
             created_at=now,
         )
         await self._endpoints.insert(endpoint)
+        self._changed(principal)
         return endpoint, secret
 
     async def list(self, principal: Principal, window: Window) -> Slice[Endpoint]:
@@ -120,6 +124,7 @@ class WebhookService:
         updated = await self._endpoints.update(principal.organization_id, endpoint_id, fields)
         if updated is None:
             raise EndpointNotFound()
+        self._changed(principal)
         return updated
 
     async def delete(self, principal: Principal, endpoint_id: ObjectId) -> None:
@@ -127,6 +132,11 @@ class WebhookService:
         if not await self._endpoints.delete(principal.organization_id, endpoint_id):
             raise EndpointNotFound()
         await self._deliveries.fail_pending_of(endpoint_id)
+        self._changed(principal)
+
+    def _changed(self, principal: Principal) -> None:
+        if self._subscriptions is not None:
+            self._subscriptions.forget(principal.organization_id)
 
     async def rotate_secret(
         self, principal: Principal, endpoint_id: ObjectId, grace: timedelta

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
+from pymongo.errors import ConnectionFailure
 
 from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from app.events.repository import EventRepository
 from app.factory import create_app
+from app.operations.placement import move_organization
 from app.organizations.lifecycle import Checkpoint, no_checkpoint
 from tests.conftest import borrowed
 from tests.crash import Crash, dying_store, gated_store
@@ -142,3 +144,43 @@ async def test_a_change_whose_event_could_not_be_committed_gets_it_from_recovery
             "organization.profile_updated",
         ]
         assert events[1]["data"]["profile"]["description"] == "a"
+
+
+async def test_an_operators_move_is_an_event_by_the_operator(
+    recovering: Settings, store: Store
+) -> None:
+    async with running(recovering, store) as client:
+        org = await created_org(client)
+        token = await login(client)
+        await move_organization(store, recovering, org["id"], "tenantry_tenants_2")
+        events = await all_events(client, org["id"], token)
+    moved = events[-1]
+    assert moved["type"] == "organization.moved"
+    assert moved["actor"]["kind"] == "operator"
+    assert moved["data"]["database"] == "tenantry_tenants_2"
+    assert moved["data"]["previous_database"] == "tenantry_tenants"
+
+
+@pytest.mark.parametrize("step", ["move.recorded", "move.copied", "move.switched"])
+async def test_a_move_that_died_has_its_event_once_it_is_finished(
+    recovering: Settings, store: Store, step: str
+) -> None:
+    async with running(recovering, store) as client:
+        org = await created_org(client)
+    crash = Crash(step)
+    with pytest.raises(ConnectionFailure):
+        await move_organization(
+            dying_store(store, crash),
+            recovering,
+            org["id"],
+            "tenantry_tenants_2",
+            checkpoint=crash.checkpoint,
+        )
+    # The next start finishes or undoes the move, then settles its event.
+    async with running(recovering, store) as client:
+        organization = await store.master[ORGANIZATIONS].find_one({})
+        assert organization is not None
+        moved = organization["tenant_database"] == "tenantry_tenants_2"
+        types = await event_types(client, org["id"], await login(client))
+        assert types == ["organization.created", *(["organization.moved"] if moved else [])]
+        assert await EventRepository(store).pending_count() == 0

@@ -93,6 +93,7 @@ class Hooks:
             SecretBox(settings.signing_keys()),
             self.services.outbox,
             dataclasses.replace(base, **limits),
+            metrics=self.services.metrics,
             clock=self.clock,
             rng=random.Random(7),  # noqa: S311 - jitter, reproducible
         )

@@ -124,7 +124,8 @@ async def test_a_delivery_whose_worker_died_is_sent_once_its_lease_expires(
         hooks.clock(), dead.owner, timedelta(milliseconds=300), []
     )
     assert claimed is not None
-    survivor = hooks.worker()
+    # Every instance judges leases by the same length (its settings).
+    survivor = hooks.worker(lease=timedelta(milliseconds=300))
     await survivor.round()
     assert receiver.received == []
     await asyncio.sleep(0.35)
@@ -237,3 +238,69 @@ async def test_a_name_resolving_to_loopback_is_not_called_when_private_targets_a
     assert attempt["status"] is None
     assert attempt["error"].startswith("refused:")
     assert "is not a public address" in attempt["error"]
+
+
+async def test_metrics_count_attempts_by_outcome_and_show_the_queue(
+    hooks: Hooks, receiver: Receiver
+) -> None:
+    await hooks.endpoint(receiver.url("/fail-once"))
+    await hooks.change()
+    worker = hooks.worker()
+    await worker.round()
+    await worker.show_queue()
+    exposed = (await hooks.client.get("/metrics")).text
+    assert 'tenantry_webhook_attempts_total{outcome="retrying"} 1.0' in exposed
+    assert "tenantry_webhook_queue_depth 1.0" in exposed
+    assert "tenantry_webhook_attempt_duration_seconds_count 1.0" in exposed
+    hooks.clock.advance(timedelta(seconds=30))
+    await worker.show_queue()
+    exposed = (await hooks.client.get("/metrics")).text
+    oldest = next(
+        line for line in exposed.splitlines() if line.startswith("tenantry_webhook_oldest")
+    )
+    assert float(oldest.split()[-1]) >= 20
+    await worker.round()
+    await worker.show_queue()
+    exposed = (await hooks.client.get("/metrics")).text
+    assert 'tenantry_webhook_attempts_total{outcome="delivered"} 1.0' in exposed
+    assert "tenantry_webhook_queue_depth 0.0" in exposed
+
+
+async def test_document_events_go_only_to_endpoints_that_opt_in(
+    hooks: Hooks, receiver: Receiver
+) -> None:
+    everything = await hooks.endpoint(receiver.url("/ok"), types=["*"])
+    documents = await hooks.endpoint(receiver.url("/slow"), types=["document.*"])
+    path = f"/api/v1/organizations/{hooks.org_id}/documents"
+    created = await hooks.client.post(path, json={"secret": "body"}, headers=hooks.auth)
+    assert created.status_code == 201, created.text
+    document_id = created.json()["id"]
+    replaced = await hooks.client.put(
+        f"{path}/{document_id}", json={"secret": "again"}, headers=hooks.auth
+    )
+    assert replaced.status_code == 200, replaced.text
+    deleted = await hooks.client.delete(f"{path}/{document_id}", headers=hooks.auth)
+    assert deleted.status_code == 200, deleted.text
+    worker = hooks.worker()
+    for _ in range(3):
+        await worker.round()
+    assert receiver.at("/ok") == []
+    sent = [verified(documents["secret"], r) for r in receiver.at("/slow")]
+    assert sorted((m["type"], m["data"]["version"]) for m in sent) == [  # type: ignore[index]
+        ("document.created", 1),
+        ("document.deleted", 2),
+        ("document.updated", 2),
+    ]
+    assert all(m["data"]["id"] == document_id for m in sent)  # type: ignore[index]
+    assert all("secret" not in json.dumps(m["data"]) for m in sent)
+    assert everything["id"] != documents["id"]
+
+
+async def test_without_an_endpoint_that_opts_in_documents_make_no_events(
+    hooks: Hooks,
+) -> None:
+    await hooks.endpoint("http://127.0.0.1:9/never", types=["*"])
+    path = f"/api/v1/organizations/{hooks.org_id}/documents"
+    created = await hooks.client.post(path, json={"n": 1}, headers=hooks.auth)
+    assert created.status_code == 201
+    assert await event_types(hooks.client, hooks.org_id, hooks.token) == ["organization.created"]
