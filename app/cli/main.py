@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import accounts, demo, integrity, orgs, placement, statistics, transfer
+from app.cli import accounts, demo, integrity, orgs, placement, statistics, transfer, webhooks
 from app.cli.runtime import GlobalOptions, set_global_options
 
 app = typer.Typer(
@@ -88,6 +88,8 @@ app.command("import")(transfer.import_command)
 app.command("stats")(statistics.stats_command)
 app.command("capacity")(placement.capacity_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(webhooks.events_app, name="events")
 
 
 def main() -> None:
