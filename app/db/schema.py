@@ -185,8 +185,11 @@ MASTER_INDEXES = (
                 name="organization_status_expiry",
             ),
             IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
-            # The sweep that announces expiries: pending invitations past theirs.
-            IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="status_expiry"),
+            # The sweep that announces expiries: pending invitations past theirs, not yet told.
+            IndexModel(
+                [("status", ASCENDING), ("expires_at", ASCENDING), ("expiry_noticed", ASCENDING)],
+                name="status_expiry",
+            ),
         ],
     ),
     CollectionIndexes(

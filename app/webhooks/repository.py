@@ -1,7 +1,7 @@
 """Every query on the webhook collections: endpoints, deliveries (the queue the workers
 claim from) and attempts (the log)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
@@ -12,6 +12,7 @@ from app.db.schema import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINT
 from app.db.store import Document, Store
 from app.webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Outcome, SigningSecret
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ENDPOINTS_OLDEST_FIRST = Keyset("webhook_endpoints", "created_at", Kind.DATETIME)
 ATTEMPTS_NEWEST_FIRST = Keyset("webhook_attempts", "at", Kind.DATETIME, descending=True)
 
@@ -131,6 +132,8 @@ class DeliveryRepository:
             "payload": payload,
             "state": DeliveryState.PENDING.value,
             "attempts": 0,
+            # Free: taken at the epoch, expired for any lease length.
+            "lease": {"owner": None, "taken_at": _EPOCH},
             "due_at": now,
             "created_at": now,
             "expires_at": now + self._retention,
@@ -152,10 +155,7 @@ class DeliveryRepository:
         query: Document = {
             "state": DeliveryState.PENDING.value,
             "due_at": {"$lte": now},
-            "$or": [
-                {"lease": {"$exists": False}},
-                {"$expr": {"$lte": ["$lease.taken_at", {"$subtract": ["$$NOW", lease_ms]}]}},
-            ],
+            "$expr": {"$lte": ["$lease.taken_at", {"$subtract": ["$$NOW", lease_ms]}]},
         }
         if busy:
             query["endpoint_id"] = {"$nin": busy}
@@ -174,9 +174,9 @@ class DeliveryRepository:
         fields: Document = {"state": state.value, "attempts": delivery.attempts + 1}
         if due_at is not None:
             fields["due_at"] = due_at
+        fields["lease"] = {"owner": None, "taken_at": _EPOCH}
         result = await self._deliveries.update_one(
-            {"_id": delivery.id, "lease.owner": owner},
-            {"$set": fields, "$unset": {"lease": ""}},
+            {"_id": delivery.id, "lease.owner": owner}, {"$set": fields}
         )
         return result.modified_count == 1
 
