@@ -310,6 +310,37 @@ class Settings(BaseSettings):
     # Audit records are kept this long (a TTL index deletes older ones).
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
     """How long audit entries are kept."""
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long events are kept for the pull API, redelivery and replay (a TTL on each)."""
+    event_settle_seconds: int = Field(default=30, ge=0, le=86_400)
+    """Age after which an event still pending (its process may have died between the change
+    and the event) is settled by reading whether the change took effect; until then it holds
+    back its organization's later events in the pull API."""
+    event_settle_interval_seconds: float = Field(default=10, ge=0, le=86_400)
+    """How often each instance looks for such events (`0`: at start-up only)."""
+    invitation_expiry_sweep_seconds: float = Field(default=60, ge=0, le=86_400)
+    """How often expired invitations are looked for and announced (`invitation.expired`);
+    `0`: never."""
+    webhook_worker: bool = True
+    """Whether this instance runs the webhook delivery worker (every instance may: deliveries
+    are claimed with leases, so none is attempted twice at once)."""
+    webhook_allow_private_targets: bool = False
+    """Allow webhook URLs that resolve to loopback, private, link-local or metadata
+    addresses: for development and tests only, never in production."""
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    """How long one webhook attempt may take, connection to last byte read."""
+    webhook_response_max_bytes: int = Field(default=65_536, ge=1024, le=1_048_576)
+    """How much of a receiver's answer is read (the rest is dropped, the connection closed)."""
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    """Webhook attempts under way at once in this instance."""
+    webhook_endpoint_concurrency: int = Field(default=2, ge=1, le=100)
+    """Attempts under way at once to one endpoint from this instance."""
+    webhook_disable_after_hours: float = Field(default=120, gt=0, le=8760)
+    """An endpoint whose every attempt failed for this long is disabled (an event says so)."""
+    webhook_poll_seconds: float = Field(default=2, gt=0, le=300)
+    """How often the worker looks for due retries when nothing wakes it."""
+    webhook_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long deliveries and their attempt log are kept."""
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     """bcrypt cost."""

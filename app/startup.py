@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 
 from app.access.passwords import PasswordHasher
 from app.api.state import Services, build_services
+from app.api.workers import event_work
 from app.audit.trail import ensure_audit_indexes
 from app.config import ConfigurationError, Settings
 from app.db.migrations import MigrationMarkers
@@ -118,6 +119,7 @@ async def start_services(
     )
     await services.recovery.run(timedelta(seconds=settings.recovery_grace_seconds))
     await services.purge_sweep.run()
+    await services.outbox.settle_stale(timedelta(seconds=settings.event_settle_seconds))
     await hasher.warm_up()
     pool = store.tenant_pool
     logger.info(
@@ -148,6 +150,7 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
     every = timedelta(seconds=settings.capacity_refresh_seconds)
     work.append(services.capacity.run_periodically(every))
     work.append(services.placement.run_periodically())
+    work.extend(event_work(services))
     tasks = [asyncio.create_task(coroutine) for coroutine in work]
     try:
         yield

@@ -25,6 +25,10 @@ class Action(StrEnum):
     WRITE_TENANT_DOCUMENTS = "write tenant documents"
     READ_AUDIT_LOG = "read audit log"
     MANAGE_API_KEYS = "create / list / revoke the organization's API keys"
+    # Not rows of the product's table: events and webhooks go with the audit log, to the
+    # roles that see everything that changes.
+    READ_EVENTS = "read events"
+    MANAGE_WEBHOOKS = "manage webhook endpoints and deliveries"
 
 
 _EVERYONE = frozenset(Role)
@@ -42,6 +46,8 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.WRITE_TENANT_DOCUMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER}),
     Action.READ_AUDIT_LOG: frozenset({Role.OWNER, Role.ADMIN}),
     Action.MANAGE_API_KEYS: frozenset({Role.OWNER, Role.ADMIN}),
+    Action.READ_EVENTS: frozenset({Role.OWNER, Role.ADMIN}),
+    Action.MANAGE_WEBHOOKS: frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 

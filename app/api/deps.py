@@ -23,6 +23,7 @@ from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
 from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, RoleNotAllowed
+from app.events.service import EventService
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.organizations.directory import OrganizationDirectory
@@ -33,6 +34,7 @@ from app.platform.service import PlatformKeys
 from app.registry.errors import OrganizationNotFound
 from app.sessions.caller import Caller
 from app.sessions.service import NotAMember, SessionService
+from app.webhooks.service import WebhookService
 from app.workspaces.service import WorkspaceService
 
 bearer_credentials = HTTPBearer(
@@ -92,6 +94,14 @@ async def get_api_keys(services: ServicesDep) -> ApiKeyService:
     return services.api_keys
 
 
+async def get_events(services: ServicesDep) -> EventService:
+    return services.events
+
+
+async def get_webhooks(services: ServicesDep) -> WebhookService:
+    return services.webhooks
+
+
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
@@ -103,6 +113,8 @@ WorkspacesDep = Annotated[WorkspaceService, Depends(get_workspaces)]
 DocumentsDep = Annotated[DocumentService, Depends(get_documents)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 ApiKeysDep = Annotated[ApiKeyService, Depends(get_api_keys)]
+EventsDep = Annotated[EventService, Depends(get_events)]
+WebhooksDep = Annotated[WebhookService, Depends(get_webhooks)]
 
 
 async def client_address(request: Request) -> str:
@@ -286,3 +298,5 @@ async def get_platform(services: ServicesDep) -> PlatformAdministration:
 
 PlatformKeysDep = Annotated[PlatformKeys, Depends(get_platform_keys)]
 PlatformDep = Annotated[PlatformAdministration, Depends(get_platform)]
+EventReader = Annotated[Principal, Depends(principal_allowed(Action.READ_EVENTS))]
+WebhookManager = Annotated[Principal, Depends(principal_allowed(Action.MANAGE_WEBHOOKS))]

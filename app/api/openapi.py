@@ -50,6 +50,16 @@ TAGS: list[dict[str, str]] = [
         "name": "api keys",
         "description": "Keys for back ends that act for an organization with no one signed in.",
     },
+    {
+        "name": "events",
+        "description": "Every change, once, in order: the pull API and the catalogue of event "
+        "types (`EventType`; what each carries is in `GET /api/v1/event-types`).",
+    },
+    {
+        "name": "webhooks",
+        "description": "Endpoints that events are sent to, signed as Standard Webhooks "
+        "specifies; their attempts, redelivery, replay and secret rotation.",
+    },
     {"name": "errors", "description": "The catalogue of error codes."},
     {
         "name": "Platform administration",

@@ -7,7 +7,7 @@ process; request handlers receive them through the aliases in `app.api.deps`.
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from app.access.keys import KeyHasher
 from app.access.passwords import PasswordHasher
@@ -20,15 +20,21 @@ from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.config import Settings
 from app.db.store import Store
+from app.documents.events import DocumentEvents
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
+from app.events.outbox import Outbox, utc_now
+from app.events.repository import EventRepository
+from app.events.service import EventService
 from app.idempotency.repository import IdempotencyRecords
 from app.invitations.delivery import build_sender
+from app.invitations.expiry import ExpiryNotices
 from app.invitations.repository import InvitationRepository
 from app.invitations.seats import Seats
 from app.invitations.service import InvitationService
 from app.members.service import MemberService
 from app.observability.metrics import Metrics
+from app.operations.outbox import build_outbox
 from app.organizations.directory import OrganizationDirectory
 from app.organizations.lifecycle import Checkpoint, Lifecycle
 from app.organizations.recovery import LifecycleRecovery
@@ -46,6 +52,13 @@ from app.registry.write_leases import WriteLeases
 from app.sessions.revocation import RevokedTokens
 from app.sessions.service import SessionService
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
+from app.webhooks.repository import DeliveryRepository, EndpointRepository
+from app.webhooks.secrets import SecretBox
+from app.webhooks.sender import Sender
+from app.webhooks.service import WebhookService
+from app.webhooks.subscriptions import DocumentSubscriptions
+from app.webhooks.targets import TargetPolicy
+from app.webhooks.worker import DeliveryWorker, WorkerLimits
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.service import WorkspaceService
 
@@ -75,6 +88,11 @@ class Services:
     api_keys: ApiKeyService
     platform_keys: PlatformKeys
     platform: PlatformAdministration
+    outbox: Outbox
+    events: EventService
+    webhooks: WebhookService
+    webhook_worker: DeliveryWorker
+    expiry_notices: ExpiryNotices
 
 
 class State(TypedDict):
@@ -129,6 +147,8 @@ def build_services(
     audit = AuditTrail(store)
     seats = Seats(memberships, invitations, settings.plans)
     lifecycle = Lifecycle.configured(store, settings, checkpoint)
+    outbox = build_outbox(settings, store)
+    subscriptions = DocumentSubscriptions(EndpointRepository(store))
     sessions = SessionService(
         accounts,
         memberships,
@@ -160,12 +180,13 @@ def build_services(
         audit,
         placement,
         signups or SignupThrottle(store, signup_policy(settings)),
+        outbox,
         founding_limit=settings.max_organizations_per_account,
     )
     directory = OrganizationDirectory(
-        organizations, memberships, invitations, tenants, audit, workspaces
+        organizations, memberships, invitations, tenants, audit, workspaces, outbox
     )
-    billing = BillingService(organizations, seats, settings.plans, audit)
+    billing = BillingService(organizations, seats, settings.plans, audit, outbox)
     return Services(
         settings=settings,
         store=store,
@@ -177,7 +198,9 @@ def build_services(
         sessions=sessions,
         organizations=organization_service,
         directory=directory,
-        members=MemberService(memberships, accounts, organizations, audit, workspaces.members),
+        members=MemberService(
+            memberships, accounts, organizations, audit, workspaces.members, outbox
+        ),
         invitations=InvitationService(
             invitations,
             memberships,
@@ -190,10 +213,11 @@ def build_services(
             audit,
             workspaces,
             seats,
+            outbox,
         ),
         billing=billing,
         workspaces=WorkspaceService(
-            store, workspaces, memberships, organizations, WriteLeases(store)
+            store, workspaces, memberships, organizations, WriteLeases(store), events=outbox
         ),
         documents=DocumentService(
             store,
@@ -205,6 +229,7 @@ def build_services(
                 settings.document_max_depth,
                 settings.document_max_batch,
             ),
+            DocumentEvents(outbox, subscriptions),
         ),
         recovery=LifecycleRecovery(lifecycle),
         retention=Retention(
@@ -245,4 +270,57 @@ def build_services(
             hasher=hasher,
             audit=audit,
         ),
+        outbox=outbox,
+        events=EventService(EventRepository(store)),
+        expiry_notices=ExpiryNotices(invitations, outbox, utc_now),
+        **webhook_services(settings, store, outbox, metrics, subscriptions),
+    )
+
+
+def webhook_services(
+    settings: Settings,
+    store: Store,
+    outbox: Outbox,
+    metrics: Metrics,
+    subscriptions: DocumentSubscriptions,
+) -> dict[str, Any]:
+    """The webhook service and this instance's delivery worker, woken by each commit."""
+    endpoints = EndpointRepository(store)
+    deliveries = DeliveryRepository(store, timedelta(days=settings.webhook_retention_days))
+    events = EventRepository(store)
+    box = SecretBox(settings.signing_keys())
+    policy = webhook_policy(settings)
+    worker = DeliveryWorker(
+        events,
+        endpoints,
+        deliveries,
+        Sender(policy, settings.webhook_timeout_seconds, settings.webhook_response_max_bytes),
+        box,
+        outbox,
+        worker_limits(settings),
+        metrics=metrics,
+        clock=utc_now,
+    )
+    outbox.on_commit(worker.wake)
+    service = WebhookService(
+        endpoints, deliveries, events, box, policy, utc_now, worker.wake, subscriptions
+    )
+    return {"webhooks": service, "webhook_worker": worker}
+
+
+def webhook_policy(settings: Settings) -> TargetPolicy:
+    return TargetPolicy(
+        allow_private=settings.webhook_allow_private_targets,
+        allow_http=settings.environment == "development",
+    )
+
+
+def worker_limits(settings: Settings) -> WorkerLimits:
+    return WorkerLimits(
+        concurrency=settings.webhook_concurrency,
+        per_endpoint=settings.webhook_endpoint_concurrency,
+        # Longer than any attempt can last, so a lease never lapses under a live attempt.
+        lease=timedelta(seconds=settings.webhook_timeout_seconds + 60),
+        disable_after=timedelta(hours=settings.webhook_disable_after_hours),
+        poll=timedelta(seconds=settings.webhook_poll_seconds),
     )

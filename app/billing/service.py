@@ -7,6 +7,10 @@ from bson import ObjectId
 from app.access.principal import Principal
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.billing.models import BillingChanges, BillingRecord, update_paths
+from app.events.catalogue import EventType
+from app.events.models import Actor
+from app.events.outbox import Outbox
+from app.events.subjects import flatten, organization_event_subject
 from app.invitations.seats import Seats
 from app.plans import Plan, Plans
 from app.registry.errors import OrganizationNotFound
@@ -27,11 +31,13 @@ class BillingService:
         seats: Seats,
         plans: Plans,
         audit: AuditTrail,
+        events: Outbox,
     ) -> None:
         self._organizations = organizations
         self._seats = seats
         self._plans = plans
         self._audit = audit
+        self._events = events
 
     async def get(self, organization_id: ObjectId) -> BillingView:
         return self._view(await self._record(organization_id))
@@ -49,9 +55,26 @@ class BillingService:
         if not changes:
             return self._view(current)
         to_set, to_unset = update_paths(changes)
-        document = await self._organizations.update_billing(organization_id, to_set, to_unset)
-        if document is None:
-            raise OrganizationNotFound()
+        previous = self._plan_of(current)
+        new_plan = plan if plan is not None else previous
+        expect = {**flatten(to_set), **dict.fromkeys(to_unset)}
+        async with self._events.recording(
+            EventType.ORGANIZATION_PLAN_CHANGED
+            if new_plan is not previous
+            else EventType.ORGANIZATION_BILLING_UPDATED,
+            organization_id,
+            Actor.of(principal),
+            {
+                "plan": new_plan.value,
+                "previous_plan": previous.value,
+                "member_limit": self._plans.member_limit(new_plan),
+                "changed": sorted(changes),
+            },
+            organization_event_subject(organization_id, **expect),
+        ):
+            document = await self._organizations.update_billing(organization_id, to_set, to_unset)
+            if document is None:
+                raise OrganizationNotFound()
         await self._audit.record(
             AuditAction.BILLING_UPDATE,
             **actor_fields(principal),

@@ -16,6 +16,7 @@ from app.cli import (
     platform_keys,
     statistics,
     transfer,
+    webhooks,
 )
 from app.cli.runtime import GlobalOptions, set_global_options
 
@@ -98,6 +99,8 @@ app.command("import")(transfer.import_command)
 app.command("stats")(statistics.stats_command)
 app.command("capacity")(placement.capacity_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(webhooks.events_app, name="events")
 
 
 def main() -> None:

@@ -62,6 +62,18 @@ def _search_indexes() -> list[IndexModel]:
     ]
 
 
+# The event outbox (app.events): one stream per organization, `_id` = its id, with the next
+# sequence number and the events begun but not yet settled; and the events, `_id` =
+# `evt_<organization>_<sequence>`, kept until `expires_at`.
+EVENT_STREAMS = "event_streams"
+EVENTS = "events"
+# Webhooks (app.webhooks): endpoints, one delivery per event and endpoint (claimed by a
+# worker with a lease), and the log of each attempt.
+WEBHOOK_ENDPOINTS = "webhook_endpoints"
+WEBHOOK_DELIVERIES = "webhook_deliveries"
+WEBHOOK_ATTEMPTS = "webhook_attempts"
+
+
 @dataclass(frozen=True)
 class CollectionIndexes:
     collection: str
@@ -216,6 +228,11 @@ MASTER_INDEXES = (
                 name="organization_status_expiry",
             ),
             IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
+            # The sweep that announces expiries: pending invitations past theirs, not yet told.
+            IndexModel(
+                [("status", ASCENDING), ("expires_at", ASCENDING), ("expiry_noticed", ASCENDING)],
+                name="status_expiry",
+            ),
         ],
     ),
     CollectionIndexes(
@@ -229,6 +246,70 @@ MASTER_INDEXES = (
     ),
     CollectionIndexes(MIGRATIONS),
     CollectionIndexes(PLATFORM_KEYS),
+    CollectionIndexes(
+        EVENT_STREAMS,
+        # Recovery's search for events begun long ago and never settled.
+        [IndexModel([("pending.at", ASCENDING)], name="pending_at")],
+    ),
+    CollectionIndexes(
+        EVENTS,
+        [
+            # The pull API: an organization's events in order.
+            IndexModel(
+                [("organization_id", ASCENDING), ("sequence", ASCENDING)],
+                unique=True,
+                name="organization_sequence",
+            ),
+            # Replaying a time range.
+            IndexModel(
+                [("organization_id", ASCENDING), ("occurred_at", ASCENDING)],
+                name="organization_occurred",
+            ),
+            # Operators' tail across organizations.
+            IndexModel([("occurred_at", ASCENDING)], name="occurred"),
+            # Events the webhook worker has not yet made deliveries of: only they carry it.
+            IndexModel([("fanout_pending", ASCENDING)], sparse=True, name="fanout_pending"),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+        ],
+    ),
+    CollectionIndexes(
+        WEBHOOK_ENDPOINTS,
+        [
+            IndexModel(
+                [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="organization_created",
+            ),
+            # Whether an organization has an enabled endpoint naming tenant-document types,
+            # asked before each document write (app.webhooks.subscriptions).
+            IndexModel(
+                [("organization_id", ASCENDING), ("enabled", ASCENDING), ("types", ASCENDING)],
+                name="organization_enabled_types",
+            ),
+        ],
+    ),
+    CollectionIndexes(
+        WEBHOOK_DELIVERIES,
+        [
+            # The worker's queue: due deliveries, oldest due first.
+            IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due"),
+            IndexModel(
+                [("endpoint_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="endpoint_created",
+            ),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+        ],
+    ),
+    CollectionIndexes(
+        WEBHOOK_ATTEMPTS,
+        [
+            IndexModel(
+                [("endpoint_id", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)],
+                name="endpoint_at",
+            ),
+            IndexModel([("delivery_id", ASCENDING), ("at", ASCENDING)], name="delivery_at"),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+        ],
+    ),
     *(
         CollectionIndexes(
             expiring,

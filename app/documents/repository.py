@@ -31,18 +31,22 @@ class TenantDocuments:
         self._collection = store.collection(namespace)
         self._scope = scope
 
-    async def insert(self, bodies: list[Document], workspace_id: ObjectId) -> list[Document]:
+    async def insert(
+        self, bodies: list[Document], workspace_id: ObjectId, ids: list[ObjectId] | None = None
+    ) -> list[Document]:
+        """Store new documents, with `ids` when given (one per body), else new ones."""
         now = datetime.now(UTC)
+        chosen = ids or [ObjectId() for _ in bodies]
         documents = [
             {
                 **body,
-                "_id": ObjectId(),
+                "_id": chosen[index],
                 "workspace_id": workspace_id,
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,
             }
-            for body in bodies
+            for index, body in enumerate(bodies)
         ]
         await self._collection.insert_many(documents, ordered=True)
         return documents

@@ -24,6 +24,7 @@ from app.access.principal import Principal
 from app.db.ids import parse_object_id
 from app.db.keyset import Slice, Window
 from app.db.store import Document, Store, TenantNamespace
+from app.documents.events import DocumentEvents
 from app.documents.repository import TenantDocuments
 from app.documents.validation import (
     DocumentLimits,
@@ -111,6 +112,7 @@ class DocumentService:
         leases: WriteLeases,
         workspaces: WorkspaceAccess,
         limits: DocumentLimits,
+        events: DocumentEvents,
     ) -> None:
         self._store = store
         self._tenants = TenantCollections(store)
@@ -118,6 +120,7 @@ class DocumentService:
         self._leases = leases
         self._workspaces = workspaces
         self._limits = limits
+        self._events = events
 
     @asynccontextmanager
     async def lease(self, organization_id: ObjectId) -> AsyncIterator[None]:
@@ -145,7 +148,9 @@ class DocumentService:
 
     async def _insert(self, caller: Caller, bodies: list[Any]) -> list[Document]:
         async with self._writing(caller) as (documents, context):
-            return await documents.insert(bodies, context.workspace.id)
+            ids = [ObjectId() for _ in bodies]
+            async with self._events.created(caller.principal, ids, context.workspace.id):
+                return await documents.insert(bodies, context.workspace.id, ids)
 
     async def get(self, caller: Caller, document_id: str) -> Document:
         async def read(documents: TenantDocuments) -> Document:
@@ -176,7 +181,8 @@ class DocumentService:
         check_document(body, self._limits, ("body",))
         async with self._writing(caller) as (documents, _):
             current = await self._existing(documents, document_id)
-            return await self._store_version(documents, current, body, if_match)
+            async with self._events.updated(caller.principal, current):
+                return await self._store_version(documents, current, body, if_match)
 
     async def patch(
         self, caller: Caller, document_id: str, patch: Any, if_match: IfMatch | None
@@ -187,7 +193,8 @@ class DocumentService:
             user_fields = {k: v for k, v in current.items() if k not in _SERVER_KEYS}
             merged = merge_patch(user_fields, patch)
             check_document(merged, self._limits, ("body",))
-            return await self._store_version(documents, current, merged, if_match)
+            async with self._events.updated(caller.principal, current):
+                return await self._store_version(documents, current, merged, if_match)
 
     async def delete(self, caller: Caller, document_id: str, if_match: IfMatch | None) -> None:
         async with self._writing(caller) as (documents, _):
@@ -195,8 +202,9 @@ class DocumentService:
             if if_match is not None and not if_match.allows(current["version"]):
                 raise StaleVersion()
             version = current["version"] if if_match is not None else None
-            if not await documents.delete(current["_id"], version):
-                raise StaleVersion() if if_match is not None else DocumentNotFound()
+            async with self._events.deleted(caller.principal, current):
+                if not await documents.delete(current["_id"], version):
+                    raise StaleVersion() if if_match is not None else DocumentNotFound()
 
     async def _store_version(
         self,

@@ -91,6 +91,41 @@ class InvitationRepository:
         )
         return Invitation.from_document(document) if document else None
 
+    async def expired_unnoticed(self, now: datetime, limit: int) -> list[Invitation]:
+        """Pending invitations past their expiry whose expiry has not been announced."""
+        cursor = self._invitations.find(
+            {
+                "status": InvitationStatus.PENDING.value,
+                "expires_at": {"$lte": now},
+                "expiry_noticed": {"$exists": False},
+            }
+        ).limit(limit)
+        return [Invitation.from_document(document) async for document in cursor]
+
+    async def notice_expiry(self, invitation: Invitation) -> bool:
+        """Mark the invitation's expiry announced, once; whether this call did."""
+        result = await self._invitations.update_one(
+            {
+                "_id": invitation.id,
+                "status": InvitationStatus.PENDING.value,
+                "expires_at": invitation.expires_at,
+                "expiry_noticed": {"$exists": False},
+            },
+            {"$set": {"expiry_noticed": True}},
+        )
+        return result.modified_count == 1
+
+    async def expiry_noticed(self, organization_id: ObjectId, invitation_id: ObjectId) -> bool:
+        document = await self._invitations.find_one(
+            {"_id": invitation_id, "organization_id": organization_id}, {"expiry_noticed": 1}
+        )
+        return bool((document or {}).get("expiry_noticed"))
+
+    async def find_by_digest(self, digest: str) -> Invitation | None:
+        """The invitation whose current link has this digest."""
+        document = await self._invitations.find_one({"token_digest": digest})
+        return Invitation.from_document(document) if document else None
+
     async def page_pending(self, organization_id: ObjectId, window: Window) -> Slice[Invitation]:
         query = _live_pending(organization_id)
         reading = PENDING_OLDEST_FIRST.read(window, organization=organization_id)
@@ -123,6 +158,8 @@ class InvitationRepository:
                         "expires_at": expires_at,
                         "purge_at": expires_at + RETENTION,
                     },
+                    # A renewed invitation's expiry is a new one, to be noticed in its turn.
+                    "$unset": {"expiry_noticed": ""},
                     "$push": {
                         "replaced_token_digests": {
                             "$each": [current.token_digest],

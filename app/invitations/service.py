@@ -19,8 +19,12 @@ from app.config import Settings
 from app.db.keyset import Slice, Window
 from app.db.retry import again
 from app.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from app.events.catalogue import EventType
+from app.events.models import Actor
+from app.events.outbox import Outbox
 from app.invitations.delivery import EmailSender
 from app.invitations.emails import invitation_email
+from app.invitations.event_subjects import invitation_data, invitation_subject, link_subject
 from app.invitations.models import Invitation, InvitationStatus, token_digest
 from app.invitations.repository import AlreadyInvited, InvitationRepository, RenewContended
 from app.invitations.seats import Seats
@@ -99,6 +103,7 @@ class InvitationService:
         audit: AuditTrail,
         workspaces: WorkspaceAccess,
         seats: Seats,
+        events: Outbox,
     ) -> None:
         self._invitations = invitations
         self._memberships = memberships
@@ -111,6 +116,7 @@ class InvitationService:
         self._audit = audit
         self._workspaces = workspaces
         self._seats = seats
+        self._events = events
 
     async def invite(
         self, principal: Principal, email: str, role: Role, organization: Organization | None = None
@@ -138,10 +144,19 @@ class InvitationService:
             # The count holds only while the lease is ours: a holder that outlived it (a
             # slow count, a paused process) must not take a seat counted by someone else.
             await hold.confirm()
+            planned = {"email": email, "role": role.value, "status": "pending"}
             try:
-                invitation = await self._invitations.create(
-                    organization_id, email, role, principal.account_id, token, self._expiry()
-                )
+                async with self._events.recording(
+                    EventType.INVITATION_CREATED,
+                    organization_id,
+                    Actor.of(principal),
+                    planned,
+                    link_subject(token_digest(token)),
+                ) as draft:
+                    invitation = await self._invitations.create(
+                        organization_id, email, role, principal.account_id, token, self._expiry()
+                    )
+                    draft.data = invitation_data(invitation)
             except AlreadyInvited:
                 raise AlreadyPending() from None
         await self._audit.record(
@@ -172,11 +187,19 @@ class InvitationService:
         await self._organizations.require_writable(principal.organization_id)
         token = secrets.token_urlsafe(32)
         try:
-            renewed = await self._invitations.renew(invitation, token, self._expiry())
+            async with self._events.recording(
+                EventType.INVITATION_RESENT,
+                principal.organization_id,
+                Actor.of(principal),
+                invitation_data(invitation),
+                link_subject(token_digest(token)),
+            ) as draft:
+                renewed = await self._invitations.renew(invitation, token, self._expiry())
+                if renewed is None:
+                    raise InvitationGone()
+                draft.data = invitation_data(renewed)
         except RenewContended:
             raise ResendInProgress() from None
-        if renewed is None:
-            raise InvitationGone()
         await self._audit.record(
             AuditAction.INVITATION_RESEND, **actor_fields(principal), target=renewed.email
         )
@@ -184,8 +207,15 @@ class InvitationService:
 
     async def revoke(self, principal: Principal, invitation_id: ObjectId) -> None:
         invitation = await self._pending(principal, invitation_id)
-        if not await self._invitations.close(invitation, InvitationStatus.REVOKED):
-            raise InvitationGone()
+        async with self._events.recording(
+            EventType.INVITATION_REVOKED,
+            principal.organization_id,
+            Actor.of(principal),
+            {**invitation_data(invitation), "status": InvitationStatus.REVOKED.value},
+            invitation_subject(invitation, status=InvitationStatus.REVOKED.value),
+        ):
+            if not await self._invitations.close(invitation, InvitationStatus.REVOKED):
+                raise InvitationGone()
         await self._audit.record(
             AuditAction.INVITATION_REVOKE, **actor_fields(principal), target=invitation.email
         )
@@ -198,9 +228,25 @@ class InvitationService:
         invitation = await self._open_by_token(token)
         await self._organizations.require_writable(invitation.organization_id)
         account_id, new_account = await self._joining_account(invitation, principal, password)
-        if not await self._invitations.close(invitation, InvitationStatus.ACCEPTED):
-            raise InvitationGone()  # accepted by a concurrent request a moment ago
-        await self._join(invitation, account_id, new_account)
+        accepted = InvitationStatus.ACCEPTED.value
+        async with self._events.recording(
+            EventType.INVITATION_ACCEPTED,
+            invitation.organization_id,
+            Actor.account(account_id, invitation.email),
+            {
+                **invitation_data(invitation),
+                "status": accepted,
+                "member": {
+                    "account_id": str(account_id),
+                    "email": invitation.email,
+                    "role": invitation.role.value,
+                },
+            },
+            invitation_subject(invitation, status=accepted),
+        ):
+            if not await self._invitations.close(invitation, InvitationStatus.ACCEPTED):
+                raise InvitationGone()  # accepted by a concurrent request a moment ago
+            await self._join(invitation, account_id, new_account)
         await self._audit.record(
             AuditAction.INVITATION_ACCEPT,
             organization_id=invitation.organization_id,

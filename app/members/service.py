@@ -19,6 +19,7 @@ from bson import ObjectId
 from app.access.permissions import Action, action_for, require
 from app.access.principal import Principal
 from app.access.roles import Role
+from app.accounts.event_subjects import membership_subject
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Membership
 from app.accounts.repository import AccountRepository
@@ -26,6 +27,10 @@ from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.keyset import Slice, Window
 from app.db.retry import again
 from app.errors import Conflict, InvalidInput, NotFound
+from app.events.catalogue import EventType
+from app.events.models import Actor
+from app.events.outbox import Outbox
+from app.kit.times import rfc3339
 from app.registry.repository import OrganizationRepository
 from app.workspaces.repository import WorkspaceMemberRepository
 
@@ -84,12 +89,14 @@ class MemberService:
         organizations: OrganizationRepository,
         audit: AuditTrail,
         workspace_members: WorkspaceMemberRepository,
+        events: Outbox,
     ) -> None:
         self._memberships = memberships
         self._accounts = accounts
         self._organizations = organizations
         self._audit = audit
         self._workspace_members = workspace_members
+        self._events = events
 
     async def list(
         self, principal: Principal, role: Role | None, window: Window
@@ -113,7 +120,16 @@ class MemberService:
         require(principal.role, action_for(role))
         if membership.role is not role:
             await self._organizations.require_writable(principal.organization_id)
-            await self._set_role(membership, role)
+            data = await self._member_data(membership, role)
+            data["previous_role"] = membership.role.value
+            async with self._events.recording(
+                EventType.MEMBER_ROLE_CHANGED,
+                principal.organization_id,
+                Actor.of(principal),
+                data,
+                membership_subject(account_id, principal.organization_id, role=role.value),
+            ):
+                await self._set_role(membership, role)
             await self._audit.record(
                 AuditAction.MEMBER_ROLE_CHANGE,
                 **actor_fields(principal),
@@ -129,7 +145,7 @@ class MemberService:
         membership = await self._member(principal, account_id)
         require(principal.role, action_for(membership.role))
         await self._organizations.require_writable(principal.organization_id)
-        await self._drop(membership)
+        await self._dropping(EventType.MEMBER_REMOVED, principal, membership)
         await self._audit.record(
             AuditAction.MEMBER_REMOVE,
             **actor_fields(principal),
@@ -139,7 +155,8 @@ class MemberService:
 
     async def leave(self, principal: Principal) -> None:
         """Anyone may leave, even a suspended organization; the last owner may not."""
-        await self._drop(await self._member(principal, principal.account_id))
+        membership = await self._member(principal, principal.account_id)
+        await self._dropping(EventType.MEMBER_LEFT, principal, membership)
         await self._audit.record(AuditAction.MEMBER_LEAVE, **actor_fields(principal))
 
     async def transfer_ownership(self, principal: Principal, account_id: ObjectId) -> None:
@@ -150,15 +167,49 @@ class MemberService:
             raise InvalidInput(("body", "account_id"), "name another member, not yourself")
         await self._organizations.require_writable(principal.organization_id)
         target = await self._member(principal, account_id)
-        if target.role is not Role.OWNER:
-            await self._set_role(target, Role.OWNER)
-        # The new owner is in: the caller steps down however the database answers now.
+        caller = await self._member(principal, principal.account_id)
         organization_id = principal.organization_id
-        await again(lambda: self._organizations.set_admin(organization_id, account_id))
-        await again(lambda: self._step_down(principal))
+        async with self._events.recording(
+            EventType.MEMBER_OWNERSHIP_TRANSFERRED,
+            organization_id,
+            Actor.of(principal),
+            {
+                "new_owner": await self._member_data(target, Role.OWNER),
+                "previous_owner": await self._member_data(caller, Role.ADMIN),
+            },
+            membership_subject(account_id, organization_id, role=Role.OWNER.value),
+        ) as draft:
+            if target.role is not Role.OWNER:
+                await self._set_role(target, Role.OWNER)
+            elif caller.role is not Role.OWNER:
+                draft.skip()
+            # The new owner is in: the caller steps down however the database answers now.
+            await again(lambda: self._organizations.set_admin(organization_id, account_id))
+            await again(lambda: self._step_down(principal))
         await self._audit.record(
             AuditAction.OWNERSHIP_TRANSFER, **actor_fields(principal), target=str(account_id)
         )
+
+    async def _dropping(
+        self, event_type: EventType, principal: Principal, membership: Membership
+    ) -> None:
+        async with self._events.recording(
+            event_type,
+            membership.organization_id,
+            Actor.of(principal),
+            await self._member_data(membership, membership.role),
+            membership_subject(membership.account_id, membership.organization_id, present=False),
+        ):
+            await self._drop(membership)
+
+    async def _member_data(self, membership: Membership, role: Role) -> dict[str, object]:
+        """The member as the API shows it, with `role`."""
+        return {
+            "account_id": str(membership.account_id),
+            "email": await self._accounts.email_of(membership.account_id) or "",
+            "role": role.value,
+            "joined_at": rfc3339(membership.created_at),
+        }
 
     async def _step_down(self, principal: Principal) -> None:
         """The transferring owner becomes admin (safe to repeat)."""

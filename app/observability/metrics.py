@@ -4,7 +4,8 @@ Exposed at `/metrics`: request counts and latency by route template and status, 
 flight, login failures, organizations by lifecycle state (counted when scraped), rename
 durations by how the collection moved, MongoDB command latency and failures by command name
 and connection pool usage, collections and indexes per database against the capacity limits
-(from the latest background count, `CAPACITY_REFRESH_SECONDS`), and the standard process,
+(from the latest background count, `CAPACITY_REFRESH_SECONDS`), webhook attempts by outcome
+and latency with the delivery queue's depth and oldest due age, and the standard process,
 platform and garbage-collector series. Counters carry no `_created` companion series.
 """
 
@@ -146,6 +147,34 @@ class Metrics:
         self.capacity_counted_at = Gauge(
             "tenantry_capacity_counted_timestamp_seconds",
             "When collections and indexes were last counted (Unix time).",
+            registry=self.registry,
+        )
+        self.webhook_deliveries = Counter(
+            "tenantry_webhook_attempts",
+            "Webhook attempts, by outcome: delivered, retrying (failed, tried again later), "
+            "failed (the last attempt of the schedule failed), refused (SSRF guard).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_latency = Histogram(
+            "tenantry_webhook_attempt_duration_seconds",
+            "Time from sending a webhook to its answer (or to giving up on one).",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.webhook_queue_depth = Gauge(
+            "tenantry_webhook_queue_depth",
+            "Webhook deliveries waiting for an attempt (due or scheduled for a retry).",
+            registry=self.registry,
+        )
+        self.webhook_oldest_pending = Gauge(
+            "tenantry_webhook_oldest_pending_age_seconds",
+            "How long the longest-waiting due webhook delivery has been due (0 when none is).",
+            registry=self.registry,
+        )
+        self.events_awaiting_fanout = Gauge(
+            "tenantry_events_awaiting_fanout",
+            "Committed events the webhook worker has not yet queued deliveries for.",
             registry=self.registry,
         )
 

@@ -10,13 +10,17 @@ from pydantic import TypeAdapter, ValidationError
 from app.access.credentials import Email
 from app.access.passwords import PasswordHasher, password_problem
 from app.access.roles import Role
+from app.accounts.event_subjects import membership_subject
 from app.accounts.memberships import AlreadyMember, MembershipRepository
 from app.accounts.models import Account, Membership
 from app.accounts.repository import AccountRepository, EmailTaken
 from app.config import Settings
 from app.db.store import Store
+from app.events.catalogue import EventType
+from app.events.models import OPERATOR
 from app.operations.errors import UnacceptableInput, UnknownAccount
 from app.operations.organizations import resolve_organization
+from app.operations.outbox import build_outbox
 from app.registry.models import LifecycleState, Organization
 from app.registry.repository import OrganizationRepository
 
@@ -54,16 +58,29 @@ async def make_owner(
     memberships = MembershipRepository(store)
     owners_before = await memberships.count_for_organization(organization.id, Role.OWNER)
     membership = await memberships.get(account.id, organization.id)
+    outbox = build_outbox(settings, store)
+    owner = membership_subject(account.id, organization.id, role=Role.OWNER.value)
+    data = {"account_id": str(account.id), "email": account.email, "role": Role.OWNER.value}
     if membership is None:
         try:
-            await memberships.add(account.id, organization.id, Role.OWNER)
+            async with outbox.recording(
+                EventType.MEMBER_ADDED, organization.id, OPERATOR, data, owner
+            ):
+                await memberships.add(account.id, organization.id, Role.OWNER)
             await _count_new_owner(store, organization.id, account.id, owners_before)
             return OwnerOutcome(organization.name, account.email, created, None)
         except AlreadyMember:  # joined meanwhile; promote below
             membership = await memberships.get(account.id, organization.id)
     if membership is None or membership.role is Role.OWNER:
         return OwnerOutcome(organization.name, account.email, created, Role.OWNER)
-    await _promote(store, membership, owners_before)
+    async with outbox.recording(
+        EventType.MEMBER_ROLE_CHANGED,
+        organization.id,
+        OPERATOR,
+        {**data, "previous_role": membership.role.value},
+        owner,
+    ):
+        await _promote(store, membership, owners_before)
     return OwnerOutcome(organization.name, account.email, created, membership.role)
 
 

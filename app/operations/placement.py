@@ -22,8 +22,12 @@ from app.config import (
     is_valid_database_name,
 )
 from app.db.store import Store, TenantNamespace
+from app.events.catalogue import EventType
+from app.events.models import OPERATOR
+from app.events.subjects import organization_data, organization_event_subject
 from app.operations.errors import UnacceptableInput
 from app.operations.organizations import resolve_organization
+from app.operations.outbox import build_outbox
 from app.operations.transfer import Progress
 from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
 from app.registry.models import LifecycleState, Organization
@@ -72,12 +76,13 @@ async def move_organization(
         )
     organization = await resolve_organization(store, settings, reference)
     lifecycle = Lifecycle.configured(store, settings, checkpoint)
-    if progress is None:
-        outcome = await lifecycle.move(organization, target)
-    else:
-        copy = TenantNamespace(target, organization.tenant_collection)
-        async with _watching_copy(store, organization.namespace, copy, progress):
+    async with _announcing(store, settings, organization, target):
+        if progress is None:
             outcome = await lifecycle.move(organization, target)
+        else:
+            copy = TenantNamespace(target, organization.tenant_collection)
+            async with _watching_copy(store, organization.namespace, copy, progress):
+                outcome = await lifecycle.move(organization, target)
     return MoveResult(
         organization=organization.name,
         collection=organization.tenant_collection,
@@ -87,6 +92,29 @@ async def move_organization(
         resumed=outcome.resumed,
         in_pool=target in store.tenant_pool,
     )
+
+
+@contextlib.asynccontextmanager
+async def _announcing(
+    store: Store, settings: Settings, organization: Organization, target: str
+) -> AsyncIterator[None]:
+    """Record `organization.moved` with the move. A move being resumed already has its
+    event pending from the run that began it, settled by recovery once the move is done."""
+    if organization.state is not LifecycleState.ACTIVE:
+        yield
+        return
+    async with build_outbox(settings, store).recording(
+        EventType.ORGANIZATION_MOVED,
+        organization.id,
+        OPERATOR,
+        {
+            **organization_data(organization),
+            "previous_database": store.resolve_database(organization.tenant_database),
+            "database": target,
+        },
+        organization_event_subject(organization.id, tenant_database=target),
+    ):
+        yield
 
 
 @contextlib.asynccontextmanager

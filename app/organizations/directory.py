@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from bson import ObjectId
+
 from app.access.permissions import Action, require
 from app.access.principal import Principal
 from app.access.roles import Role
@@ -11,6 +13,10 @@ from app.accounts.models import Membership
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.naming import name_key
+from app.events.catalogue import EventType
+from app.events.models import Actor
+from app.events.outbox import Outbox
+from app.events.subjects import flatten, organization_data, organization_event_subject
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import OrganizationNotFound
 from app.registry.models import Organization, Status
@@ -52,6 +58,7 @@ class OrganizationDirectory:
         tenants: TenantCollections,
         audit: AuditTrail,
         workspaces: WorkspaceAccess,
+        events: Outbox,
     ) -> None:
         self._organizations = organizations
         self._memberships = memberships
@@ -59,6 +66,7 @@ class OrganizationDirectory:
         self._tenants = tenants
         self._audit = audit
         self._workspaces = workspaces
+        self._events = events
 
     async def mine(
         self, principal: Principal, window: Window, name_contains: str | None = None
@@ -140,7 +148,15 @@ class OrganizationDirectory:
         require(principal.role, Action.EDIT_ORGANIZATION)
         await self._organizations.require_writable(principal.organization_id)
         if changes:
-            await self._organizations.update_profile(principal.organization_id, changes)
+            organization_id = principal.organization_id
+            async with self._events.recording(
+                EventType.ORGANIZATION_PROFILE_UPDATED,
+                organization_id,
+                Actor.of(principal),
+                await self._profile_event(organization_id, changes),
+                organization_event_subject(organization_id, **flatten({"profile": changes})),
+            ):
+                await self._organizations.update_profile(organization_id, changes)
             await self._audit.record(
                 AuditAction.ORGANIZATION_PROFILE_UPDATE,
                 **actor_fields(principal),
@@ -148,9 +164,33 @@ class OrganizationDirectory:
             )
         return await self.details(principal)
 
+    async def _profile_event(
+        self, organization_id: ObjectId, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The organization and its profile as `changes` will leave them."""
+        organization = await self._organizations.get(organization_id)
+        data: dict[str, Any] = (
+            organization_data(organization) if organization else {"id": str(organization_id)}
+        )
+        profile = {**await self._organizations.profile_of(organization_id), **changes}
+        data["profile"] = {name: value for name, value in profile.items() if value is not None}
+        data["changed"] = sorted(changes)
+        return data
+
     async def set_status(self, principal: Principal, status: Status) -> OrganizationDetails:
         require(principal.role, Action.SUSPEND_ORGANIZATION)
-        if await self._organizations.set_status(principal.organization_id, status):
+        suspending = status is Status.SUSPENDED
+        async with self._events.recording(
+            EventType.ORGANIZATION_SUSPENDED if suspending else EventType.ORGANIZATION_REACTIVATED,
+            principal.organization_id,
+            Actor.of(principal),
+            {"status": status.value},
+            organization_event_subject(principal.organization_id, status=status.value),
+        ) as draft:
+            changed = await self._organizations.set_status(principal.organization_id, status)
+            if not changed:
+                draft.skip()
+        if changed:
             action = (
                 AuditAction.ORGANIZATION_SUSPEND
                 if status is Status.SUSPENDED

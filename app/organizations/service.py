@@ -3,6 +3,7 @@ delete, with their tenant collections (the steps are `app.organizations.lifecycl
 
 import logging
 import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -18,6 +19,10 @@ from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.db.retry import again
 from app.errors import Conflict, Forbidden
+from app.events.catalogue import EventType
+from app.events.models import Actor, Draft
+from app.events.outbox import Outbox
+from app.events.subjects import organization_data, organization_event_subject
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Lifecycle, NewOwner
 from app.organizations.signups import SignupThrottle
@@ -89,6 +94,7 @@ class OrganizationService:
         audit: AuditTrail,
         placement: TenantPlacement,
         signups: SignupThrottle,
+        events: Outbox,
         *,
         founding_limit: int = 0,
     ) -> None:
@@ -103,6 +109,7 @@ class OrganizationService:
         self._placement = placement
         self._signups = signups
         self._founding_limit = founding_limit
+        self._events = events
 
     async def create(self, name: str, email: str, password: str, address: str) -> OrganizationView:
         """Register an organization, its owner and its (empty) tenant collection.
@@ -119,10 +126,10 @@ class OrganizationService:
             raise ExistingAccountPasswordMismatch()
 
         new_owner = None if existing else NewOwner(email, partial(self._hasher.hash, password))
-        organization = await self._register(
-            ObjectId(), name, existing.id if existing else ObjectId(), new_owner
-        )
         owner_email = existing.email if existing else email
+        organization = await self._register(
+            ObjectId(), name, existing.id if existing else ObjectId(), new_owner, owner_email
+        )
         await self._audit.record(
             AuditAction.ORGANIZATION_CREATE,
             organization_id=organization.id,
@@ -144,7 +151,9 @@ class OrganizationService:
         organization_id = ObjectId()
         await self._take_founding_place(principal.account_id, organization_id)
         try:
-            organization = await self._register(organization_id, name, principal.account_id, None)
+            organization = await self._register(
+                organization_id, name, principal.account_id, None, principal.email
+            )
         except BaseException:
             if self._founding_limit:
                 with anyio.CancelScope(shield=True):
@@ -206,6 +215,7 @@ class OrganizationService:
         name: str,
         admin_id: ObjectId,
         new_owner: NewOwner | None,
+        owner_email: str,
     ) -> Organization:
         """Run the lifecycle's create for an organization placed as usual; the active entry."""
         now = datetime.now(UTC)
@@ -223,7 +233,14 @@ class OrganizationService:
             tenant_database=await self._placement.choose(organization_id),
         )
         try:
-            await self._lifecycle.create(organization, new_owner)
+            async with self._events.recording(
+                EventType.ORGANIZATION_CREATED,
+                organization.id,
+                Actor.account(organization.admin_id, owner_email),
+                organization_data(organization, owner_email),
+                organization_event_subject(organization.id),
+            ):
+                await self._lifecycle.create(organization, new_owner)
         except BaseException:
             self._placement.forget(organization.tenant_database)
             raise
@@ -266,19 +283,21 @@ class OrganizationService:
         if target.identifier == current.identifier:
             # Same slug (a change of case or punctuation): the collection stays where it is.
             try:
-                rewritten = await self._organizations.rewrite_name(
-                    current, target.name, target.name_key
-                )
+                async with self._renaming(principal, current, target):
+                    rewritten = await self._organizations.rewrite_name(
+                        current, target.name, target.name_key
+                    )
+                    if not rewritten:
+                        raise OperationInProgress()
             except DuplicateOrganization:
                 raise OrganizationNameTaken() from None
-            if not rewritten:
-                raise OperationInProgress()
             documents = await self._tenants.count(current.namespace)
             await self._record_rename(principal, current, target)
             return RenameOutcome(_renamed(current, target), current.tenant_collection, documents)
 
         started = time.perf_counter()
-        done = await self._lifecycle.rename(current, target)
+        async with self._renaming(principal, current, target):
+            done = await self._lifecycle.rename(current, target)
         self._metrics.rename_duration.labels(done.how).observe(time.perf_counter() - started)
         migrated = done.documents
         logger.info(
@@ -290,6 +309,25 @@ class OrganizationService:
         )
         await self._record_rename(principal, current, target)
         return RenameOutcome(_renamed(current, target), current.tenant_collection, migrated)
+
+    def _renaming(
+        self, principal: Principal, current: Organization, target: PendingRename
+    ) -> AbstractAsyncContextManager[Draft]:
+        data = organization_data(_renamed(current, target))
+        data["previous"] = {
+            "organization_name": current.name,
+            "organization_identifier": current.identifier,
+            "tenant_collection": current.tenant_collection,
+        }
+        return self._events.recording(
+            EventType.ORGANIZATION_RENAMED,
+            current.id,
+            Actor.of(principal),
+            data,
+            organization_event_subject(
+                current.id, name=target.name, tenant_collection=target.tenant_collection
+            ),
+        )
 
     async def _record_rename(
         self, principal: Principal, current: Organization, target: PendingRename
@@ -319,7 +357,14 @@ class OrganizationService:
 
     async def delete_as(self, principal: Principal, organization: Organization) -> None:
         require(principal.role, Action.DELETE_ORGANIZATION)
-        await self._lifecycle.delete(organization)
+        async with self._events.recording(
+            EventType.ORGANIZATION_DELETED,
+            organization.id,
+            Actor.of(principal),
+            organization_data(organization),
+            organization_event_subject(organization.id, present=False),
+        ):
+            await self._lifecycle.delete(organization)
         logger.info(
             "organization %s deleted with %s", organization.id, organization.tenant_collection
         )

@@ -369,6 +369,11 @@ class OrganizationRepository:
         cursor = self._organizations.find({"_id": {"$in": organization_ids}}, {"_id": 1})
         return {document["_id"] async for document in cursor}
 
+    async def profile_of(self, organization_id: ObjectId) -> dict[str, Any]:
+        document = await self._organizations.find_one({"_id": organization_id}, {"profile": 1})
+        profile: dict[str, Any] = (document or {}).get("profile") or {}
+        return profile
+
     async def update_profile(self, organization_id: ObjectId, changes: dict[str, Any]) -> None:
         """Set the given profile fields; a None value removes the field."""
         to_set = {f"profile.{k}": v for k, v in changes.items() if v is not None}

@@ -107,6 +107,12 @@ class WorkspaceRepository:
         )
         return Workspace.from_document(document) if document else None
 
+    async def find_by_name(self, organization_id: ObjectId, name: str) -> Workspace | None:
+        document = await self._workspaces.find_one(
+            {"organization_id": organization_id, "name_key": name_key(name)}
+        )
+        return Workspace.from_document(document) if document else None
+
     async def default_of(self, organization_id: ObjectId) -> Workspace | None:
         document = await self._workspaces.find_one({"_id": organization_id})
         if document is None:

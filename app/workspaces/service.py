@@ -5,6 +5,7 @@ that workspace (rename, archive, members). Creating workspaces is for organizati
 and admins. The default workspace can be renamed but neither archived nor deleted.
 """
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -16,10 +17,19 @@ from app.db.keyset import Slice, Window
 from app.db.retry import again
 from app.db.store import Document, Store
 from app.errors import Conflict, Forbidden, InvalidInput, ServiceUnavailable
+from app.events.catalogue import EventType
+from app.events.models import Actor, Draft, Subject
+from app.events.outbox import Outbox
 from app.registry.models import LifecycleState
 from app.registry.repository import OrganizationRepository
 from app.registry.write_leases import WriteLeases
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext, WorkspaceNotFound
+from app.workspaces.event_subjects import (
+    named_subject,
+    seat_subject,
+    workspace_data,
+    workspace_subject,
+)
 from app.workspaces.models import Workspace, WorkspaceMember, WorkspaceRole
 from app.workspaces.repository import WorkspaceNameTaken
 
@@ -70,6 +80,8 @@ class WorkspaceService:
         memberships: MembershipRepository,
         organizations: OrganizationRepository,
         leases: WriteLeases | None = None,
+        *,
+        events: Outbox,
     ) -> None:
         self._store = store
         self._leases = leases or WriteLeases(store)
@@ -78,6 +90,7 @@ class WorkspaceService:
         self._members = access.members
         self._memberships = memberships
         self._organizations = organizations
+        self._events = events
 
     async def create(self, principal: Principal, name: str) -> WorkspaceView:
         if not principal.organization_wide:
@@ -85,7 +98,14 @@ class WorkspaceService:
         await self._organizations.require_writable(principal.organization_id)
         await self._workspaces.ensure_default(principal.organization_id)
         try:
-            workspace = await self._workspaces.create(principal.organization_id, name)
+            async with self._recording(
+                EventType.WORKSPACE_CREATED,
+                principal,
+                {"name": name},
+                named_subject(principal.organization_id, name),
+            ) as draft:
+                workspace = await self._workspaces.create(principal.organization_id, name)
+                draft.data = workspace_data(workspace)
         except WorkspaceNameTaken:
             raise WorkspaceNameInUse() from None
         return await self._view(WorkspaceContext(workspace, None, organization_wide=True))
@@ -111,8 +131,17 @@ class WorkspaceService:
         self, principal: Principal, workspace_id: ObjectId, name: str
     ) -> WorkspaceView:
         context = await self._managed(principal, workspace_id)
+        workspace = context.workspace
         try:
-            await self._workspaces.rename(context.workspace, name)
+            async with self._recording(
+                EventType.WORKSPACE_RENAMED,
+                principal,
+                {**workspace_data(workspace), "name": name, "previous_name": workspace.name},
+                workspace_subject(workspace, name=name),
+            ) as draft:
+                if name == workspace.name:
+                    draft.skip()
+                await self._workspaces.rename(workspace, name)
         except WorkspaceNameTaken:
             raise WorkspaceNameInUse() from None
         return await self.read(principal, workspace_id)
@@ -123,7 +152,16 @@ class WorkspaceService:
         context = await self._managed(principal, workspace_id)
         if context.workspace.is_default and archived:
             raise DefaultWorkspaceIsPermanent()
-        await self._workspaces.set_archived(context.workspace, archived)
+        workspace = context.workspace
+        async with self._recording(
+            EventType.WORKSPACE_ARCHIVED if archived else EventType.WORKSPACE_UNARCHIVED,
+            principal,
+            {**workspace_data(workspace), "archived": archived},
+            workspace_subject(workspace, archived=archived),
+        ) as draft:
+            if workspace.archived is archived:
+                draft.skip()
+            await self._workspaces.set_archived(workspace, archived)
         return await self.read(principal, workspace_id)
 
     async def delete(self, principal: Principal, workspace_id: ObjectId, confirm: bool) -> int:
@@ -134,6 +172,18 @@ class WorkspaceService:
         context = await self._managed(principal, workspace_id)
         if context.workspace.is_default:
             raise DefaultWorkspaceIsPermanent()
+        async with self._recording(
+            EventType.WORKSPACE_DELETED,
+            principal,
+            workspace_data(context.workspace),
+            workspace_subject(context.workspace, present=False),
+        ) as draft:
+            deleted = await self._delete(principal, context, confirm)
+            draft.data = {**workspace_data(context.workspace), "documents_deleted": deleted}
+        return deleted
+
+    async def _delete(self, principal: Principal, context: WorkspaceContext, confirm: bool) -> int:
+        workspace_id = context.workspace.id
         # Like a document write: under a write lease, taken before reading where the
         # collection is, so a rename or move either waits for this delete or is seen by it.
         lease = await self._leases.acquire(principal.organization_id)
@@ -172,14 +222,35 @@ class WorkspaceService:
         context = await self._managed(principal, workspace_id)
         if await self._memberships.get(account_id, principal.organization_id) is None:
             raise NotAnOrganizationMember()
-        await self._members.put(principal.organization_id, context.workspace.id, account_id, role)
+        async with self._recording(
+            EventType.WORKSPACE_MEMBER_PUT,
+            principal,
+            _seat_data(context.workspace, account_id, role),
+            seat_subject(context.workspace.id, account_id, role=role.value),
+        ):
+            await self._members.put(
+                principal.organization_id, context.workspace.id, account_id, role
+            )
 
     async def remove_member(
         self, principal: Principal, workspace_id: ObjectId, account_id: ObjectId
     ) -> None:
         context = await self._managed(principal, workspace_id)
-        if not await self._members.remove(context.workspace.id, account_id):
-            raise InvalidInput(("path", "account_id"), "not a member of this workspace")
+        async with self._recording(
+            EventType.WORKSPACE_MEMBER_REMOVED,
+            principal,
+            _seat_data(context.workspace, account_id, None),
+            seat_subject(context.workspace.id, account_id, present=False),
+        ):
+            if not await self._members.remove(context.workspace.id, account_id):
+                raise InvalidInput(("path", "account_id"), "not a member of this workspace")
+
+    def _recording(
+        self, event_type: EventType, principal: Principal, data: dict[str, object], subject: Subject
+    ) -> AbstractAsyncContextManager[Draft]:
+        return self._events.recording(
+            event_type, principal.organization_id, Actor.of(principal), data, subject
+        )
 
     async def _managed(self, principal: Principal, workspace_id: ObjectId) -> WorkspaceContext:
         await self._organizations.require_writable(principal.organization_id)
@@ -201,3 +272,13 @@ class WorkspaceService:
     async def _collection_for(self, organization_id: ObjectId) -> AsyncCollection[Document] | None:
         organization = await self._organizations.get_visible(organization_id)
         return self._store.collection(organization.namespace) if organization else None
+
+
+def _seat_data(
+    workspace: Workspace, account_id: ObjectId, role: WorkspaceRole | None
+) -> dict[str, object]:
+    return {
+        "workspace": workspace_data(workspace),
+        "account_id": str(account_id),
+        "role": role.value if role else None,
+    }

@@ -25,6 +25,7 @@ PUBLIC = {
     "metrics",
     "errors_list",
     "errors_read",
+    "event_types_list",
     "org_create",
     "org_get",
     "admin_login",

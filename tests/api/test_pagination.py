@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,9 +23,11 @@ from httpx import AsyncClient, Response
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.config import Settings
-from app.db.schema import API_KEYS, AUDIT_LOG
+from app.db.schema import API_KEYS, AUDIT_LOG, WEBHOOK_ATTEMPTS
 from app.db.store import Store
 from app.plans import Plan
+from app.webhooks.models import Delivery, DeliveryState, Outcome
+from app.webhooks.repository import DeliveryRepository
 from tests.support import add_account, bearer, created_org, field_errors, login, tenants
 
 Item = dict[str, Any]
@@ -301,6 +304,55 @@ async def api_keys(client: AsyncClient, store: Store) -> Listing:
     return await fill(Listing(client, url, token, add, remove))
 
 
+async def webhook_endpoints(client: AsyncClient, store: Store) -> Listing:
+    org_id, token = await organization(client)
+    url = f"/api/v1/organizations/{org_id}/webhooks"
+
+    async def add() -> None:
+        body = {"url": f"https://hooks{next(_numbers)}.example.com/in"}
+        response = await client.post(url, json=body, headers=bearer(token))
+        assert response.status_code == 201, response.text
+
+    async def remove(item: Item) -> None:
+        response = await client.delete(f"{url}/{item['id']}", headers=bearer(token))
+        assert response.status_code == 200, response.text
+
+    return await fill(Listing(client, url, token, add, remove))
+
+
+async def webhook_attempts(client: AsyncClient, store: Store) -> Listing:
+    org_id, token = await organization(client)
+    created = await client.post(
+        f"/api/v1/organizations/{org_id}/webhooks",
+        json={"url": "https://hooks.example.com/in"},
+        headers=bearer(token),
+    )
+    endpoint_id = ObjectId(created.json()["id"])
+    url = f"/api/v1/organizations/{org_id}/webhooks/{endpoint_id}/attempts"
+    log = DeliveryRepository(store, timedelta(days=1))
+
+    async def add() -> None:  # as the worker does after each attempt
+        delivery = Delivery(
+            id=f"evt_{next(_numbers)}:{endpoint_id}",
+            organization_id=ObjectId(org_id),
+            endpoint_id=endpoint_id,
+            message_id="evt_x",
+            event_type="organization.created",
+            payload="{}",
+            state=DeliveryState.PENDING,
+            attempts=0,
+            due_at=datetime.now(UTC),
+            created_at=datetime.now(UTC),
+        )
+        await log.log(delivery, datetime.now(UTC), Outcome(500, 3.0))
+
+    async def remove(item: Item) -> None:  # as the retention index does
+        result = await store.master[WEBHOOK_ATTEMPTS].delete_one({"_id": ObjectId(item["id"])})
+        assert result.deleted_count == 1
+
+    return await fill(Listing(client, url, token, add, remove))
+
+
 LISTS: dict[str, tuple[str, Callable[[AsyncClient, Store], Awaitable[Listing]]]] = {
     "my organizations": ("/api/v1/organizations", my_organizations),
     "members": ("/api/v1/organizations/{org_id}/members", members),
@@ -314,6 +366,11 @@ LISTS: dict[str, tuple[str, Callable[[AsyncClient, Store], Awaitable[Listing]]]]
     ),
     "invitations": ("/api/v1/organizations/{org_id}/invitations", invitations),
     "api keys": ("/api/v1/organizations/{org_id}/api-keys", api_keys),
+    "webhook endpoints": ("/api/v1/organizations/{org_id}/webhooks", webhook_endpoints),
+    "webhook attempts": (
+        "/api/v1/organizations/{org_id}/webhooks/{endpoint_id}/attempts",
+        webhook_attempts,
+    ),
 }
 
 

@@ -148,6 +148,20 @@ DELIBERATE_SCANS: dict[tuple[str, str, str], str] = {
         "count_documents everything",
     ): "a filter on the organization's own fields, counted up to the cap",
 }
+# The delivery worker's claim: `state_due` finds the due deliveries in order; the lease
+# (`$expr` on `$$NOW`, no index can hold it) and the endpoints at their limit are checked on
+# the first due ones it reads.
+_CLAIM = "the due deliveries by state_due; the lease and busy endpoints checked on those read"
+DELIBERATE_SCANS.update(
+    {
+        (
+            "webhook_deliveries",
+            "webhooks.repository.claim < webhooks.worker.start_attempts",
+            f"find_one_and_update E[state] S[state:1,due_at:1] R[{ranges}]",
+        ): _CLAIM
+        for ranges in ("$expr,due_at", "$expr,due_at,endpoint_id")
+    }
+)
 # Fields of a tenant document the service itself writes; the rest are the organization's own,
 # on which `where` filters equality among what the scope's index finds.
 SERVER_FIELDS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "version"})
@@ -302,6 +316,32 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
     )
     ok(await client.post(f"{base}/members/leave", headers=bearer(joined["access_token"])))
     ok(await client.get("/metrics"))
+    hooks = f"{base}/webhooks"
+    # A name that never resolves: the worker's attempt is refused without leaving the host.
+    endpoint = ok(
+        await client.post(
+            hooks,
+            json={"url": "https://hooks.invalid/in", "types": ["*", "document.*"]},
+            headers=owner,
+        )
+    )["id"]
+    ok(await client.post(f"{base}/documents", json={"n": 1}, headers=owner))
+    ok(await client.get(hooks, headers=owner))
+    ok(await client.patch(f"{hooks}/{endpoint}", json={"description": "sync"}, headers=owner))
+    ok(await client.post(f"{hooks}/{endpoint}/rotate-secret", json={}, headers=owner))
+    ok(await client.post(f"{hooks}/{endpoint}/test", headers=owner))
+    first = ok(await client.get(f"{base}/events", headers=owner))["events"][0]["id"]
+    ok(await client.get(f"{base}/events", params={"after": first}, headers=owner))
+    ok(await client.get(f"{base}/events/{first}", headers=owner))
+    ok(await client.post(f"{hooks}/{endpoint}/redeliver", json={"event_id": first}, headers=owner))
+    ok(
+        await client.post(
+            f"{hooks}/{endpoint}/replay",
+            json={"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"},
+            headers=owner,
+        )
+    )
+    ok(await client.get(f"{hooks}/{endpoint}/attempts", headers=owner))
 
     doomed = await created_org(client, "Doomed Corp", "owner@doomed.example")
     doomed_token = await login(client, "owner@doomed.example")
@@ -333,6 +373,11 @@ async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
     registry = OrganizationRepository(store)
     lifecycle = Lifecycle.configured(store, settings)
     assert await PurgeSweep(lifecycle, registry, services.audit, clock=lambda: later).run()
+    await services.outbox.settle_stale(timedelta(0))
+    await services.expiry_notices.sweep()
+    await services.webhook_worker.round()
+    await services.webhook_worker.show_queue()
+    await services.webhook_worker.close()
     await services.capacity.refresh()
     await list_organizations(store, settings, OrganizationFilter(state="active"))
     await describe_organization(store, settings, "Bystander Corp")

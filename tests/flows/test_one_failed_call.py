@@ -62,6 +62,9 @@ SECOND_DB = "tenantry_tenants_2"
 # the record of what happened and of who tried, and claims of retried requests.
 BOOKKEEPING = {
     "audit_log",
+    # A sequence number handed out to an event the failed change then dropped. The events
+    # themselves are compared: a failed request leaves none.
+    "event_streams",
     "idempotency_keys",
     "login_failures",
     "login_trusted_addresses",

@@ -9,9 +9,11 @@ from app.api.v1 import (
     auth,
     billing,
     documents,
+    events,
     invitations,
     members,
     organizations,
+    webhooks,
     workspaces,
 )
 
@@ -27,4 +29,7 @@ routers: tuple[APIRouter, ...] = (
     invitations.router,
     api_keys.router,
     admin.router,
+    events.router,
+    events.catalogue_router,
+    webhooks.router,
 )

@@ -1,0 +1,1 @@
+"""Events: one record of each state change, kept in order per organization."""
