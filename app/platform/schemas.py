@@ -90,7 +90,7 @@ class ManagedOrganizationRead(BaseModel):
         )
 
 
-class OrganizationCreated(BaseModel):
+class ManagedOrganizationCreated(BaseModel):
     id: str
     organization_name: str
     organization_identifier: str
@@ -98,7 +98,7 @@ class OrganizationCreated(BaseModel):
     admin_email: str
 
     @classmethod
-    def of(cls, organization: Organization, admin_email: str) -> "OrganizationCreated":
+    def of(cls, organization: Organization, admin_email: str) -> "ManagedOrganizationCreated":
         return cls(
             id=str(organization.id),
             organization_name=organization.name,

@@ -12,7 +12,7 @@ from tests.conftest import borrowed
 from tests.support import bearer, created_org, login
 
 ORGANIZATION = "GET, PATCH, DELETE, OPTIONS"  # /api/v1/organizations/{org_id}
-MEMBER = "PATCH, DELETE, OPTIONS"  # /api/v1/organizations/{org_id}/members/{account_id}
+MEMBER = "GET, PATCH, DELETE, OPTIONS"  # /api/v1/organizations/{org_id}/members/{account_id}
 
 
 @pytest.mark.parametrize("method", ["PUT", "POST"])

@@ -30,9 +30,9 @@ from app.plans import Plan
 from app.platform.administration import AccountNotFound, AlreadyMemberOf, OwnerChoice
 from app.platform.schemas import (
     AccountOrganizationRead,
+    ManagedOrganizationCreated,
     ManagedOrganizationRead,
     MemberAdd,
-    OrganizationCreated,
     OrganizationListed,
     PlanChange,
     PlatformAccountRead,
@@ -155,7 +155,7 @@ async def create(
     platform: PlatformDep,
     request: Request,
     response: Response,
-) -> OrganizationCreated:
+) -> ManagedOrganizationCreated:
     """As sign-up does, without the sign-up throttle and without the existing account's
     password; the owner is admin of the default workspace."""
     owner = OwnerChoice(
@@ -166,7 +166,7 @@ async def create(
     organization = await platform.create(key, body.organization_name, owner)
     admin = await platform.account(organization.admin_id)
     response.headers["Location"] = f"{request.url.path}/{organization.id}"
-    return OrganizationCreated.of(organization, admin.email)
+    return ManagedOrganizationCreated.of(organization, admin.email)
 
 
 @router.get(
