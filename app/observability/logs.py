@@ -41,6 +41,9 @@ def configure_logging(level: str, log_format: LogFormat = "text") -> None:
         server_logger = logging.getLogger(name)
         server_logger.handlers.clear()
         server_logger.propagate = True
+    # The service writes its own access log (`app.access`); uvicorn's would repeat each line,
+    # and it writes only while its logger has somewhere to write to.
+    logging.getLogger("uvicorn.access").propagate = False
     logging.getLogger("app").setLevel(level)
     root.setLevel(min(root.level or logging.WARNING, logging.getLevelName(level)))
 

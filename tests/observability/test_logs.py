@@ -114,6 +114,8 @@ def test_every_line_a_json_server_writes_is_json_with_a_utc_time(command: list[s
     messages = [record["message"] for record in records]
     assert any("Application startup complete" in message for message in messages), messages
     assert any(record["logger"] == "app.access" for record in records)
+    # One access line a request: the service's own, never uvicorn's beside it.
+    assert not any(record["logger"] == "uvicorn.access" for record in records), records
     for record in records:
         assert _RFC3339_UTC.fullmatch(record["time"]), record
         assert "color_message" not in record
