@@ -140,8 +140,11 @@ class EventRepository:
         cursor = self._events.find({"fanout_pending": True}).limit(limit)
         return [Event.from_document(document) async for document in cursor]
 
-    async def fanned_out(self, event_id: str) -> None:
-        await self._events.update_one({"_id": event_id}, {"$unset": {"fanout_pending": ""}})
+    async def fanned_out(self, event_ids: list[str]) -> None:
+        if event_ids:
+            await self._events.update_many(
+                {"_id": {"$in": event_ids}}, {"$unset": {"fanout_pending": ""}}
+            )
 
     async def fanout_backlog(self) -> int:
         return await self._events.count_documents({"fanout_pending": True})

@@ -14,8 +14,10 @@ Times of attempts and retries come from an injected clock; leases from the serve
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from app.webhooks.signing import signed_headers
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 _FANOUT_BATCH = 100
+_SHOW_QUEUE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +91,14 @@ class DeliveryWorker:
     async def fan_out(self) -> int:
         """Queue a delivery of each newly committed event to each endpoint that wants it."""
         queued = 0
-        for event in await self._events.awaiting_fanout(_FANOUT_BATCH):
-            endpoints = await self._endpoints.enabled_of(event.organization_id)
+        batch = await self._events.awaiting_fanout(_FANOUT_BATCH)
+        endpoints_of: dict[ObjectId, list[Endpoint]] = {}
+        for event in batch:
+            if event.organization_id not in endpoints_of:
+                endpoints_of[event.organization_id] = await self._endpoints.enabled_of(
+                    event.organization_id
+                )
+            endpoints = endpoints_of[event.organization_id]
             payload = body(event)
             for endpoint in endpoints:
                 # An endpoint hears of what happens once it exists (replay reaches earlier).
@@ -99,7 +108,9 @@ class DeliveryWorker:
                         endpoint, event.id, event.type, payload, self._clock(), key=key
                     ):
                         queued += 1
-            await self._events.fanned_out(event.id)
+        # Marked once the whole batch is queued: a crash before repeats the batch, and a
+        # delivery's `_id` keeps a repeat from queueing anything twice.
+        await self._events.fanned_out([event.id for event in batch])
         return queued
 
     async def start_attempts(self) -> int:
@@ -131,12 +142,16 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Rounds for as long as the service runs: woken by commits, else every `poll`."""
+        shown_at = -math.inf
         try:
             while True:
                 try:
                     await self.fan_out()
                     await self.start_attempts()
-                    await self.show_queue()
+                    # Busy rounds come by the hundred a second; the gauges need not.
+                    if time.monotonic() - shown_at >= _SHOW_QUEUE_SECONDS:
+                        shown_at = time.monotonic()
+                        await self.show_queue()
                 except Exception:
                     logger.exception("webhook worker round failed; trying again")
                 with contextlib.suppress(TimeoutError):
@@ -189,7 +204,8 @@ class DeliveryWorker:
         await self._deliveries.log(delivery, now, outcome)
         if outcome.succeeded:
             await self._deliveries.finish(delivery, self.owner, DeliveryState.DELIVERED, None)
-            await self._endpoints.working(endpoint.id)
+            if endpoint.failing_since is not None:
+                await self._endpoints.working(endpoint.id)
             self._count("delivered", outcome)
             return
         due = next_attempt(self._clock(), delivery.attempts + 1, self._rng)
