@@ -31,6 +31,7 @@ async def test_two_instances_deliver_each_event_once(
         update={
             "environment": "development",
             "webhook_allow_private_targets": True,
+            "webhook_worker": True,
             "webhook_poll_seconds": 0.2,
             "recovery_interval_seconds": 0,
         }
