@@ -76,6 +76,39 @@ async def create_document(client: httpx.AsyncClient, account: Account) -> str:
     return document_id
 
 
+async def create_api_key(client: httpx.AsyncClient, account: Account, role: str) -> Account:
+    """The same owner's organization as seen through a new API key of `role`."""
+    created = _checked(
+        await client.post(
+            f"/api/v1/organizations/{account.organization_id}/api-keys",
+            json={"name": f"bench {role}", "role": role},
+            headers=dict([account.authorization]),
+        ),
+        201,
+    )
+    return Account(
+        account.organization_name,
+        account.email,
+        account.tenant_collection,
+        created["secret"],
+        account.organization_id,
+    )
+
+
+async def subscribe(
+    client: httpx.AsyncClient, account: Account, url: str, types: list[str]
+) -> dict[str, Any]:
+    """A webhook endpoint of the account's organization."""
+    return _checked(
+        await client.post(
+            f"/api/v1/organizations/{account.organization_id}/webhooks",
+            json={"url": url, "types": types},
+            headers=dict([account.authorization]),
+        ),
+        201,
+    )
+
+
 async def rename(client: httpx.AsyncClient, account: Account, new_name: str) -> dict[str, Any]:
     return _checked(
         await client.put(

@@ -70,6 +70,8 @@ class Accounts:
     owner: api.Account
     renamed: api.Account
     document_id: str
+    # The owner's organization through an API key of the member role.
+    keyed: api.Account
 
 
 async def _accounts(base_url: str) -> Accounts:
@@ -78,7 +80,8 @@ async def _accounts(base_url: str) -> Accounts:
         owner = await api.sign_up(client, api.org_name_for(tag, 0), api.email_for(tag, 0))
         renamed = await api.sign_up(client, api.org_name_for(tag, 1), api.email_for(tag, 1))
         document_id = await api.create_document(client, owner)
-    return Accounts(owner, renamed, document_id)
+        keyed = await api.create_api_key(client, owner, "member")
+    return Accounts(owner, renamed, document_id, keyed)
 
 
 def read_cells(accounts: Accounts, connections: int) -> list[Cell]:
@@ -104,6 +107,13 @@ def read_cells(accounts: Accounts, connections: int) -> list[Cell]:
             connections,
         ),
         Cell("GET …/documents/{doc}", Request("GET", document, "", auth), 200, "read", connections),
+        Cell(
+            "GET …/documents/{doc} (API key)",
+            Request("GET", document, "", (accounts.keyed.authorization,)),
+            200,
+            "read",
+            connections,
+        ),
         Cell(
             "GET …/documents (list)", Request("GET", documents, "", auth), 200, "read", connections
         ),

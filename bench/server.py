@@ -105,6 +105,7 @@ def server_environment(options: ServerOptions, primary_db: str) -> dict[str, str
             "SIGNUP_PER_ADDRESS_PER_HOUR": "0",
             "SIGNUP_TOTAL_PER_HOUR": "0",
             "PLAN_MEMBER_LIMITS": "free=0,pro=0,enterprise=0",
+            "API_KEY_REQUESTS_PER_MINUTE": "0",
         }
     )
     if options.asyncio_debug:
