@@ -109,6 +109,7 @@ BUILTIN_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     role: frozenset(p for p, roles in _ALLOWED.items() if role in roles) for role in Role
 }
 OWNER_ONLY = frozenset(p for p, info in CATALOGUE.items() if info.owner_only)
+_NAMES = frozenset(p.value for p in Permission)
 # What lets a role's holders decide what others may do: a custom role holding any of these
 # is classed with admins (see `management_permission`).
 _GRANTING = frozenset(
@@ -147,9 +148,8 @@ def grant_of(name: RoleName, stored: Iterable[str] | None = None) -> Grant:
     role = builtin_role(name)
     if role is not None:
         return builtin_grant(role)
-    known = Permission._value2member_map_
-    permissions = frozenset(known[p] for p in stored or () if p in known)
-    return Grant(name, permissions, builtin=False)  # type: ignore[arg-type]
+    permissions = frozenset(Permission(p) for p in stored or () if p in _NAMES)
+    return Grant(name, permissions, builtin=False)
 
 
 def allows(holder: Holder, permission: Permission) -> bool:

@@ -29,7 +29,10 @@ _ROLE_NAME = re.compile(ROLE_NAME_PATTERN)
 
 def builtin_role(name: RoleName) -> Role | None:
     """The built-in role called `name`, or None for a custom role's slug."""
-    return Role._value2member_map_.get(name)  # type: ignore[return-value]
+    try:
+        return Role(name)
+    except ValueError:
+        return None
 
 
 def is_role_name(value: str) -> bool:

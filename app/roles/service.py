@@ -69,7 +69,7 @@ class RoleInUse(Conflict):
     title = "The role is still held; delete it with `replacement=<role>` to move its holders"
 
     def __init__(self, holders: Mapping[str, int]) -> None:
-        counts = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in holders.items())
+        counts = ", ".join(f"{kind.replace('_', ' ')}: {count}" for kind, count in holders.items())
         super().__init__(
             f"The role is still held ({counts}); delete it with ?replacement=<role> to move "
             "its holders to another role first"
