@@ -184,17 +184,19 @@ class RoleService:
                     f"The organization has {self._limit} custom roles, as many as it may have"
                 )
             await hold.confirm()
-            try:
-                async with self._events.recording(
-                    EventType.ROLE_CREATED,
-                    organization_id,
-                    Actor.of(principal),
-                    role_data(role),
-                    role_subject(organization_id, slug),
-                ):
+            async with self._events.recording(
+                EventType.ROLE_CREATED,
+                organization_id,
+                Actor.of(principal),
+                role_data(role),
+                role_subject(organization_id, slug),
+            ):
+                try:
                     await self._roles.insert(role)
-            except RoleSlugTaken:
-                raise RoleSlugInUse() from None
+                except RoleSlugTaken:
+                    # Refused inside the block, so the event is dropped: the role the
+                    # subject would find is another's.
+                    raise RoleSlugInUse() from None
         await self._audit.record(
             AuditAction.ROLE_CREATE,
             **actor_fields(principal),

@@ -559,6 +559,7 @@ async def test_an_unknown_role_is_refused_wherever_a_role_is_given(org: Org) -> 
 
 async def test_role_changes_are_events_and_audit_entries(org: Org) -> None:
     await org.defined("support", READER)
+    assert (await org.define("support", READER)).status_code == 409  # no event for it
     await org.patch_role("support", [*READER, "audit.read"])
     await org.client.delete(org.path("/roles/support"), headers=org.owner)
 
