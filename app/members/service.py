@@ -183,7 +183,10 @@ class MemberService:
             Actor.of(principal),
             {
                 "new_owner": await self._member_data(target, Role.OWNER),
-                "previous_owner": await self._member_data(caller, Role.ADMIN),
+                # An owner steps down to admin; a custom role allowed to transfer keeps its own.
+                "previous_owner": await self._member_data(
+                    caller, Role.ADMIN if caller.role == Role.OWNER else caller.role
+                ),
             },
             membership_subject(account_id, organization_id, role=Role.OWNER),
         ) as draft:

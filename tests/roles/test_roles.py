@@ -606,3 +606,20 @@ async def test_a_stored_role_naming_no_catalogue_permission_grants_it_not(org: O
 
     assert shown.json()["permissions"] == READER
     assert listed.status_code == 200, listed.text
+
+
+async def test_a_custom_role_that_transfers_ownership_keeps_its_own_role(org: Org) -> None:
+    await org.defined("deputy", ["organization.read", "organization.delete"])
+    deputy_id, deputy = await org.member("deputy@techcorp.com", "deputy")
+    member_id, _ = await org.member("one@techcorp.com", "member")
+
+    response = await org.client.post(
+        org.path("/members/transfer-ownership"), json={"account_id": member_id}, headers=deputy
+    )
+
+    assert response.status_code == 200, response.text
+    assert await org.role_of(member_id) == "owner"
+    assert await org.role_of(deputy_id) == "deputy"
+    events = (await org.client.get(org.path("/events"), headers=org.owner)).json()["events"]
+    [transferred] = [e for e in events if e["type"] == "member.ownership_transferred"]
+    assert transferred["data"]["previous_owner"]["role"] == "deputy"
