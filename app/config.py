@@ -244,6 +244,11 @@ class Settings(BaseSettings):
     the service (N instances let a key make N times as many); over it, 429 with
     `Retry-After`. `0`: no limit.
     """
+    custom_roles_per_organization: int = Field(default=50, ge=1, le=1000)
+    """Custom roles one organization may define (beside the five built-in ones); a create
+    beyond it answers 409 `role_limit_reached`. It also bounds the role list, which is
+    answered whole.
+    """
     max_organizations_per_account: int = Field(default=10, ge=0, le=10_000)
     """Organizations one account may create while signed in (`POST /api/v1/organizations`)
     and still have: a deleted one gives its place back, at the earliest ten minutes after it

@@ -37,6 +37,8 @@ class AppError(Exception):
     def __init__(self, detail: str | None = None) -> None:
         self.message = detail or self.detail
         self.response_headers: dict[str, str] = dict(self.headers)
+        # Fields the response body carries besides `detail` and `code` (never secrets).
+        self.extra: dict[str, object] = {}
         super().__init__(self.message)
 
     def __init_subclass__(cls) -> None:

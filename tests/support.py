@@ -77,10 +77,10 @@ def field_errors(response: Response) -> list[str]:
 
 
 async def add_account(
-    store: Store, organization_id: str, email: str, role: Role, password: str = PASSWORD
+    store: Store, organization_id: str, email: str, role: str, password: str = PASSWORD
 ) -> ObjectId:
     """Give an organization a further member with a new account of its own, in its default
-    workspace like an invited member."""
+    workspace like an invited member (a custom role's holder as a viewer there)."""
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
     account = Account(
         id=ObjectId(),
@@ -94,7 +94,7 @@ async def add_account(
     if role not in (Role.OWNER, Role.ADMIN):  # as accepting an invitation does
         workspaces = WorkspaceAccess(store)
         default = await workspaces.workspaces.ensure_default(ObjectId(organization_id))
-        in_workspace = WorkspaceRole.EDITOR if role is Role.MEMBER else WorkspaceRole.VIEWER
+        in_workspace = WorkspaceRole.EDITOR if role == Role.MEMBER else WorkspaceRole.VIEWER
         await workspaces.members.put(
             ObjectId(organization_id), default.id, account.id, in_workspace
         )

@@ -22,6 +22,6 @@ def membership_reader(memberships: MembershipRepository) -> SubjectReader:
         membership = await memberships.get(
             ObjectId(key["account_id"]), ObjectId(key["organization_id"])
         )
-        return {"role": membership.role.value} if membership else None
+        return {"role": membership.role} if membership else None
 
     return read

@@ -10,7 +10,7 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from app.access.roles import Role
+from app.access.roles import Role, RoleName
 from app.accounts.models import Membership, membership_id
 from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.schema import (
@@ -18,6 +18,7 @@ from app.db.schema import (
     MEMBERSHIPS,
     ORGANIZATIONS,
     REVOKED_TOKENS,
+    ROLES,
     WORKSPACE_MEMBERS,
     WORKSPACES,
 )
@@ -50,6 +51,8 @@ class Standing:
     revoked: bool
     workspace: Document | None
     seat: Document | None
+    # The custom role the membership names, if it names one that exists.
+    custom_role: Document | None = None
 
 
 class MembershipRepository:
@@ -72,15 +75,27 @@ class MembershipRepository:
     ) -> Standing | None:
         """The membership and what a token's check needs around it, in one round trip: one
         aggregation whose every join is on the joined collection's `_id`. None when the
-        membership does not exist."""
+        membership does not exist.
+
+        A custom role's definition (`_id` `<organization>:<slug>`) is joined too, so its
+        permissions as they are now come with every check; a built-in role's name finds
+        nothing there (no slug is a built-in name) and resolves from the table."""
         pipeline: list[Document] = [
             {"$match": {"_id": membership_id(account_id, organization_id)}},
-            {"$addFields": {"_token": token_id, "_workspace": workspace_id, "_seat": seat_id}},
+            {
+                "$addFields": {
+                    "_token": token_id,
+                    "_workspace": workspace_id,
+                    "_seat": seat_id,
+                    "_role_key": {"$concat": [f"{organization_id}:", "$role"]},
+                }
+            },
             joined(ACCOUNTS, "account_id", "_id", "_account"),
             joined(ORGANIZATIONS, "organization_id", "_id", "_organization"),
             joined(REVOKED_TOKENS, "_token", "_id", "_revoked"),
             joined(WORKSPACES, "_workspace", "_id", "_workspace_found"),
             joined(WORKSPACE_MEMBERS, "_seat", "_id", "_seat_found"),
+            joined(ROLES, "_role_key", "_id", "_role_found"),
         ]
         cursor = await self._memberships.aggregate(pipeline)
         found = await cursor.to_list(1)
@@ -100,13 +115,14 @@ class MembershipRepository:
             revoked=bool(document.get("_revoked")),
             workspace=first("_workspace_found", workspace_id),
             seat=first("_seat_found", seat_id),
+            custom_role=first("_role_found", document.get("_role_key")),
         )
 
     async def add(
         self,
         account_id: ObjectId,
         organization_id: ObjectId,
-        role: Role,
+        role: RoleName,
         invited_by: ObjectId | None = None,
     ) -> Membership:
         membership = Membership(
@@ -135,7 +151,7 @@ class MembershipRepository:
             {"$set": {"last_active_at": now}},
         )
 
-    async def ensure(self, account_id: ObjectId, organization_id: ObjectId, role: Role) -> None:
+    async def ensure(self, account_id: ObjectId, organization_id: ObjectId, role: RoleName) -> None:
         """Add the membership unless it exists (whatever its role): safe to repeat."""
         now = datetime.now(UTC)
         await self._memberships.update_one(
@@ -144,7 +160,7 @@ class MembershipRepository:
                 "$setOnInsert": {
                     "account_id": account_id,
                     "organization_id": organization_id,
-                    "role": role.value,
+                    "role": role,
                     "created_at": now,
                     "version": 0,
                 }
@@ -162,37 +178,48 @@ class MembershipRepository:
         return sorted(found, key=lambda membership: (membership.created_at, membership.id))
 
     async def page_for_organization(
-        self, organization_id: ObjectId, role: Role | None, window: Window
+        self, organization_id: ObjectId, role: RoleName | None, window: Window
     ) -> Slice[Membership]:
         query: dict[str, object] = {"organization_id": organization_id}
         if role is not None:
-            query["role"] = role.value
-        reading = MEMBERS_OLDEST_FIRST.read(
-            window, organization=organization_id, role=role.value if role else None
-        )
+            query["role"] = role
+        reading = MEMBERS_OLDEST_FIRST.read(window, organization=organization_id, role=role)
         page = await reading.page(self._memberships, query)
         return page.with_items([Membership.from_document(document) for document in page.items])
 
     async def count_for_organization(
-        self, organization_id: ObjectId, role: Role | None = None
+        self, organization_id: ObjectId, role: RoleName | None = None
     ) -> int:
         query: dict[str, object] = {"organization_id": organization_id}
         if role is not None:
-            query["role"] = role.value
+            query["role"] = role
         return await self._memberships.count_documents(query)
 
-    async def change_role(self, membership: Membership, role: Role) -> bool:
+    async def count_with_role(self, organization_id: ObjectId, role: RoleName) -> int:
+        """The members holding `role` (a custom role's holders, before it is deleted)."""
+        return await self.count_for_organization(organization_id, role)
+
+    async def replace_role(
+        self, organization_id: ObjectId, role: RoleName, replacement: RoleName
+    ) -> int:
+        """Give every member holding `role` the role `replacement` instead; their tokens
+        stop working, as with any role change. How many moved."""
+        result = await self._memberships.update_many(
+            {"organization_id": organization_id, "role": role},
+            {"$set": {"role": replacement}, "$inc": {"version": 1}},
+        )
+        return result.modified_count
+
+    async def change_role(self, membership: Membership, role: RoleName) -> bool:
         """Set a new role if the membership still has the one it was read with."""
         result = await self._memberships.update_one(
-            {"_id": membership.id, "role": membership.role.value},
-            {"$set": {"role": role.value}, "$inc": {"version": 1}},
+            {"_id": membership.id, "role": membership.role},
+            {"$set": {"role": role}, "$inc": {"version": 1}},
         )
         return result.modified_count == 1
 
     async def remove(self, membership: Membership) -> bool:
-        result = await self._memberships.delete_one(
-            {"_id": membership.id, "role": membership.role.value}
-        )
+        result = await self._memberships.delete_one({"_id": membership.id, "role": membership.role})
         return result.deleted_count == 1
 
     async def remove_account_from(self, account_id: ObjectId, organization_id: ObjectId) -> None:
@@ -233,14 +260,14 @@ class MembershipRepository:
         return [document["account_id"] async for document in cursor]
 
     async def counts_by_organization(
-        self, organization_ids: list[ObjectId] | None = None, role: Role | None = None
+        self, organization_ids: list[ObjectId] | None = None, role: RoleName | None = None
     ) -> dict[ObjectId, int]:
         """Memberships (with `role`, if given) per organization."""
         match: dict[str, Any] = {}
         if organization_ids is not None:
             match["organization_id"] = {"$in": organization_ids}
         if role is not None:
-            match["role"] = role.value
+            match["role"] = role
         cursor = await self._memberships.aggregate(
             [{"$match": match}, {"$group": {"_id": "$organization_id", "count": {"$sum": 1}}}]
         )

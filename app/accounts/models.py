@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 
-from app.access.roles import Role
+from app.access.roles import RoleName
 from app.db.store import Document
 
 
@@ -65,7 +65,7 @@ class Membership:
     id: str
     account_id: ObjectId
     organization_id: ObjectId
-    role: Role
+    role: RoleName
     created_at: datetime
     # Raised when the role changes, so tokens carrying the old role stop working.
     version: int = 0
@@ -82,7 +82,7 @@ class Membership:
             id=document["_id"],
             account_id=document["account_id"],
             organization_id=document["organization_id"],
-            role=Role(document["role"]),
+            role=document["role"],
             created_at=document["created_at"],
             version=document.get("version", 0),
             invited_by=document.get("invited_by"),
@@ -94,7 +94,7 @@ class Membership:
             "_id": self.id,
             "account_id": self.account_id,
             "organization_id": self.organization_id,
-            "role": self.role.value,
+            "role": self.role,
             "created_at": self.created_at,
             "version": self.version,
         }

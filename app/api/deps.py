@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.access.keys import looks_like_key, parse_key
-from app.access.permissions import Action, require
+from app.access.permissions import Permission, require
 from app.access.principal import Principal
 from app.api.responses import AUTHENTICATION
 from app.api.state import Services
@@ -32,6 +32,7 @@ from app.organizations.service import OrganizationService
 from app.platform.administration import PlatformAdministration
 from app.platform.service import PlatformKeys
 from app.registry.errors import OrganizationNotFound
+from app.roles.service import RoleService
 from app.sessions.caller import Caller
 from app.sessions.service import NotAMember, SessionService
 from app.webhooks.service import WebhookService
@@ -94,6 +95,10 @@ async def get_api_keys(services: ServicesDep) -> ApiKeyService:
     return services.api_keys
 
 
+async def get_roles(services: ServicesDep) -> RoleService:
+    return services.roles
+
+
 async def get_events(services: ServicesDep) -> EventService:
     return services.events
 
@@ -114,6 +119,7 @@ DocumentsDep = Annotated[DocumentService, Depends(get_documents)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 ApiKeysDep = Annotated[ApiKeyService, Depends(get_api_keys)]
 EventsDep = Annotated[EventService, Depends(get_events)]
+RolesDep = Annotated[RoleService, Depends(get_roles)]
 WebhooksDep = Annotated[WebhookService, Depends(get_webhooks)]
 
 
@@ -166,6 +172,18 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def signed_in_caller(
+    caller: Annotated[Caller | None, Depends(optional_caller)],
+) -> Caller:
+    """Whoever calls with a valid token or organization API key."""
+    if caller is None:
+        raise NotAuthenticated("Not authenticated")
+    return caller
+
+
+SignedInCaller = Annotated[Caller, Depends(signed_in_caller)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
@@ -183,7 +201,7 @@ OrganizationPath = Annotated[str, Path(description="The organization's id (24 he
 
 
 async def _check_scope(
-    caller: Caller, org_id: str, action: Action, sessions: SessionService
+    caller: Caller, org_id: str, action: Permission, sessions: SessionService
 ) -> Caller:
     """The token must act for the organization in the path, and its role allow `action`
     (see `app.access.permissions`)."""
@@ -197,11 +215,11 @@ async def _check_scope(
         if await sessions.may_switch_to(principal, organization_id):
             raise WrongOrganization()
         raise NotAMember()
-    require(principal.role, action)
+    require(principal, action)
     return caller
 
 
-def caller_allowed(action: Action) -> Callable[..., Awaitable[Caller]]:
+def caller_allowed(action: Permission) -> Callable[..., Awaitable[Caller]]:
     """A dependency for `/organizations/{org_id}/...` routes: the caller, if the token acts
     for that organization and its role allows `action`."""
 
@@ -217,7 +235,7 @@ def caller_allowed(action: Action) -> Callable[..., Awaitable[Caller]]:
     return allowed_caller
 
 
-def principal_allowed(action: Action) -> Callable[..., Awaitable[Principal]]:
+def principal_allowed(action: Permission) -> Callable[..., Awaitable[Principal]]:
     """The same, for routes that need only who calls."""
 
     async def allowed_principal(
@@ -248,16 +266,16 @@ async def leased_writer(
         # A key names its organization only in the database: checked first, it writes
         # under a lease of its own (`DocumentService._writing`).
         caller = await _authenticated(credentials.credentials, sessions, keys)
-        yield await _check_scope(caller, org_id, Action.WRITE_TENANT_DOCUMENTS, sessions)
+        yield await _check_scope(caller, org_id, Permission.WRITE_TENANT_DOCUMENTS, sessions)
         return
     claims = sessions.read_token(credentials.credentials)
     if claims.organization_id != parse_object_id(org_id):
         caller = await sessions.check(claims)
-        yield await _check_scope(caller, org_id, Action.WRITE_TENANT_DOCUMENTS, sessions)
+        yield await _check_scope(caller, org_id, Permission.WRITE_TENANT_DOCUMENTS, sessions)
         return
     async with documents.lease(claims.organization_id):
         caller = await sessions.check(claims)
-        await _check_scope(caller, org_id, Action.WRITE_TENANT_DOCUMENTS, sessions)
+        await _check_scope(caller, org_id, Permission.WRITE_TENANT_DOCUMENTS, sessions)
         yield replace(caller, leased=True)
 
 
@@ -272,18 +290,18 @@ SCOPED_ERRORS: tuple[type[AppError], ...] = (
 )
 
 # Who may call the organization-scoped routes, declared once for every router.
-OrganizationReader = Annotated[Principal, Depends(principal_allowed(Action.READ_ORGANIZATION))]
-OrganizationEditor = Annotated[Principal, Depends(principal_allowed(Action.EDIT_ORGANIZATION))]
-OrganizationOwner = Annotated[Principal, Depends(principal_allowed(Action.DELETE_ORGANIZATION))]
+OrganizationReader = Annotated[Principal, Depends(principal_allowed(Permission.READ_ORGANIZATION))]
+OrganizationEditor = Annotated[Principal, Depends(principal_allowed(Permission.EDIT_ORGANIZATION))]
+OrganizationOwner = Annotated[Principal, Depends(principal_allowed(Permission.DELETE_ORGANIZATION))]
 OrganizationSuspender = Annotated[
-    Principal, Depends(principal_allowed(Action.SUSPEND_ORGANIZATION))
+    Principal, Depends(principal_allowed(Permission.SUSPEND_ORGANIZATION))
 ]
-BillingReader = Annotated[Principal, Depends(principal_allowed(Action.READ_BILLING))]
-BillingEditor = Annotated[Principal, Depends(principal_allowed(Action.EDIT_BILLING))]
-AuditReader = Annotated[Principal, Depends(principal_allowed(Action.READ_AUDIT_LOG))]
+BillingReader = Annotated[Principal, Depends(principal_allowed(Permission.READ_BILLING))]
+BillingEditor = Annotated[Principal, Depends(principal_allowed(Permission.EDIT_BILLING))]
+AuditReader = Annotated[Principal, Depends(principal_allowed(Permission.READ_AUDIT_LOG))]
 # Those that go on with what the token's check read (the organization's entry, the workspace).
-OrganizationViewer = Annotated[Caller, Depends(caller_allowed(Action.READ_ORGANIZATION))]
-DocumentReader = Annotated[Caller, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]
+OrganizationViewer = Annotated[Caller, Depends(caller_allowed(Permission.READ_ORGANIZATION))]
+DocumentReader = Annotated[Caller, Depends(caller_allowed(Permission.READ_TENANT_DOCUMENTS))]
 # The lease is let go as the handler returns, before the response is sent.
 DocumentWriter = Annotated[Caller, Depends(leased_writer, scope="function")]
 
@@ -298,5 +316,5 @@ async def get_platform(services: ServicesDep) -> PlatformAdministration:
 
 PlatformKeysDep = Annotated[PlatformKeys, Depends(get_platform_keys)]
 PlatformDep = Annotated[PlatformAdministration, Depends(get_platform)]
-EventReader = Annotated[Principal, Depends(principal_allowed(Action.READ_EVENTS))]
-WebhookManager = Annotated[Principal, Depends(principal_allowed(Action.MANAGE_WEBHOOKS))]
+EventReader = Annotated[Principal, Depends(principal_allowed(Permission.READ_EVENTS))]
+WebhookManager = Annotated[Principal, Depends(principal_allowed(Permission.MANAGE_WEBHOOKS))]

@@ -120,6 +120,8 @@ def error_response(
         if path.startswith(CODED_PREFIXES):
             body["code"] = error.code
         media_type = "application/json"
+    for name, value in error.extra.items():
+        body.setdefault(name, value)
     if request_id is not None:
         body["request_id"] = request_id
     return JSONResponse(

@@ -40,6 +40,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "members", "description": "Who belongs to an organization, and their roles."},
     {"name": "invitations", "description": "Inviting people by email, and accepting."},
     {
+        "name": "roles",
+        "description": "The permission catalogue, the five built-in roles and the roles an "
+        "organization defines for itself.",
+    },
+    {
         "name": "workspaces",
         "description": "Groups of documents and members inside one organization.",
     },

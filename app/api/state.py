@@ -49,6 +49,8 @@ from app.registry.placement import PlacementPolicy, TenantPlacement
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
 from app.registry.write_leases import WriteLeases
+from app.roles.repository import RoleRepository
+from app.roles.service import RoleService
 from app.sessions.revocation import RevokedTokens
 from app.sessions.service import SessionService
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
@@ -86,6 +88,7 @@ class Services:
     idempotency: IdempotencyRecords
     hasher: PasswordHasher
     api_keys: ApiKeyService
+    roles: RoleService
     platform_keys: PlatformKeys
     platform: PlatformAdministration
     outbox: Outbox
@@ -145,6 +148,7 @@ def build_services(
     tenants = TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size)
     workspaces = WorkspaceAccess(store)
     audit = AuditTrail(store)
+    roles = RoleRepository(store)
     seats = Seats(memberships, invitations, settings.plans)
     lifecycle = Lifecycle.configured(store, settings, checkpoint)
     outbox = build_outbox(settings, store)
@@ -160,6 +164,7 @@ def build_services(
         metrics,
         audit,
         workspaces,
+        roles,
     )
     placement = TenantPlacement(
         store.tenant_pool,
@@ -183,8 +188,17 @@ def build_services(
         outbox,
         founding_limit=settings.max_organizations_per_account,
     )
+    api_key_records = ApiKeyRepository(store)
+    role_service = RoleService(
+        roles,
+        {"members": memberships, "invitations": invitations, "api_keys": api_key_records},
+        organizations,
+        audit,
+        outbox,
+        limit=settings.custom_roles_per_organization,
+    )
     directory = OrganizationDirectory(
-        organizations, memberships, invitations, tenants, audit, workspaces, outbox
+        organizations, memberships, invitations, tenants, audit, workspaces, outbox, role_service
     )
     billing = BillingService(organizations, seats, settings.plans, audit, outbox)
     return Services(
@@ -199,7 +213,7 @@ def build_services(
         organizations=organization_service,
         directory=directory,
         members=MemberService(
-            memberships, accounts, organizations, audit, workspaces.members, outbox
+            memberships, accounts, organizations, audit, workspaces.members, outbox, role_service
         ),
         invitations=InvitationService(
             invitations,
@@ -214,6 +228,7 @@ def build_services(
             workspaces,
             seats,
             outbox,
+            role_service,
         ),
         billing=billing,
         workspaces=WorkspaceService(
@@ -246,12 +261,14 @@ def build_services(
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
         api_keys=ApiKeyService(
-            ApiKeyRepository(store),
+            api_key_records,
             KeyHasher(settings.signing_keys()),
             workspaces,
             audit,
             RequestCounter(settings.api_key_requests_per_minute),
+            role_service,
         ),
+        roles=role_service,
         platform_keys=PlatformKeys(
             PlatformKeyRepository(store), KeyHasher(settings.signing_keys()), audit
         ),

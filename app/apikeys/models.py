@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 
-from app.access.roles import Role
+from app.access.roles import RoleName
 from app.db.store import Document
 
 
@@ -18,7 +18,7 @@ class ApiKey:
     id: ObjectId
     organization_id: ObjectId
     name: str
-    role: Role
+    role: RoleName
     prefix: str
     digest: str
     created_by: ObjectId
@@ -39,7 +39,7 @@ class ApiKey:
             id=document["_id"],
             organization_id=document["organization_id"],
             name=document["name"],
-            role=Role(document["role"]),
+            role=document["role"],
             prefix=document["prefix"],
             digest=document["digest"],
             created_by=document["created_by"],
@@ -56,7 +56,7 @@ class ApiKey:
             "_id": self.id,
             "organization_id": self.organization_id,
             "name": self.name,
-            "role": self.role.value,
+            "role": self.role,
             "prefix": self.prefix,
             "digest": self.digest,
             "created_by": self.created_by,

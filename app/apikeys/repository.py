@@ -5,9 +5,10 @@ from datetime import datetime, timedelta
 
 from bson import ObjectId
 
+from app.access.roles import RoleName
 from app.apikeys.models import ApiKey
 from app.db.keyset import Keyset, Kind, Slice, Window
-from app.db.schema import API_KEYS, ORGANIZATIONS, WORKSPACES
+from app.db.schema import API_KEYS, ORGANIZATIONS, ROLES, WORKSPACES
 from app.db.store import Document, Store, joined
 
 KEYS_NEWEST_FIRST = Keyset("api_keys", "created_at", Kind.DATETIME, descending=True)
@@ -21,6 +22,8 @@ class KeyStanding:
     key: ApiKey
     organization: Document | None
     workspace: Document | None
+    # The custom role the key names, if it names one that exists.
+    custom_role: Document | None = None
 
 
 class ApiKeyRepository:
@@ -50,11 +53,34 @@ class ApiKeyRepository:
     async def delete_for_organization(self, organization_id: ObjectId) -> None:
         await self._keys.delete_many({"organization_id": organization_id})
 
+    async def count_with_role(self, organization_id: ObjectId, role: RoleName) -> int:
+        """The keys not revoked that hold `role`."""
+        return await self._keys.count_documents(
+            {"organization_id": organization_id, "role": role, "revoked_at": None}
+        )
+
+    async def replace_role(
+        self, organization_id: ObjectId, role: RoleName, replacement: RoleName
+    ) -> int:
+        """Give every key holding `role` the role `replacement` instead (revoked ones too,
+        so none names a role that is gone). How many moved."""
+        result = await self._keys.update_many(
+            {"organization_id": organization_id, "role": role}, {"$set": {"role": replacement}}
+        )
+        return result.modified_count
+
     async def standing(self, key_id: ObjectId) -> KeyStanding | None:
-        """The key and what its check needs, in one aggregation joined on `_id`."""
+        """The key and what its check needs, in one aggregation joined on `_id`; a custom
+        role's definition (`<organization>:<slug>`) comes with it, as it is now."""
         cursor = await self._keys.aggregate(
             [
                 {"$match": {"_id": key_id}},
+                {
+                    "$addFields": {
+                        "_role_key": {"$concat": [{"$toString": "$organization_id"}, ":", "$role"]}
+                    }
+                },
+                joined(ROLES, "_role_key", "_id", "_role"),
                 joined(ORGANIZATIONS, "organization_id", "_id", "_organization"),
                 joined(WORKSPACES, "workspace_id", "_id", "_workspace"),
                 # A default workspace bears its organization's id.
@@ -76,7 +102,9 @@ class ApiKeyRepository:
             if key.workspace_id
             else first("_default", key.organization_id)
         )
-        return KeyStanding(key, first("_organization", key.organization_id), workspace)
+        role_rows = document.get("_role") or []
+        custom_role = {**role_rows[0], "_id": document.get("_role_key")} if role_rows else None
+        return KeyStanding(key, first("_organization", key.organization_id), workspace, custom_role)
 
     async def mark_used(self, key_id: ObjectId, at: datetime, interval: timedelta) -> None:
         """Record that the key was used, unless that was recorded within `interval`."""

@@ -1,20 +1,20 @@
 """Request and response bodies of the API key endpoints."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from app.apikeys.models import ApiKey
 from app.kit.request_body import RequestBody
 from app.kit.times import Rfc3339Input, Timestamp
-
-KeyRole = Literal["owner", "admin", "billing_admin", "member", "viewer"]
+from app.roles.schemas import AssignedRole
 
 
 class ApiKeyCreate(RequestBody):
     name: Annotated[str, Field(min_length=1, max_length=100, description="What the key is for.")]
     role: Annotated[
-        KeyRole, Field(description="What the key may do (the roles table); never above yours.")
+        AssignedRole,
+        Field(description="What the key may do (a built-in or custom role); never above yours."),
     ]
     workspace_id: Annotated[
         str | None,
@@ -49,7 +49,7 @@ class ApiKeyRead(BaseModel):
             id=str(key.id),
             prefix=key.prefix,
             name=key.name,
-            role=key.role.value,
+            role=key.role,
             workspace_id=str(key.workspace_id) if key.workspace_id else None,
             created_by=str(key.created_by),
             created_by_email=key.created_by_email,

@@ -18,9 +18,15 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 
 from app.access.keys import KeyHasher, KeyKind, PresentedKey
-from app.access.permissions import Action, action_for, require
+from app.access.permissions import (
+    Permission,
+    grant_of,
+    management_permission,
+    require,
+    require_may_grant,
+)
 from app.access.principal import Principal
-from app.access.roles import Role
+from app.access.roles import RoleName
 from app.apikeys.models import ApiKey
 from app.apikeys.repository import ApiKeyRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
@@ -28,6 +34,7 @@ from app.db.keyset import Slice, Window
 from app.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from app.registry.errors import OrganizationSuspended
 from app.registry.models import Organization, Status
+from app.roles.service import RoleService
 from app.sessions.caller import Caller
 from app.workspaces.access import WorkspaceAccess, WorkspaceContext
 from app.workspaces.models import Workspace, WorkspaceRole
@@ -94,8 +101,10 @@ class ApiKeyService:
         workspaces: WorkspaceAccess,
         audit: AuditTrail,
         counter: RequestCounter,
+        roles: RoleService,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._roles = roles
         self._keys = keys
         self._hasher = hasher
         self._workspaces = workspaces
@@ -108,14 +117,14 @@ class ApiKeyService:
         principal: Principal,
         organization: Organization,
         name: str,
-        role: Role,
+        role: RoleName,
         workspace_id: ObjectId | None,
         expires_at: datetime | None,
     ) -> tuple[ApiKey, str]:
         """A new key and its secret, which is never shown again."""
-        require(principal.role, Action.MANAGE_API_KEYS)
+        require(principal, Permission.MANAGE_API_KEYS)
         # Granting a role takes what inviting someone with it takes: never above one's own.
-        require(principal.role, action_for(role))
+        require_may_grant(principal, await self._roles.assignable(organization.id, role))
         if organization.status is Status.SUSPENDED:
             raise OrganizationSuspended()
         now = self._clock()
@@ -144,16 +153,16 @@ class ApiKeyService:
             AuditAction.API_KEY_CREATE,
             **actor_fields(principal),
             target=key.prefix,
-            details={"name": name, "role": role.value},
+            details={"name": name, "role": role},
         )
         return key, minted.secret
 
     async def list(self, principal: Principal, window: Window) -> Slice[ApiKey]:
-        require(principal.role, Action.MANAGE_API_KEYS)
+        require(principal, Permission.MANAGE_API_KEYS)
         return await self._keys.page(principal.organization_id, window)
 
     async def get(self, principal: Principal, key_id: ObjectId) -> ApiKey:
-        require(principal.role, Action.MANAGE_API_KEYS)
+        require(principal, Permission.MANAGE_API_KEYS)
         key = await self._keys.get(principal.organization_id, key_id)
         if key is None:
             raise ApiKeyNotFound()
@@ -162,7 +171,8 @@ class ApiKeyService:
     async def revoke(self, principal: Principal, key_id: ObjectId) -> None:
         """Revoke a key: its next request fails. Revoking a revoked key answers 404."""
         key = await self.get(principal, key_id)
-        require(principal.role, action_for(key.role))
+        held = await self._roles.held(principal.organization_id, key.role)
+        require(principal, management_permission(held))
         if not await self._keys.revoke(principal.organization_id, key_id, self._clock()):
             raise ApiKeyNotFound()
         await self._audit.record(
@@ -194,6 +204,7 @@ class ApiKeyService:
             organization_id=organization.id,
             email=f"API key {key.name}",
             role=key.role,
+            permissions=grant_of(key.role, _stored_permissions(standing.custom_role)).permissions,
             token_id=key.prefix,
             token_expires_at=key.expires_at or datetime.max.replace(tzinfo=UTC),
             workspace_id=key.workspace_id,
@@ -205,12 +216,18 @@ class ApiKeyService:
 def _workspace_rights(
     principal: Principal, workspace: dict[str, object] | None
 ) -> WorkspaceContext | None:
-    """A key's rights in its workspace: organization-wide for owner and admin keys; a member
-    key edits its documents and a viewer key reads them, as invited people do."""
+    """A key's rights in its workspace: organization-wide for owner and admin keys (and
+    custom roles granting `workspaces.manage`); a key whose role writes documents edits
+    them, any other reads them, as invited people do."""
     if workspace is None or workspace.get("organization_id") != principal.organization_id:
         return None
     found = Workspace.from_document(workspace)
     if principal.organization_wide:
         return WorkspaceContext(found, None, True)
-    role = WorkspaceRole.EDITOR if principal.role is Role.MEMBER else WorkspaceRole.VIEWER
-    return WorkspaceContext(found, role)
+    writes = Permission.WRITE_TENANT_DOCUMENTS in principal.permissions
+    return WorkspaceContext(found, WorkspaceRole.EDITOR if writes else WorkspaceRole.VIEWER)
+
+
+def _stored_permissions(role: dict[str, object] | None) -> list[str] | None:
+    permissions = role.get("permissions") if role else None
+    return [str(p) for p in permissions] if isinstance(permissions, list) else None

@@ -50,6 +50,9 @@ class AuditAction(StrEnum):
     BILLING_UPDATE = "billing.update"
     API_KEY_CREATE = "api_key.create"
     API_KEY_REVOKE = "api_key.revoke"
+    ROLE_CREATE = "role.create"
+    ROLE_UPDATE = "role.update"
+    ROLE_DELETE = "role.delete"
     # The operator's management API and its keys.
     MEMBER_ADD = "member.add"
     PLATFORM_KEY_CREATE = "platform_key.create"

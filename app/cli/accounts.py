@@ -55,7 +55,7 @@ def create_owner_command(
                 "email": outcome.email,
                 "organization": outcome.organization,
                 "account_created": outcome.account_created,
-                "previous_role": None if previous is None else previous.value,
+                "previous_role": None if previous is None else previous,
                 "role": "owner",
             }
         )
@@ -64,10 +64,10 @@ def create_owner_command(
         what = "created and made owner"
     elif outcome.previous_role is None:
         what = "added as owner"
-    elif outcome.previous_role.value == "owner":
+    elif outcome.previous_role == "owner":
         what = "was already an owner; nothing changed"
     else:
-        what = f"promoted from {outcome.previous_role.value} to owner"
+        what = f"promoted from {outcome.previous_role} to owner"
     out().print(plain(f"{outcome.email}: {what} of {outcome.organization}"))
 
 

@@ -17,6 +17,7 @@ import click
 import typer
 from pydantic import SecretStr
 
+from app.access.permissions import BUILTIN_PERMISSIONS
 from app.access.principal import Principal
 from app.access.roles import Role
 from app.cli.runtime import EXIT_UNREACHABLE, CliConfig, fail, quiet, status
@@ -110,6 +111,7 @@ async def seed(store: Store, settings: Settings) -> None:
             organization_id=organization.id,
             email=email,
             role=Role.OWNER,
+            permissions=BUILTIN_PERMISSIONS[Role.OWNER],
             token_id="demo",  # noqa: S106 (an id, not a secret)
             token_expires_at=datetime.now(UTC) + timedelta(minutes=5),
         )

@@ -46,6 +46,10 @@ API_KEYS = "api_keys"
 # The operator's API keys for `/api/v1/admin`, `_id` = the key's id (the one in its secret);
 # only a keyed hash of each secret is kept. Read by `_id` alone, listed in `_id` order.
 PLATFORM_KEYS = "platform_keys"
+# Organizations' custom roles, `_id` = `<organization id>:<slug>`: joined by `_id` to every
+# token's membership and every key as it is checked, and listed by `_id` range (an
+# organization's roles share the prefix), so no index but `_id` serves them.
+ROLES = "roles"
 
 
 def _search_indexes() -> list[IndexModel]:
@@ -137,6 +141,7 @@ MASTER_INDEXES = (
             ),
         ],
     ),
+    CollectionIndexes(ROLES),
     CollectionIndexes(
         WORKSPACES,
         [
@@ -198,6 +203,12 @@ MASTER_INDEXES = (
                 [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
                 name="organization_created",
             ),
+            # The holders of a custom role: the live ones counted, all moved, before it is
+            # deleted.
+            IndexModel(
+                [("organization_id", ASCENDING), ("role", ASCENDING), ("revoked_at", ASCENDING)],
+                name="organization_role_revoked",
+            ),
         ],
     ),
     CollectionIndexes(
@@ -228,6 +239,11 @@ MASTER_INDEXES = (
                 name="organization_status_expiry",
             ),
             IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge"),
+            # The pending holders of a custom role (counted, or moved, before it is deleted).
+            IndexModel(
+                [("organization_id", ASCENDING), ("role", ASCENDING), ("status", ASCENDING)],
+                name="organization_role_status",
+            ),
             # The sweep that announces expiries: pending invitations past theirs, not yet told.
             IndexModel(
                 [("status", ASCENDING), ("expires_at", ASCENDING), ("expiry_noticed", ASCENDING)],

@@ -31,6 +31,9 @@ class EventType(StrEnum):
     WORKSPACE_DELETED = "workspace.deleted"
     WORKSPACE_MEMBER_PUT = "workspace.member_put"
     WORKSPACE_MEMBER_REMOVED = "workspace.member_removed"
+    ROLE_CREATED = "role.created"
+    ROLE_UPDATED = "role.updated"
+    ROLE_DELETED = "role.deleted"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
     DOCUMENT_CREATED = "document.created"
     DOCUMENT_UPDATED = "document.updated"
@@ -92,6 +95,15 @@ DESCRIPTIONS: dict[EventType, str] = {
     ),
     EventType.WORKSPACE_MEMBER_PUT: "Someone was given (or changed) a workspace role.",
     EventType.WORKSPACE_MEMBER_REMOVED: "Someone lost their workspace role.",
+    EventType.ROLE_CREATED: "A custom role was created; `data` is the role.",
+    EventType.ROLE_UPDATED: (
+        "A custom role's name, description or permissions changed; `data` is the role, with "
+        "`previous_permissions`. Its holders have the new permissions from their next request."
+    ),
+    EventType.ROLE_DELETED: (
+        "A custom role was deleted; `data` is the role and `replacement`, the role its "
+        "holders were moved to (null when it had none)."
+    ),
     EventType.WEBHOOK_ENDPOINT_DISABLED: (
         "The service disabled a webhook endpoint that kept failing; `data` is the endpoint."
     ),

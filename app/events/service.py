@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
-from app.access.permissions import Action, require
+from app.access.permissions import Permission, require
 from app.access.principal import Principal
 from app.errors import InvalidInput, NotFound
 from app.events.catalogue import EventType
@@ -51,7 +51,7 @@ class EventService:
     ) -> Feed:
         """Events after `after`, oldest first, never past one still being recorded: an event
         begun earlier (with a smaller number) may still commit, and must not be skipped."""
-        require(principal.role, Action.READ_EVENTS)
+        require(principal, Permission.READ_EVENTS)
         organization_id = principal.organization_id
         start = sequence_after(organization_id, after)
         horizon = await self._repository.horizon(organization_id)
@@ -61,7 +61,7 @@ class EventService:
         return Feed(events, cursor, len(events) == limit)
 
     async def get(self, principal: Principal, event_id: str) -> Event:
-        require(principal.role, Action.READ_EVENTS)
+        require(principal, Permission.READ_EVENTS)
         event = await self._repository.get(principal.organization_id, event_id)
         if event is None:
             raise EventNotFound()

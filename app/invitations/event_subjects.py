@@ -49,7 +49,7 @@ def invitation_data(invitation: Invitation) -> dict[str, Any]:
     return {
         "id": str(invitation.id),
         "email": invitation.email,
-        "role": invitation.role.value,
+        "role": invitation.role,
         "status": invitation.status.value,
         "invited_by": str(invitation.invited_by),
         "created_at": rfc3339(invitation.created_at),

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bson import ObjectId
 
-from app.access.roles import Role
+from app.access.roles import RoleName
 from app.db.store import Document
 
 
@@ -38,7 +38,7 @@ class Invitation:
     id: ObjectId
     organization_id: ObjectId
     email: str
-    role: Role
+    role: RoleName
     status: InvitationStatus
     invited_by: ObjectId
     created_at: datetime
@@ -52,7 +52,7 @@ class Invitation:
             id=document["_id"],
             organization_id=document["organization_id"],
             email=document["email"],
-            role=Role(document["role"]),
+            role=document["role"],
             status=InvitationStatus(document["status"]),
             invited_by=document["invited_by"],
             created_at=document["created_at"],

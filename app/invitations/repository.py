@@ -6,7 +6,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from app.access.roles import Role
+from app.access.roles import RoleName
 from app.accounts.models import email_key
 from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.schema import INVITATIONS
@@ -48,7 +48,7 @@ class InvitationRepository:
         self,
         organization_id: ObjectId,
         email: str,
-        role: Role,
+        role: RoleName,
         invited_by: ObjectId,
         token: str,
         expires_at: datetime,
@@ -60,7 +60,7 @@ class InvitationRepository:
             "organization_id": organization_id,
             "email": email,
             "email_key": key,
-            "role": role.value,
+            "role": role,
             "status": InvitationStatus.PENDING.value,
             "pending_key": pending_key(organization_id, key),
             "token_digest": token_digest(token),
@@ -199,6 +199,30 @@ class InvitationRepository:
                 "$unset": {"closed_at": ""},
             },
         )
+
+    async def count_with_role(self, organization_id: ObjectId, role: RoleName) -> int:
+        """The pending invitations offering `role`."""
+        return await self._invitations.count_documents(
+            {
+                "organization_id": organization_id,
+                "role": role,
+                "status": InvitationStatus.PENDING.value,
+            }
+        )
+
+    async def replace_role(
+        self, organization_id: ObjectId, role: RoleName, replacement: RoleName
+    ) -> int:
+        """Offer `replacement` instead of `role` in every pending invitation. How many moved."""
+        result = await self._invitations.update_many(
+            {
+                "organization_id": organization_id,
+                "role": role,
+                "status": InvitationStatus.PENDING.value,
+            },
+            {"$set": {"role": replacement}},
+        )
+        return result.modified_count
 
     async def delete_for_organization(self, organization_id: ObjectId) -> None:
         await self._invitations.delete_many({"organization_id": organization_id})

@@ -8,13 +8,15 @@ from app.access.credentials import Email, Password
 from app.invitations.models import Invitation
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
-
-InvitableRole = Literal["admin", "billing_admin", "member", "viewer"]
+from app.roles.schemas import AssignedRole
 
 
 class InvitationCreate(RequestBody):
     email: Email
-    role: Annotated[InvitableRole, Field(description="Owners are made by transfer, not invited.")]
+    role: Annotated[
+        AssignedRole,
+        Field(description="Any role but owner (owners are made by transfer, not invited)."),
+    ]
 
 
 class InvitationRead(BaseModel):
@@ -34,7 +36,7 @@ class InvitationRead(BaseModel):
         return cls(
             id=str(invitation.id),
             email=invitation.email,
-            role=invitation.role.value,
+            role=invitation.role,
             status=invitation.effective_status.value,
             invited_by=str(invitation.invited_by),
             created_at=invitation.created_at,

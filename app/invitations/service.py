@@ -8,9 +8,14 @@ import anyio
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
-from app.access.permissions import Action, action_for, require
+from app.access.permissions import (
+    Permission,
+    management_permission,
+    require,
+    require_may_grant,
+)
 from app.access.principal import Principal
-from app.access.roles import Role
+from app.access.roles import Role, RoleName
 from app.accounts.memberships import AlreadyMember, MembershipRepository
 from app.accounts.models import Account, email_key
 from app.accounts.repository import AccountRepository, EmailTaken
@@ -32,6 +37,7 @@ from app.kit.request_context import current_client_address
 from app.registry.errors import OrganizationSuspended
 from app.registry.models import Organization, Status
 from app.registry.repository import OrganizationRepository
+from app.roles.service import RoleService
 from app.sessions.service import LoginResult, SessionService
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
@@ -104,7 +110,9 @@ class InvitationService:
         workspaces: WorkspaceAccess,
         seats: Seats,
         events: Outbox,
+        roles: RoleService,
     ) -> None:
+        self._roles = roles
         self._invitations = invitations
         self._memberships = memberships
         self._accounts = accounts
@@ -119,16 +127,20 @@ class InvitationService:
         self._events = events
 
     async def invite(
-        self, principal: Principal, email: str, role: Role, organization: Organization | None = None
+        self,
+        principal: Principal,
+        email: str,
+        role: RoleName,
+        organization: Organization | None = None,
     ) -> tuple[Invitation, bool]:
         """Create and send an invitation; the flag says whether the email went out.
         `organization` is the entry as the caller's check has just read it, if it has."""
-        if role is Role.OWNER:
+        if role == Role.OWNER:
             raise InvalidInput(
                 ("body", "role"), "owners are made by transferring ownership, not by invitation"
             )
-        require(principal.role, action_for(role))
         organization_id = principal.organization_id
+        require_may_grant(principal, await self._roles.assignable(organization_id, role))
         if organization is None:
             await self._organizations.require_writable(organization_id)
         elif organization.status is Status.SUSPENDED:
@@ -144,7 +156,7 @@ class InvitationService:
             # The count holds only while the lease is ours: a holder that outlived it (a
             # slow count, a paused process) must not take a seat counted by someone else.
             await hold.confirm()
-            planned = {"email": email, "role": role.value, "status": "pending"}
+            planned = {"email": email, "role": role, "status": "pending"}
             try:
                 async with self._events.recording(
                     EventType.INVITATION_CREATED,
@@ -163,21 +175,21 @@ class InvitationService:
             AuditAction.INVITATION_CREATE,
             **actor_fields(principal),
             target=invitation.email,
-            details={"role": role.value, "invitation_id": str(invitation.id)},
+            details={"role": role, "invitation_id": str(invitation.id)},
         )
         name = organization.name if organization else None
         return invitation, await self._deliver(invitation, token, principal.email, name)
 
     async def get(self, principal: Principal, invitation_id: ObjectId) -> Invitation:
         """One of the organization's invitations, whatever its status."""
-        require(principal.role, Action.MANAGE_MEMBERS)
+        require(principal, Permission.MANAGE_MEMBERS)
         invitation = await self._invitations.get(principal.organization_id, invitation_id)
         if invitation is None:
             raise InvitationNotFound()
         return invitation
 
     async def list_pending(self, principal: Principal, window: Window) -> Slice[Invitation]:
-        require(principal.role, Action.MANAGE_MEMBERS)
+        require(principal, Permission.MANAGE_MEMBERS)
         return await self._invitations.page_pending(principal.organization_id, window)
 
     async def resend(
@@ -239,7 +251,7 @@ class InvitationService:
                 "member": {
                     "account_id": str(account_id),
                     "email": invitation.email,
-                    "role": invitation.role.value,
+                    "role": invitation.role,
                 },
             },
             invitation_subject(invitation, status=accepted),
@@ -252,7 +264,7 @@ class InvitationService:
             organization_id=invitation.organization_id,
             actor_id=account_id,
             actor_email=invitation.email,
-            details={"role": invitation.role.value, "new_account": new_account is not None},
+            details={"role": invitation.role, "new_account": new_account is not None},
         )
         # The person has joined: a token for them, however the database answers now.
         return await again(lambda: self._auth.enter(account_id, invitation.organization_id))
@@ -311,11 +323,14 @@ class InvitationService:
 
     async def _join_default_workspace(self, account_id: ObjectId, invitation: Invitation) -> None:
         """New members start in the default workspace: editors, or viewers when their
-        organization role only reads. Owners and admins see every workspace anyway."""
-        if invitation.role in (Role.OWNER, Role.ADMIN):
+        organization role only reads. Owners and admins (and custom roles granting
+        `workspaces.manage`) see every workspace anyway."""
+        held = await self._roles.held(invitation.organization_id, invitation.role)
+        if Permission.MANAGE_WORKSPACES in held.permissions:
             return
         default = await self._workspaces.workspaces.ensure_default(invitation.organization_id)
-        role = WorkspaceRole.EDITOR if invitation.role is Role.MEMBER else WorkspaceRole.VIEWER
+        writes = Permission.WRITE_TENANT_DOCUMENTS in held.permissions
+        role = WorkspaceRole.EDITOR if writes else WorkspaceRole.VIEWER
         await self._workspaces.members.put(invitation.organization_id, default.id, account_id, role)
 
     async def _joining_account(
@@ -353,7 +368,8 @@ class InvitationService:
         invitation = await self._invitations.get(principal.organization_id, invitation_id)
         if invitation is None:
             raise InvitationNotFound()
-        require(principal.role, action_for(invitation.role))
+        held = await self._roles.held(principal.organization_id, invitation.role)
+        require(principal, management_permission(held))
         if invitation.status is not InvitationStatus.PENDING:
             raise InvitationGone(_GONE_BECAUSE.get(invitation.status))
         return invitation
@@ -369,7 +385,7 @@ class InvitationService:
         email = invitation_email(
             organization=name,
             inviter=inviter,
-            role=invitation.role.value,
+            role=invitation.role,
             link=self._settings.invitation_url_template.format(token=token),
             expires_at=invitation.expires_at,
         )

@@ -1,14 +1,11 @@
 """Request and response bodies of the member endpoints."""
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
 from app.members.service import MemberView
-
-RoleName = Literal["owner", "admin", "billing_admin", "member", "viewer"]
+from app.roles.schemas import AssignedRole
 
 
 class InviterRead(BaseModel):
@@ -19,7 +16,7 @@ class InviterRead(BaseModel):
 class MemberRead(BaseModel):
     account_id: str
     email: str
-    role: RoleName
+    role: str = Field(description="A built-in role or the slug of a custom role.")
     joined_at: Timestamp
     invited_by: InviterRead | None = Field(
         default=None,
@@ -38,7 +35,7 @@ class MemberRead(BaseModel):
         return cls(
             account_id=str(view.account_id),
             email=view.email,
-            role=view.role.value,
+            role=view.role,
             joined_at=view.joined_at,
             invited_by=(
                 InviterRead(account_id=str(inviter.account_id), email=inviter.email)
@@ -50,7 +47,7 @@ class MemberRead(BaseModel):
 
 
 class RoleChange(RequestBody):
-    role: RoleName = Field(description="The member's new role.")
+    role: AssignedRole
 
 
 class OwnershipTransfer(RequestBody):

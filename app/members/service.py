@@ -16,9 +16,9 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from app.access.permissions import Action, action_for, require
+from app.access.permissions import Permission, management_permission, require, require_may_grant
 from app.access.principal import Principal
-from app.access.roles import Role
+from app.access.roles import Role, RoleName
 from app.accounts.event_subjects import membership_subject
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Membership
@@ -32,6 +32,7 @@ from app.events.models import Actor
 from app.events.outbox import Outbox
 from app.kit.times import rfc3339
 from app.registry.repository import OrganizationRepository
+from app.roles.service import RoleService
 from app.workspaces.repository import WorkspaceMemberRepository
 
 
@@ -62,7 +63,7 @@ class Inviter:
 class MemberView:
     account_id: ObjectId
     email: str
-    role: Role
+    role: RoleName
     joined_at: datetime
     invited_by: Inviter | None = None
     last_active_at: datetime | None = None
@@ -90,7 +91,9 @@ class MemberService:
         audit: AuditTrail,
         workspace_members: WorkspaceMemberRepository,
         events: Outbox,
+        roles: RoleService,
     ) -> None:
+        self._roles = roles
         self._memberships = memberships
         self._accounts = accounts
         self._organizations = organizations
@@ -99,9 +102,11 @@ class MemberService:
         self._events = events
 
     async def list(
-        self, principal: Principal, role: Role | None, window: Window
+        self, principal: Principal, role: RoleName | None, window: Window
     ) -> Slice[MemberView]:
-        require(principal.role, Action.READ_ORGANIZATION)
+        require(principal, Permission.READ_ORGANIZATION)
+        if role is not None:
+            await self._roles.existing(principal.organization_id, role, ("query", "role"))
         page = await self._memberships.page_for_organization(
             principal.organization_id, role, window
         )
@@ -109,32 +114,34 @@ class MemberService:
         return page.with_items([MemberView.of(m, emails) for m in page.items])
 
     async def get(self, principal: Principal, account_id: ObjectId) -> MemberView:
-        require(principal.role, Action.READ_ORGANIZATION)
+        require(principal, Permission.READ_ORGANIZATION)
         return await self._view(account_id, principal.organization_id)
 
     async def change_role(
-        self, principal: Principal, account_id: ObjectId, role: Role
+        self, principal: Principal, account_id: ObjectId, role: RoleName
     ) -> MemberView:
         membership = await self._member(principal, account_id)
-        require(principal.role, action_for(membership.role))
-        require(principal.role, action_for(role))
-        if membership.role is not role:
-            await self._organizations.require_writable(principal.organization_id)
+        organization_id = principal.organization_id
+        held = await self._roles.held(organization_id, membership.role)
+        require(principal, management_permission(held))
+        if membership.role != role:
+            require_may_grant(principal, await self._roles.assignable(organization_id, role))
+            await self._organizations.require_writable(organization_id)
             data = await self._member_data(membership, role)
-            data["previous_role"] = membership.role.value
+            data["previous_role"] = membership.role
             async with self._events.recording(
                 EventType.MEMBER_ROLE_CHANGED,
-                principal.organization_id,
+                organization_id,
                 Actor.of(principal),
                 data,
-                membership_subject(account_id, principal.organization_id, role=role.value),
+                membership_subject(account_id, organization_id, role=role),
             ):
                 await self._set_role(membership, role)
             await self._audit.record(
                 AuditAction.MEMBER_ROLE_CHANGE,
                 **actor_fields(principal),
                 target=str(account_id),
-                details={"from": membership.role.value, "to": role.value},
+                details={"from": membership.role, "to": role},
             )
         return await again(lambda: self._view(account_id, principal.organization_id))
 
@@ -143,14 +150,15 @@ class MemberService:
             await self.leave(principal)
             return
         membership = await self._member(principal, account_id)
-        require(principal.role, action_for(membership.role))
+        held = await self._roles.held(principal.organization_id, membership.role)
+        require(principal, management_permission(held))
         await self._organizations.require_writable(principal.organization_id)
         await self._dropping(EventType.MEMBER_REMOVED, principal, membership)
         await self._audit.record(
             AuditAction.MEMBER_REMOVE,
             **actor_fields(principal),
             target=str(account_id),
-            details={"role": membership.role.value},
+            details={"role": membership.role},
         )
 
     async def leave(self, principal: Principal) -> None:
@@ -162,7 +170,7 @@ class MemberService:
     async def transfer_ownership(self, principal: Principal, account_id: ObjectId) -> None:
         """Make another member owner and the caller admin. There are briefly two owners,
         never none."""
-        require(principal.role, Action.DELETE_ORGANIZATION)
+        require(principal, Permission.DELETE_ORGANIZATION)
         if account_id == principal.account_id:
             raise InvalidInput(("body", "account_id"), "name another member, not yourself")
         await self._organizations.require_writable(principal.organization_id)
@@ -175,13 +183,16 @@ class MemberService:
             Actor.of(principal),
             {
                 "new_owner": await self._member_data(target, Role.OWNER),
-                "previous_owner": await self._member_data(caller, Role.ADMIN),
+                # An owner steps down to admin; a custom role allowed to transfer keeps its own.
+                "previous_owner": await self._member_data(
+                    caller, Role.ADMIN if caller.role == Role.OWNER else caller.role
+                ),
             },
-            membership_subject(account_id, organization_id, role=Role.OWNER.value),
+            membership_subject(account_id, organization_id, role=Role.OWNER),
         ) as draft:
-            if target.role is not Role.OWNER:
+            if target.role != Role.OWNER:
                 await self._set_role(target, Role.OWNER)
-            elif caller.role is not Role.OWNER:
+            elif caller.role != Role.OWNER:
                 draft.skip()
             # The new owner is in: the caller steps down however the database answers now.
             await again(lambda: self._organizations.set_admin(organization_id, account_id))
@@ -202,24 +213,24 @@ class MemberService:
         ):
             await self._drop(membership)
 
-    async def _member_data(self, membership: Membership, role: Role) -> dict[str, object]:
+    async def _member_data(self, membership: Membership, role: RoleName) -> dict[str, object]:
         """The member as the API shows it, with `role`."""
         return {
             "account_id": str(membership.account_id),
             "email": await self._accounts.email_of(membership.account_id) or "",
-            "role": role.value,
+            "role": role,
             "joined_at": rfc3339(membership.created_at),
         }
 
     async def _step_down(self, principal: Principal) -> None:
         """The transferring owner becomes admin (safe to repeat)."""
         caller = await self._member(principal, principal.account_id)
-        if caller.role is Role.OWNER:
+        if caller.role == Role.OWNER:
             await self._set_role(caller, Role.ADMIN)
 
-    async def _set_role(self, membership: Membership, role: Role) -> None:
+    async def _set_role(self, membership: Membership, role: RoleName) -> None:
         organization_id = membership.organization_id
-        if membership.role is Role.OWNER:
+        if membership.role == Role.OWNER:
             async with self._owner_seat_given_up(organization_id):
                 changed = await self._memberships.change_role(membership, role)
                 if not changed:
@@ -228,14 +239,14 @@ class MemberService:
             return
         if not await self._memberships.change_role(membership, role):
             raise ChangedConcurrently()
-        if role is Role.OWNER:
+        if role == Role.OWNER:
             # Counted only once in place: a count below the owners refuses a demotion too
             # many, never allows one.
             await again(lambda: self._organizations.add_owner_seat(organization_id))
 
     async def _drop(self, membership: Membership) -> None:
         organization_id = membership.organization_id
-        if membership.role is Role.OWNER:
+        if membership.role == Role.OWNER:
             async with self._owner_seat_given_up(organization_id):
                 if not await self._memberships.remove(membership):
                     raise ChangedConcurrently()
@@ -245,7 +256,7 @@ class MemberService:
         await again(
             lambda: self._workspace_members.remove_account(organization_id, membership.account_id)
         )
-        if membership.role is Role.OWNER:
+        if membership.role == Role.OWNER:
             await again(lambda: self._reassign_admin(membership))
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.access.credentials import Email
 from app.access.passwords import PasswordHasher, password_problem
-from app.access.roles import Role
+from app.access.roles import Role, RoleName
 from app.accounts.event_subjects import membership_subject
 from app.accounts.memberships import AlreadyMember, MembershipRepository
 from app.accounts.models import Account, Membership
@@ -36,7 +36,7 @@ class OwnerOutcome:
     email: str
     account_created: bool
     # The account's role before, None when it was not a member.
-    previous_role: Role | None
+    previous_role: RoleName | None
 
 
 async def make_owner(
@@ -71,13 +71,13 @@ async def make_owner(
             return OwnerOutcome(organization.name, account.email, created, None)
         except AlreadyMember:  # joined meanwhile; promote below
             membership = await memberships.get(account.id, organization.id)
-    if membership is None or membership.role is Role.OWNER:
+    if membership is None or membership.role == Role.OWNER:
         return OwnerOutcome(organization.name, account.email, created, Role.OWNER)
     async with outbox.recording(
         EventType.MEMBER_ROLE_CHANGED,
         organization.id,
         OPERATOR,
-        {**data, "previous_role": membership.role.value},
+        {**data, "previous_role": membership.role},
         owner,
     ):
         await _promote(store, membership, owners_before)

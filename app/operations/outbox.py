@@ -19,6 +19,8 @@ from app.invitations.event_subjects import (
 )
 from app.invitations.repository import InvitationRepository
 from app.registry.repository import OrganizationRepository
+from app.roles.event_subjects import ROLE, role_reader
+from app.roles.repository import RoleRepository
 from app.webhooks.endpoint_subjects import WEBHOOK_ENDPOINT, endpoint_reader
 from app.webhooks.repository import EndpointRepository
 from app.workspaces.access import WorkspaceAccess
@@ -44,5 +46,6 @@ def build_outbox(settings: Settings, store: Store) -> Outbox:
     outbox.register(WORKSPACE_NAMED, named_reader(workspaces.workspaces))
     outbox.register(WORKSPACE_MEMBER, seat_reader(workspaces.members))
     outbox.register(WEBHOOK_ENDPOINT, endpoint_reader(EndpointRepository(store)))
+    outbox.register(ROLE, role_reader(RoleRepository(store)))
     outbox.register(DOCUMENT, document_reader(store, OrganizationRepository(store)))
     return outbox

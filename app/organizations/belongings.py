@@ -1,5 +1,6 @@
 """What belongs to an organization outside its registry entry and its tenant collection:
-memberships, workspaces, invitations, and the accounts whose home it is."""
+memberships, workspaces, invitations, API keys, custom roles, and the accounts whose home it
+is."""
 
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
@@ -9,6 +10,7 @@ from app.apikeys.repository import ApiKeyRepository
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import EmailAlreadyRegistered
 from app.registry.models import Organization
+from app.roles.repository import RoleRepository
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
 
@@ -21,7 +23,9 @@ class Belongings:
         invitations: InvitationRepository,
         workspaces: WorkspaceAccess,
         keys: ApiKeyRepository,
+        roles: RoleRepository,
     ) -> None:
+        self._roles = roles
         self._accounts = accounts
         self._memberships = memberships
         self._invitations = invitations
@@ -55,6 +59,7 @@ class Belongings:
         await self._settle_accounts_homed_in(organization)
         await self._invitations.delete_for_organization(organization.id)
         await self._keys.delete_for_organization(organization.id)
+        await self._roles.delete_for_organization(organization.id)
 
     async def _remove_workspaces(self, organization: Organization) -> None:
         await self._workspaces.members.delete_for_organization(organization.id)

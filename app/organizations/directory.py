@@ -5,9 +5,8 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.access.permissions import Action, require
+from app.access.permissions import Permission, require
 from app.access.principal import Principal
-from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Membership
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
@@ -22,6 +21,7 @@ from app.registry.errors import OrganizationNotFound
 from app.registry.models import Organization, Status
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
+from app.roles.service import RoleService
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import Workspace
 
@@ -59,7 +59,9 @@ class OrganizationDirectory:
         audit: AuditTrail,
         workspaces: WorkspaceAccess,
         events: Outbox,
+        roles: RoleService,
     ) -> None:
+        self._roles = roles
         self._organizations = organizations
         self._memberships = memberships
         self._invitations = invitations
@@ -109,15 +111,17 @@ class OrganizationDirectory:
         result = []
         for organization in organizations:
             role = roles[organization.id]
+            held = await self._roles.held(organization.id, role)
             listed = await self._workspaces.workspaces.page(organization.id, None, Window(100))
             mine = await self._workspaces.members.of_account(organization.id, principal.account_id)
             by_id = {m.workspace_id: m.role.value for m in mine}
-            # Owners and admins see every workspace; the role is the one a member list shows.
-            every = role in (Role.OWNER, Role.ADMIN)
+            # Owners and admins (and custom roles granting `workspaces.manage`) see every
+            # workspace; the role is the one a member list shows.
+            every = Permission.MANAGE_WORKSPACES in held.permissions
             opened: list[tuple[Workspace, str | None]] = [
                 (w, by_id.get(w.id)) for w in listed.items if every or w.id in by_id
             ]
-            result.append((organization, role.value, opened))
+            result.append((organization, role, opened))
         return result
 
     async def details(
@@ -125,7 +129,7 @@ class OrganizationDirectory:
     ) -> OrganizationDetails:
         """The organization with its statistics; from `organization` when the caller's check
         has just read its entry."""
-        require(principal.role, Action.READ_ORGANIZATION)
+        require(principal, Permission.READ_ORGANIZATION)
         if organization is None:
             organization = await self._organizations.get_visible(principal.organization_id)
         if organization is None:
@@ -139,13 +143,13 @@ class OrganizationDirectory:
         )
         database = self._tenants.database_of(organization)
         return OrganizationDetails(
-            organization, principal.role.value, dict(organization.profile), statistics, database
+            organization, principal.role, dict(organization.profile), statistics, database
         )
 
     async def update_profile(
         self, principal: Principal, changes: dict[str, Any]
     ) -> OrganizationDetails:
-        require(principal.role, Action.EDIT_ORGANIZATION)
+        require(principal, Permission.EDIT_ORGANIZATION)
         await self._organizations.require_writable(principal.organization_id)
         if changes:
             organization_id = principal.organization_id
@@ -178,7 +182,7 @@ class OrganizationDirectory:
         return data
 
     async def set_status(self, principal: Principal, status: Status) -> OrganizationDetails:
-        require(principal.role, Action.SUSPEND_ORGANIZATION)
+        require(principal, Permission.SUSPEND_ORGANIZATION)
         suspending = status is Status.SUSPENDED
         async with self._events.recording(
             EventType.ORGANIZATION_SUSPENDED if suspending else EventType.ORGANIZATION_REACTIVATED,

@@ -48,6 +48,7 @@ from app.registry.models import (
 from app.registry.repository import DuplicateOrganization, OrganizationRepository
 from app.registry.tenants import MoveStrategy, RenameResult, TenantCollections
 from app.registry.write_leases import WriteLeases
+from app.roles.repository import RoleRepository
 from app.workspaces.access import WorkspaceAccess
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Lifecycle:
                 InvitationRepository(store),
                 WorkspaceAccess(store),
                 ApiKeyRepository(store),
+                RoleRepository(store),
             ),
             TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
             move_strategy=MoveStrategy(settings.tenant_move_strategy),

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
-from app.access.permissions import Action, require
+from app.access.permissions import Permission, grant_of, require
 from app.access.principal import Principal
 from app.accounts.memberships import MembershipRepository
 from app.accounts.repository import AccountRepository
@@ -100,7 +100,7 @@ class Retention:
         """Delete the caller's organization into the trash; for good at once with `purge`,
         which takes `confirmation` (the caller's own email and password, checked like the
         contract's rename), or when the retention period is zero."""
-        require(principal.role, Action.DELETE_ORGANIZATION)
+        require(principal, Permission.DELETE_ORGANIZATION)
         if purge:
             if confirmation is None:
                 raise InvalidInput(
@@ -157,7 +157,8 @@ class Retention:
         organization = await self._organizations.get(organization_id)
         if membership is None or organization is None:
             raise DeletedOrganizationNotFound()
-        require(membership.role, Action.DELETE_ORGANIZATION)
+        # Restoring is an owner's act: no custom role restores, whatever it grants.
+        require(grant_of(membership.role), Permission.DELETE_ORGANIZATION)
         if organization.visible:
             raise OrganizationNotDeleted()
         if organization.state is not LifecycleState.DELETED or organization.trash is None:

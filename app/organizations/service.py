@@ -12,7 +12,7 @@ import anyio
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
-from app.access.permissions import Action, require
+from app.access.permissions import Permission, require
 from app.access.principal import Principal
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
@@ -265,7 +265,7 @@ class OrganizationService:
 
     async def rename_as(self, principal: Principal, new_name: str) -> RenameOutcome:
         """The rename itself, for a caller already authenticated (no credential re-check)."""
-        require(principal.role, Action.EDIT_ORGANIZATION)
+        require(principal, Permission.EDIT_ORGANIZATION)
         await self._organizations.require_writable(principal.organization_id)
         current = await self._organizations.get_visible(principal.organization_id)
         if current is None:
@@ -356,7 +356,7 @@ class OrganizationService:
         await self.delete_as(principal, organization)
 
     async def delete_as(self, principal: Principal, organization: Organization) -> None:
-        require(principal.role, Action.DELETE_ORGANIZATION)
+        require(principal, Permission.DELETE_ORGANIZATION)
         async with self._events.recording(
             EventType.ORGANIZATION_DELETED,
             organization.id,

@@ -16,6 +16,7 @@ from functools import partial
 from bson import ObjectId
 
 from app.access.passwords import PasswordHasher
+from app.access.permissions import BUILTIN_PERMISSIONS
 from app.access.principal import Principal
 from app.access.roles import Role
 from app.accounts.memberships import AlreadyMember, MembershipRepository
@@ -302,6 +303,7 @@ class PlatformAdministration:
             organization_id=organization.id,
             email=key.name,
             role=Role.OWNER,
+            permissions=BUILTIN_PERMISSIONS[Role.OWNER],
             token_id=key.prefix,
             token_expires_at=datetime.now(UTC),
             api_key=key.prefix,

@@ -8,12 +8,12 @@ from app.access.credentials import Email, Password
 from app.accounts.models import Account
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
-from app.members.schemas import RoleName
 from app.organizations.schemas import OrganizationName
 from app.organizations.v1_schemas import Profile, Statistics
 from app.plans import Plan
 from app.platform.administration import AccountOrganization, ManagedOrganization, OrganizationRow
 from app.registry.models import Organization
+from app.roles.schemas import BuiltinRoleName
 
 
 class OrganizationListed(BaseModel):
@@ -129,7 +129,7 @@ class AccountOrganizationRead(BaseModel):
     organization_name: str
     organization_identifier: str
     status: str
-    role: RoleName
+    role: str
     joined_at: Timestamp
 
     @classmethod
@@ -140,7 +140,7 @@ class AccountOrganizationRead(BaseModel):
             organization_name=organization.name,
             organization_identifier=organization.identifier,
             status=organization.status.value,
-            role=pair.membership.role.value,
+            role=pair.membership.role,
             joined_at=pair.membership.created_at,
         )
 
@@ -168,7 +168,7 @@ class PlatformOrganizationCreate(RequestBody):
 class MemberAdd(RequestBody):
     account_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
     email: Email | None = None
-    role: RoleName = "member"
+    role: BuiltinRoleName = "member"
 
     @model_validator(mode="after")
     def _one_account(self) -> Self:

@@ -15,6 +15,7 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from app.access.passwords import PasswordHasher
+from app.access.permissions import Grant, grant_of
 from app.access.principal import Principal
 from app.access.tokens import IssuedToken, TokenClaims, TokenCodec
 from app.accounts.memberships import MembershipRepository
@@ -33,6 +34,7 @@ from app.errors import (
 from app.observability.metrics import Metrics
 from app.registry.models import VISIBLE, LifecycleState, Organization
 from app.registry.repository import OrganizationRepository
+from app.roles.repository import RoleRepository
 from app.sessions.caller import Caller
 from app.sessions.revocation import RevokedTokens
 from app.sessions.throttle import Attempt, LoginThrottle, trust_key
@@ -93,8 +95,10 @@ class SessionService:
         metrics: Metrics,
         audit: AuditTrail,
         workspaces: WorkspaceAccess,
+        roles: RoleRepository,
     ) -> None:
         self._accounts = accounts
+        self._roles = roles
         self._memberships = memberships
         self._organizations = organizations
         self._hasher = hasher
@@ -158,13 +162,18 @@ class SessionService:
         ):
             raise NotAMember()
         if workspace_id is not None:
+            held = await self._roles_held(organization_id, membership.role)
             there = replace(
-                principal, organization_id=organization_id, role=membership.role, workspace_id=None
+                principal.holding(held), organization_id=organization_id, workspace_id=None
             )
             context = await self._workspaces.context(there, workspace_id)
             if context.workspace.archived:
                 raise WorkspaceArchived()
         return self._issue(account, membership, workspace_id)
+
+    async def _roles_held(self, organization_id: ObjectId, name: str) -> Grant:
+        custom = await self._roles.get(organization_id, name)
+        return custom.grant if custom else grant_of(name)
 
     async def may_switch_to(self, principal: Principal, organization_id: ObjectId) -> bool:
         """Whether the caller's account could get a token for `organization_id`."""
@@ -214,11 +223,14 @@ class SessionService:
         )
         if organization is None or not organization.visible:
             raise NotAuthenticated()
+        stored = standing.custom_role.get("permissions") if standing.custom_role else None
+        grant = grant_of(membership.role, stored)
         principal = Principal(
             account_id=account.id,
             organization_id=membership.organization_id,
             email=account.email,
             role=membership.role,
+            permissions=grant.permissions,
             token_id=claims.token_id,
             token_expires_at=claims.expires_at,
             workspace_id=claims.workspace_id,
@@ -294,12 +306,12 @@ class SessionService:
             account.id,
             membership.organization_id,
             account.email,
-            role=membership.role.value,
+            role=membership.role,
             version=account.token_version,
             membership_version=membership.version,
             workspace_id=workspace_id,
         )
-        return LoginResult(token, account.id, membership.organization_id, membership.role.value)
+        return LoginResult(token, account.id, membership.organization_id, membership.role)
 
     async def _reserve(self, email: str, address: str, trusted: bool | None = None) -> Attempt:
         """A place under the throttle for one password check, taken before bcrypt runs."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.access.permissions import Action, require
+from app.access.permissions import Permission, require
 from app.access.principal import Principal
 from app.db.keyset import Slice, Window
 from app.errors import InvalidInput, NotFound
@@ -73,7 +73,7 @@ class WebhookService:
         self, principal: Principal, url: str, types: list[str], description: str, enabled: bool
     ) -> tuple[Endpoint, str]:
         """A new endpoint and its signing secret, which is shown only now."""
-        require(principal.role, Action.MANAGE_WEBHOOKS)
+        require(principal, Permission.MANAGE_WEBHOOKS)
         check_url(url, self._policy)
         _check_types(types)
         endpoint_id = ObjectId()
@@ -94,11 +94,11 @@ class WebhookService:
         return endpoint, secret
 
     async def list(self, principal: Principal, window: Window) -> Slice[Endpoint]:
-        require(principal.role, Action.MANAGE_WEBHOOKS)
+        require(principal, Permission.MANAGE_WEBHOOKS)
         return await self._endpoints.page(principal.organization_id, window)
 
     async def get(self, principal: Principal, endpoint_id: ObjectId) -> Endpoint:
-        require(principal.role, Action.MANAGE_WEBHOOKS)
+        require(principal, Permission.MANAGE_WEBHOOKS)
         endpoint = await self._endpoints.get(principal.organization_id, endpoint_id)
         if endpoint is None:
             raise EndpointNotFound()
@@ -128,7 +128,7 @@ class WebhookService:
         return updated
 
     async def delete(self, principal: Principal, endpoint_id: ObjectId) -> None:
-        require(principal.role, Action.MANAGE_WEBHOOKS)
+        require(principal, Permission.MANAGE_WEBHOOKS)
         if not await self._endpoints.delete(principal.organization_id, endpoint_id):
             raise EndpointNotFound()
         await self._deliveries.fail_pending_of(endpoint_id)

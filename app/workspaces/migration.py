@@ -12,7 +12,7 @@ from app.workspaces.repository import WorkspaceMemberRepository, WorkspaceReposi
 
 logger = logging.getLogger(__name__)
 
-_WORKSPACE_ROLE = {
+_WORKSPACE_ROLE: dict[str, WorkspaceRole] = {
     Role.OWNER: WorkspaceRole.ADMIN,
     Role.ADMIN: WorkspaceRole.ADMIN,
     Role.MEMBER: WorkspaceRole.EDITOR,

@@ -2,7 +2,10 @@
 
 Every action that has an endpoint today is tried by each of the five roles: the roles the table
 allows get their answer, the others a 403 that changes nothing (checked afterwards, as the owner
-sees the organization).
+sees the organization). Each is tried again by a custom role defined with exactly that built-in
+role's permissions (`custom-<role>`): permissions, not role names, decide, so the copy is
+allowed and refused exactly what its original is (it is never an owner for the last-owner
+rule, which no row here reaches).
 
 Not here: the billing rows ("read billing", "edit billing, plan") are covered in
 `tests/billing`. "Read / write tenant documents" and "read audit log" had no endpoints when this
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient, Response
 
+from app.access.permissions import BUILTIN_PERMISSIONS
 from app.access.roles import Role
 from app.db.store import Store
 from tests.support import NAME, add_account, bearer, created_org, login
@@ -24,7 +28,21 @@ ORGANIZATIONS = "/api/v1/organizations"
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 OWNER_ONLY = frozenset({Role.OWNER})
 
-each_role = pytest.mark.parametrize("role", list(Role), ids=lambda role: role.value)
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A built-in role, or a custom copy of one (a role granting the same permissions)."""
+
+    like: Role
+    custom: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"custom-{self.like.value}" if self.custom else self.like.value
+
+
+ACTORS = [Actor(role) for role in Role] + [Actor(role, custom=True) for role in Role]
+each_role = pytest.mark.parametrize("actor", ACTORS, ids=lambda actor: actor.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +52,31 @@ class Team:
     org_id: str
     role: Role
     actor: str
+    name: str = ""
 
     @property
     def path(self) -> str:
         return f"{ORGANIZATIONS}/{self.org_id}"
 
 
-async def team(client: AsyncClient, store: Store, role: Role) -> Team:
+async def team(client: AsyncClient, store: Store, actor: Actor | Role) -> Team:
+    actor = actor if isinstance(actor, Actor) else Actor(actor)
+    role = actor.like
     org = await created_org(client)
-    if role is Role.OWNER:
-        return Team(org["id"], role, await login(client))
-    email = f"actor-{role.value}@techcorp.com"
-    await add_account(store, org["id"], email, role)
-    return Team(org["id"], role, await login(client, email=email))
+    if role is Role.OWNER and not actor.custom:
+        return Team(org["id"], role, await login(client), role.value)
+    if actor.custom:
+        copy = {
+            "slug": actor.name,
+            "name": f"Copy of {role.value}",
+            "permissions": sorted(p.value for p in BUILTIN_PERMISSIONS[role]),
+        }
+        owner = bearer(await login(client))
+        defined = await client.post(f"{ORGANIZATIONS}/{org['id']}/roles", json=copy, headers=owner)
+        assert defined.status_code == 201, defined.text
+    email = f"actor-{actor.name}@techcorp.com"
+    await add_account(store, org["id"], email, actor.name)
+    return Team(org["id"], role, await login(client, email=email), actor.name)
 
 
 async def add_target(store: Store, team: Team, role: Role) -> str:
@@ -54,10 +84,11 @@ async def add_target(store: Store, team: Team, role: Role) -> str:
     return str(await add_account(store, team.org_id, f"target-{role.value}@techcorp.com", role))
 
 
-def assert_answer(response: Response, role: Role, allowed: frozenset[Role], ok: int = 200) -> None:
+def assert_answer(response: Response, t: "Team", allowed: frozenset[Role], ok: int = 200) -> None:
+    role = t.role
     assert response.status_code == (ok if role in allowed else 403), response.text
     if role not in allowed:
-        assert role.value in response.json()["detail"]
+        assert response.json()["detail"].startswith(f"The {t.name} role does not allow")
 
 
 async def as_owner(client: AsyncClient, team: Team, path: str = "") -> dict[str, Any]:
@@ -75,42 +106,44 @@ async def roles_now(client: AsyncClient, team: Team) -> dict[str, str]:
 
 @each_role
 async def test_everyone_reads_the_organization_and_lists_its_members(
-    client: AsyncClient, store: Store, role: Role
+    client: AsyncClient, store: Store, actor: Actor
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
 
     organization = await client.get(t.path, headers=bearer(t.actor))
     members = await client.get(f"{t.path}/members", headers=bearer(t.actor))
 
     assert organization.status_code == 200, organization.text
     assert organization.json()["id"] == t.org_id
-    assert organization.json()["role"] == role.value
+    assert organization.json()["role"] == t.name
     assert members.status_code == 200, members.text
-    assert members.json()["total"] == (1 if role is Role.OWNER else 2)
+    assert members.json()["total"] == (1 if t.name == "owner" else 2)
 
 
 @each_role
 async def test_only_owner_and_admin_edit_the_profile(
-    client: AsyncClient, store: Store, role: Role
+    client: AsyncClient, store: Store, actor: Actor
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
+    role = t.role
 
     response = await client.patch(t.path, json={"description": "Edited"}, headers=bearer(t.actor))
 
-    assert_answer(response, role, MANAGERS)
+    assert_answer(response, t, MANAGERS)
     profile = (await as_owner(client, t))["profile"]
     assert profile["description"] == ("Edited" if role in MANAGERS else None)
 
 
 @each_role
-async def test_only_owner_and_admin_rename(client: AsyncClient, store: Store, role: Role) -> None:
-    t = await team(client, store, role)
+async def test_only_owner_and_admin_rename(client: AsyncClient, store: Store, actor: Actor) -> None:
+    t = await team(client, store, actor)
+    role = t.role
 
     response = await client.post(
         f"{t.path}/rename", json={"organization_name": "Renamed Corp"}, headers=bearer(t.actor)
     )
 
-    assert_answer(response, role, MANAGERS)
+    assert_answer(response, t, MANAGERS)
     assert (await as_owner(client, t))["organization_name"] == (
         "Renamed Corp" if role in MANAGERS else NAME
     )
@@ -118,22 +151,24 @@ async def test_only_owner_and_admin_rename(client: AsyncClient, store: Store, ro
 
 @each_role
 async def test_only_the_owner_deletes_the_organization(
-    client: AsyncClient, store: Store, role: Role
+    client: AsyncClient, store: Store, actor: Actor
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
+    role = t.role
 
     response = await client.delete(t.path, headers=bearer(t.actor))
 
-    assert_answer(response, role, OWNER_ONLY)
+    assert_answer(response, t, OWNER_ONLY)
     found = await client.get("/org/get", params={"organization_name": NAME})
     assert found.status_code == (404 if role in OWNER_ONLY else 200)
 
 
 @each_role
 async def test_only_the_owner_transfers_ownership(
-    client: AsyncClient, store: Store, role: Role
+    client: AsyncClient, store: Store, actor: Actor
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
+    role = t.role
     target = await add_target(store, t, Role.MEMBER)
 
     response = await client.post(
@@ -142,7 +177,7 @@ async def test_only_the_owner_transfers_ownership(
         headers=bearer(t.actor),
     )
 
-    assert_answer(response, role, OWNER_ONLY)
+    assert_answer(response, t, OWNER_ONLY)
     assert (await roles_now(client, t))[target] == ("owner" if role in OWNER_ONLY else "member")
 
 
@@ -158,9 +193,10 @@ INVITABLE = [Role.MEMBER, Role.VIEWER, Role.BILLING_ADMIN, Role.ADMIN]
 @each_role
 @pytest.mark.parametrize("invited", INVITABLE, ids=lambda role: f"invite-{role.value}")
 async def test_inviting_follows_the_table(
-    client: AsyncClient, store: Store, role: Role, invited: Role
+    client: AsyncClient, store: Store, actor: Actor, invited: Role
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
+    role = t.role
 
     response = await client.post(
         f"{t.path}/invitations",
@@ -168,7 +204,7 @@ async def test_inviting_follows_the_table(
         headers=bearer(t.actor),
     )
 
-    assert_answer(response, role, managing(invited), ok=201)
+    assert_answer(response, t, managing(invited), ok=201)
     pending = await as_owner(client, t, "/invitations")
     if role in managing(invited):
         assert [(i["email"], i["role"]) for i in pending["items"]] == [
@@ -193,9 +229,10 @@ ROLE_CHANGES = [
 @each_role
 @pytest.mark.parametrize(("before", "after"), ROLE_CHANGES, ids=lambda role: role.value)
 async def test_changing_a_role_follows_the_table(
-    client: AsyncClient, store: Store, role: Role, before: Role, after: Role
+    client: AsyncClient, store: Store, actor: Actor, before: Role, after: Role
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
+    role = t.role
     target = await add_target(store, t, before)
     allowed = managing(before) & managing(after)
 
@@ -203,21 +240,22 @@ async def test_changing_a_role_follows_the_table(
         f"{t.path}/members/{target}", json={"role": after.value}, headers=bearer(t.actor)
     )
 
-    assert_answer(response, role, allowed)
+    assert_answer(response, t, allowed)
     assert (await roles_now(client, t))[target] == (after if role in allowed else before).value
 
 
 @each_role
 @pytest.mark.parametrize("removed", INVITABLE, ids=lambda role: f"remove-{role.value}")
 async def test_removing_a_member_follows_the_table(
-    client: AsyncClient, store: Store, role: Role, removed: Role
+    client: AsyncClient, store: Store, actor: Actor, removed: Role
 ) -> None:
-    t = await team(client, store, role)
+    t = await team(client, store, actor)
+    role = t.role
     target = await add_target(store, t, removed)
 
     response = await client.delete(f"{t.path}/members/{target}", headers=bearer(t.actor))
 
-    assert_answer(response, role, managing(removed))
+    assert_answer(response, t, managing(removed))
     assert (target in await roles_now(client, t)) is (role not in managing(removed))
 
 
@@ -239,25 +277,27 @@ async def test_a_role_change_that_changes_nothing_is_refused_all_the_same(
 
 
 @each_role
-async def test_only_the_owner_suspends(client: AsyncClient, store: Store, role: Role) -> None:
-    t = await team(client, store, role)
+async def test_only_the_owner_suspends(client: AsyncClient, store: Store, actor: Actor) -> None:
+    t = await team(client, store, actor)
+    role = t.role
 
     response = await client.post(f"{t.path}/suspend", headers=bearer(t.actor))
 
-    assert_answer(response, role, OWNER_ONLY)
+    assert_answer(response, t, OWNER_ONLY)
     status = (await as_owner(client, t))["status"]
     assert status == ("suspended" if role in OWNER_ONLY else "active")
 
 
 @each_role
-async def test_only_the_owner_reactivates(client: AsyncClient, store: Store, role: Role) -> None:
-    t = await team(client, store, role)
+async def test_only_the_owner_reactivates(client: AsyncClient, store: Store, actor: Actor) -> None:
+    t = await team(client, store, actor)
+    role = t.role
     owner = await login(client)
     assert (await client.post(f"{t.path}/suspend", headers=bearer(owner))).status_code == 200
 
     response = await client.post(f"{t.path}/reactivate", headers=bearer(t.actor))
 
-    assert_answer(response, role, OWNER_ONLY)
+    assert_answer(response, t, OWNER_ONLY)
     status = (await as_owner(client, t))["status"]
     assert status == ("active" if role in OWNER_ONLY else "suspended")
 

@@ -36,6 +36,7 @@ JOINS = {
             "revoked_tokens",
             "workspaces",
             "workspace_members",
+            "roles",
         )
     },
     **{
@@ -47,9 +48,10 @@ JOINS = {
     },
     **{
         ("app.apikeys.repository", joined): (
-            "an API key's check reads the key with its organization and workspace in one round trip"
+            "an API key's check reads the key with its organization, workspace and custom role in "
+            "one round trip"
         )
-        for joined in ("organizations", "workspaces")
+        for joined in ("organizations", "workspaces", "roles")
     },
 }
 

@@ -51,6 +51,9 @@ class World:
     owner: dict[str, str] = field(default_factory=dict)
     member: dict[str, str] = field(default_factory=dict)
     fresh: dict[str, str] = field(default_factory=dict)
+    # A member whose role is a custom one, and an API key with that role.
+    custom: dict[str, str] = field(default_factory=dict)
+    custom_key: dict[str, str] = field(default_factory=dict)
     document_id: str = ""
 
     async def calls_of(self, request: Callable[[], Awaitable[Response]], status: int) -> list[str]:
@@ -99,6 +102,18 @@ async def world() -> AsyncIterator[World]:
         # table counts the requests that follow, and the first one has its own row.
         await client.get("/api/v1/auth/me", headers=world.member)
         world.fresh = bearer(await login(client, "fresh@techcorp.com"))
+        roles = f"/api/v1/organizations/{world.organization_id}/roles"
+        reader = {"slug": "reader", "name": "Reader", "permissions": ["documents.read"]}
+        defined = await client.post(roles, json=reader, headers=world.owner)
+        assert defined.status_code == 201, defined.text
+        await add_account(store, world.organization_id, "custom@techcorp.com", "reader")
+        world.custom = bearer(await login(client, "custom@techcorp.com"))
+        await client.get("/api/v1/auth/me", headers=world.custom)
+        keys = f"/api/v1/organizations/{world.organization_id}/api-keys"
+        key = await client.post(keys, json={"name": "ci", "role": "reader"}, headers=world.owner)
+        world.custom_key = bearer(key.json()["secret"])
+        # A key records its use once a minute: its first request has that write.
+        await client.get(world.documents(), headers=world.custom_key)
         stored = await client.post(world.documents(), headers=world.owner, json={"n": 1})
         world.document_id = stored.json()["id"]
         yield world
@@ -126,6 +141,32 @@ TABLE: list[tuple[str, int, int, Request]] = [
         lambda w: w.client.get(
             f"/api/v1/organizations/{w.organization_id}/audit-log", headers=w.member
         ),
+    ),
+    (
+        "a custom role's token checked, then refused by its permissions",
+        403,
+        1,
+        lambda w: w.client.get(
+            f"/api/v1/organizations/{w.organization_id}/audit-log", headers=w.custom
+        ),
+    ),
+    (
+        "a custom role's API key checked, then refused by its permissions",
+        403,
+        1,
+        lambda w: w.client.post(w.documents(), headers=w.custom_key, json={"n": 9}),
+    ),
+    (
+        "a document read by a custom role's holder",
+        200,
+        2,
+        lambda w: w.client.get(w.documents(f"/{w.document_id}"), headers=w.custom),
+    ),
+    (
+        "a document read by a custom role's API key",
+        200,
+        2,
+        lambda w: w.client.get(w.documents(f"/{w.document_id}"), headers=w.custom_key),
     ),
     (
         "a document read by its owner",

@@ -222,6 +222,26 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
     ok(await client.get(f"{base}/members", params={"role": "member"}, headers=owner))
     ok(await client.patch(f"{base}/members/{admin_id}", json={"role": "member"}, headers=owner))
 
+    roles = f"{base}/roles"
+    ok(await client.get("/api/v1/permissions", headers=owner))
+    reader = {"slug": "reader", "name": "Reader", "permissions": ["documents.read"]}
+    ok(await client.post(roles, json=reader, headers=owner))
+    ok(await client.post(roles, json={**reader, "slug": "spare"}, headers=owner))
+    ok(await client.get(roles, headers=owner))
+    ok(await client.get(f"{roles}/reader", headers=owner))
+    ok(await client.patch(f"{roles}/reader", json={"name": "Readers"}, headers=owner))
+    reader_id = await add_account(store, org, "reader@techcorp.example", "reader")
+    reader_token = bearer(await login(client, "reader@techcorp.example"))
+    ok(await client.get(f"{base}/documents", headers=reader_token))
+    ok(await client.get(f"{base}/members", params={"role": "reader"}, headers=owner))
+    ok(await client.post(f"{base}/api-keys", json={"name": "ci", "role": "reader"}, headers=owner))
+    ok(await client.patch(f"{base}/members/{reader_id}", json={"role": "spare"}, headers=owner))
+    refused = await client.delete(f"{roles}/spare", headers=owner)
+    assert refused.status_code == 409, refused.text
+    ok(await client.delete(f"{roles}/spare", params={"replacement": "reader"}, headers=owner))
+    ok(await client.delete(f"{roles}/reader", params={"replacement": "viewer"}, headers=owner))
+    ok(await client.delete(f"{base}/members/{reader_id}", headers=owner))  # its seat back
+
     invited = ok(
         await client.post(
             f"{base}/invitations",

@@ -61,5 +61,5 @@ async def me(caller: CurrentPrincipal) -> CallerRead:
         admin_id=str(caller.account_id),
         org_id=str(caller.organization_id),
         email=caller.email,
-        role=caller.role.value,
+        role=caller.role,
     )

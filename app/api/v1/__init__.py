@@ -13,6 +13,7 @@ from app.api.v1 import (
     invitations,
     members,
     organizations,
+    roles,
     webhooks,
     workspaces,
 )
@@ -27,6 +28,8 @@ routers: tuple[APIRouter, ...] = (
     workspaces.router,
     invitations.organization_router,
     invitations.router,
+    roles.permissions_router,
+    roles.router,
     api_keys.router,
     admin.router,
     events.router,

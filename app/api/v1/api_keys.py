@@ -5,8 +5,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Path, Request, Response, status
 
-from app.access.permissions import Action, who_may
-from app.access.roles import Role
+from app.access.permissions import Permission, PermissionsNotHeld, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, ApiKeysDep, OrganizationReader, OrganizationViewer
 from app.api.openapi import operation_ids
@@ -17,6 +16,7 @@ from app.apikeys.service import ApiKeyNotFound
 from app.db.ids import parse_object_id
 from app.errors import PreconditionFailed
 from app.registry.errors import OrganizationSuspended
+from app.roles.service import RoleBeingDeleted
 from app.workspaces.access import NotAWorkspaceMember, WorkspaceNotFound
 
 router = APIRouter(
@@ -28,7 +28,7 @@ router = APIRouter(
 
 KeyPath = Annotated[str, Path(description="The key's id (24 hex digits).")]
 RULE = (
-    f"{who_may(Action.MANAGE_API_KEYS)} A key's role is never above yours: an admin "
+    f"{who_may(Permission.MANAGE_API_KEYS)} A key's role is never above yours: an admin "
     "creates and revokes keys up to admin; owner keys take an owner."
 )
 
@@ -45,7 +45,14 @@ def _key_id(value: str) -> ObjectId:
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (its secret is shown this once)",
     description=RULE,
-    responses=errors(*SCOPED_ERRORS, OrganizationSuspended, WorkspaceNotFound, NotAWorkspaceMember),
+    responses=errors(
+        *SCOPED_ERRORS,
+        PermissionsNotHeld,
+        RoleBeingDeleted,
+        OrganizationSuspended,
+        WorkspaceNotFound,
+        NotAWorkspaceMember,
+    ),
 )
 async def create(
     body: ApiKeyCreate,
@@ -58,7 +65,7 @@ async def create(
         caller.principal,
         caller.organization,
         body.name,
-        Role(body.role),
+        body.role,
         parse_object_id(body.workspace_id) if body.workspace_id else None,
         body.expires_at,
     )

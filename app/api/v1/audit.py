@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.access.permissions import Action, who_may
+from app.access.permissions import Permission, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, AuditDep, AuditReader
 from app.api.openapi import operation_ids
@@ -25,7 +25,7 @@ router = APIRouter(
     "",
     name="list",
     summary="What changed in the organization, newest first",
-    description=who_may(Action.READ_AUDIT_LOG),
+    description=who_may(Permission.READ_AUDIT_LOG),
     responses={**errors(*SCOPED_ERRORS), **PAGED},
 )
 async def read_audit_log(

@@ -77,7 +77,7 @@ async def me(caller: CurrentPrincipal, directory: DirectoryDep) -> AccountRead:
         account_id=str(caller.account_id),
         email=caller.email,
         organization_id=str(caller.organization_id),
-        role=caller.role.value,
+        role=caller.role,
         workspace_id=str(caller.workspace_id) if caller.workspace_id else None,
         memberships=[
             MembershipRead(

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.access.permissions import Action, who_may
+from app.access.permissions import Permission, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, BillingDep, BillingEditor, BillingReader
 from app.api.openapi import operation_ids
@@ -24,7 +24,7 @@ router = APIRouter(
     "",
     summary="Read the organization's plan and billing details",
     description=(
-        f"{who_may(Action.READ_BILLING)}\n\n"
+        f"{who_may(Permission.READ_BILLING)}\n\n"
         "`member_limit` is how many members, pending invitations included, the plan allows "
         "(`null`: no limit). Details never set are `null`."
     ),
@@ -38,7 +38,7 @@ async def read(caller: BillingReader, billing: BillingDep) -> BillingRead:
     "",
     summary="Change the organization's plan or billing details",
     description=(
-        f"{who_may(Action.EDIT_BILLING)}\n\n"
+        f"{who_may(Permission.EDIT_BILLING)}\n\n"
         "Only the fields in the body change; `null` clears an optional field (`plan` cannot "
         "be cleared). `billing_address` is replaced as a whole. A plan whose member limit is "
         "below the organization's members plus pending invitations is refused."

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from bson import json_util
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from app.access.permissions import Action, who_may
+from app.access.permissions import Permission, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, DocumentReader, DocumentsDep, DocumentWriter
 from app.api.openapi import operation_ids
@@ -117,7 +117,7 @@ def _tagged(response: Response, document: Document) -> TenantDocument:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Store a document",
-    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    description=who_may(Permission.WRITE_TENANT_DOCUMENTS),
     responses=WRITE,
 )
 async def create(
@@ -136,7 +136,7 @@ async def create(
     "/batch",
     status_code=status.HTTP_201_CREATED,
     summary="Store several documents at once",
-    description=f"{who_may(Action.WRITE_TENANT_DOCUMENTS)} All are stored or none. "
+    description=f"{who_may(Permission.WRITE_TENANT_DOCUMENTS)} All are stored or none. "
     "`Location` is the collection they joined.",
     responses=WRITE,
 )
@@ -159,7 +159,7 @@ async def create_batch(
     name="list",
     summary="List documents",
     description=(
-        f"{who_may(Action.READ_TENANT_DOCUMENTS)} Cursors (`cursor`, `next_cursor`, `Link`) "
+        f"{who_may(Permission.READ_TENANT_DOCUMENTS)} Cursors (`cursor`, `next_cursor`, `Link`) "
         "page in `created_at` order, either way: it is set once per document, so a walk never "
         "repeats or skips one. Other sort fields change with every write, or are your own and "
         "may be missing or mixed; with them, page by `offset` (`next_cursor` is null and "
@@ -202,7 +202,7 @@ async def list_documents(
 @router.get(
     "/{document_id}",
     summary="Read a document",
-    description=who_may(Action.READ_TENANT_DOCUMENTS),
+    description=who_may(Permission.READ_TENANT_DOCUMENTS),
     responses=READ,
 )
 async def read(
@@ -214,7 +214,7 @@ async def read(
 @router.put(
     "/{document_id}",
     summary="Replace a document",
-    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    description=who_may(Permission.WRITE_TENANT_DOCUMENTS),
     responses=WRITE,
 )
 async def replace(
@@ -232,7 +232,7 @@ async def replace(
 @router.patch(
     "/{document_id}",
     summary="Change some fields (JSON merge patch: null removes a field)",
-    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    description=who_may(Permission.WRITE_TENANT_DOCUMENTS),
     responses=WRITE,
 )
 async def patch(
@@ -250,7 +250,7 @@ async def patch(
 @router.delete(
     "/{document_id}",
     summary="Delete a document",
-    description=who_may(Action.WRITE_TENANT_DOCUMENTS),
+    description=who_may(Permission.WRITE_TENANT_DOCUMENTS),
     responses=WRITE,
 )
 async def delete(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.access.permissions import Action, who_may
+from app.access.permissions import Permission, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, EventReader, EventsDep
 from app.api.openapi import operation_ids
@@ -38,7 +38,7 @@ FEED_HELP = (
     "",
     name="list",
     summary="Read the organization's events, oldest first",
-    description=FEED_HELP + who_may(Action.READ_EVENTS),
+    description=FEED_HELP + who_may(Permission.READ_EVENTS),
     responses=errors(*SCOPED_ERRORS),
 )
 async def read_events(
@@ -60,7 +60,7 @@ async def read_events(
     "/{event_id}",
     name="read",
     summary="Read one event",
-    description=who_may(Action.READ_EVENTS),
+    description=who_may(Permission.READ_EVENTS),
     responses=errors(*SCOPED_ERRORS, EventNotFound),
 )
 async def read_event(

@@ -5,8 +5,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Path, Request, Response, status
 
-from app.access.permissions import Action, who_may
-from app.access.roles import Role
+from app.access.permissions import Permission, PermissionsNotHeld, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import (
     SCOPED_ERRORS,
@@ -33,6 +32,7 @@ from app.invitations.service import (
     SignInToAccept,
 )
 from app.registry.errors import OrganizationSuspended
+from app.roles.service import RoleBeingDeleted
 from app.sessions.schemas import TokenResponse
 
 organization_router = APIRouter(
@@ -50,7 +50,8 @@ router = APIRouter(
 
 MANAGE_RULE = (
     "Inviting (or resending, revoking) a member, viewer or billing_admin takes owner or admin; "
-    "an admin, owner only."
+    "an admin, owner only. Inviting with a custom role takes what its class takes (see "
+    "changing a member's role) and every permission it grants."
 )
 MANAGE_ERRORS = (*SCOPED_ERRORS, InvitationNotFound, InvitationGone)
 
@@ -71,7 +72,13 @@ def _invitation_id(value: str) -> ObjectId:
     summary="Invite someone by email",
     description=MANAGE_RULE,
     responses=errors(
-        *SCOPED_ERRORS, AlreadyAMember, AlreadyPending, MemberLimitReached, OrganizationSuspended
+        *SCOPED_ERRORS,
+        PermissionsNotHeld,
+        RoleBeingDeleted,
+        AlreadyAMember,
+        AlreadyPending,
+        MemberLimitReached,
+        OrganizationSuspended,
     ),
 )
 async def create(
@@ -82,7 +89,7 @@ async def create(
     response: Response,
 ) -> InvitationRead:
     invitation, sent = await invitations.invite(
-        caller.principal, body.email, Role(body.role), caller.organization
+        caller.principal, body.email, body.role, caller.organization
     )
     response.headers["Location"] = f"{request.url.path}/{invitation.id}"
     return InvitationRead.of(invitation, sent)
@@ -91,7 +98,7 @@ async def create(
 @organization_router.get(
     "/{invitation_id}",
     summary="An invitation, whatever its status",
-    description=who_may(Action.MANAGE_MEMBERS),
+    description=who_may(Permission.MANAGE_MEMBERS),
     responses=errors(*SCOPED_ERRORS, InvitationNotFound),
 )
 async def read(
@@ -104,7 +111,7 @@ async def read(
     "",
     summary="List pending invitations",
     name="list",
-    description=who_may(Action.MANAGE_MEMBERS),
+    description=who_may(Permission.MANAGE_MEMBERS),
     responses={**errors(*SCOPED_ERRORS), **PAGED},
 )
 async def list_pending(

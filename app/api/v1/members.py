@@ -5,8 +5,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Path, Query
 
-from app.access.permissions import Action, who_may
-from app.access.roles import Role
+from app.access.permissions import Permission, PermissionsNotHeld, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, MembersDep, OrganizationOwner, OrganizationReader
 from app.api.openapi import operation_ids
@@ -14,9 +13,11 @@ from app.api.pagination import PAGED, Page, PageQuery
 from app.api.responses import Message, errors
 from app.db.ids import parse_object_id
 from app.errors import PreconditionFailed
-from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange, RoleName
+from app.members.schemas import MemberRead, OwnershipTransfer, RoleChange
 from app.members.service import ChangedConcurrently, LastOwner, MemberNotFound
 from app.registry.errors import OrganizationSuspended
+from app.roles.schemas import AssignedRole
+from app.roles.service import RoleBeingDeleted
 
 router = APIRouter(
     route_class=CheckedBodyRoute,
@@ -31,6 +32,8 @@ CHANGES = errors(
 # A member has a GET, so a change to it honours If-Match (`app.api.conditional`).
 CONDITIONAL_CHANGES = errors(
     *SCOPED_ERRORS,
+    RoleBeingDeleted,
+    PermissionsNotHeld,
     MemberNotFound,
     LastOwner,
     ChangedConcurrently,
@@ -39,7 +42,10 @@ CONDITIONAL_CHANGES = errors(
 )
 CHANGE_RULE = (
     "Changing or removing a member, viewer or billing_admin takes owner or admin; an admin, "
-    "owner only; an owner, owner only and never the last one."
+    "owner only; an owner, owner only and never the last one. A custom role is classed by "
+    "what it grants (any owner-only permission: as an owner; `members.manage`, "
+    "`roles.manage` or `api_keys.manage`: as an admin; else as a member), and giving one "
+    "takes every permission it grants."
 )
 
 
@@ -50,23 +56,23 @@ AccountPath = Annotated[str, Path(description="The member's account id.")]
     "",
     name="list",
     summary="List members",
-    description=who_may(Action.READ_ORGANIZATION),
+    description=who_may(Permission.READ_ORGANIZATION),
     responses={**errors(*SCOPED_ERRORS), **PAGED},
 )
 async def list_members(
     caller: OrganizationReader,
     members: MembersDep,
     page: PageQuery,
-    role: Annotated[RoleName | None, Query(description="Only members with this role.")] = None,
+    role: Annotated[AssignedRole | None, Query(description="Only members with this role.")] = None,
 ) -> Page[MemberRead]:
-    listed = await members.list(caller, Role(role) if role else None, page.window)
+    listed = await members.list(caller, role, page.window)
     return Page.of([MemberRead.of(v) for v in listed.items], listed, page)
 
 
 @router.get(
     "/{account_id}",
     summary="A member",
-    description=who_may(Action.READ_ORGANIZATION),
+    description=who_may(Permission.READ_ORGANIZATION),
     responses=errors(*SCOPED_ERRORS, MemberNotFound),
 )
 async def read(
@@ -84,7 +90,7 @@ async def read(
 async def change_role(
     account_id: AccountPath, body: RoleChange, caller: OrganizationReader, members: MembersDep
 ) -> MemberRead:
-    view = await members.change_role(caller, _account_id(account_id), Role(body.role))
+    view = await members.change_role(caller, _account_id(account_id), body.role)
     return MemberRead.of(view)
 
 
@@ -115,7 +121,7 @@ async def leave(caller: OrganizationReader, members: MembersDep) -> Message:
 @router.post(
     "/transfer-ownership",
     summary="Make another member owner (you become admin)",
-    description=who_may(Action.DELETE_ORGANIZATION),
+    description=who_may(Permission.DELETE_ORGANIZATION),
     responses=CHANGES,
 )
 async def transfer_ownership(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.access.permissions import Action, who_may
+from app.access.permissions import Permission, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import (
     SCOPED_ERRORS,
@@ -126,7 +126,7 @@ async def list_mine(
     """Every organization your account belongs to, with your role in each, whichever one the
     token acts for."""
     listed = await directory.mine(caller, page.window, q)
-    return Page.of([_summary(org, m.role.value) for org, m in listed.items], listed, page)
+    return Page.of([_summary(org, m.role) for org, m in listed.items], listed, page)
 
 
 @router.post(
@@ -168,7 +168,7 @@ async def create(
 @router.get(
     "/{org_id}",
     summary="An organization with its statistics",
-    description=who_may(Action.READ_ORGANIZATION),
+    description=who_may(Permission.READ_ORGANIZATION),
     responses=errors(*SCOPED_ERRORS),
 )
 async def read(caller: OrganizationViewer, directory: DirectoryDep) -> OrganizationDetail:
@@ -178,7 +178,7 @@ async def read(caller: OrganizationViewer, directory: DirectoryDep) -> Organizat
 @router.patch(
     "/{org_id}",
     summary="Edit the profile",
-    description=who_may(Action.EDIT_ORGANIZATION),
+    description=who_may(Permission.EDIT_ORGANIZATION),
     responses=errors(*SCOPED_ERRORS, OrganizationSuspended, *CONDITIONAL),
 )
 async def update(
@@ -192,7 +192,7 @@ async def update(
 @router.post(
     "/{org_id}/rename",
     summary="Rename (the tenant collection moves with it)",
-    description=who_may(Action.EDIT_ORGANIZATION),
+    description=who_may(Permission.EDIT_ORGANIZATION),
     responses=errors(
         *CHANGES,
         OrganizationNameTaken,
@@ -212,7 +212,7 @@ async def rename(
 @router.delete(
     "/{org_id}",
     summary="Delete: into the trash for the retention period, or for good with purge=true",
-    description=who_may(Action.DELETE_ORGANIZATION)
+    description=who_may(Permission.DELETE_ORGANIZATION)
     + " The organization disappears at once (look-ups, listings, logins, its tokens), its"
     " tenant collection is renamed into the trash and its name stays reserved; an owner can"
     " restore it until `purge_after` (`DELETED_RETENTION_DAYS`). `purge=true` deletes it for"
@@ -298,7 +298,7 @@ async def restore(
 @router.post(
     "/{org_id}/suspend",
     summary="Suspend: reads keep working, changes are refused (423)",
-    description=who_may(Action.SUSPEND_ORGANIZATION),
+    description=who_may(Permission.SUSPEND_ORGANIZATION),
     responses=errors(*SCOPED_ERRORS),
 )
 async def suspend(
@@ -311,7 +311,7 @@ async def suspend(
 @router.post(
     "/{org_id}/reactivate",
     summary="Lift a suspension",
-    description=who_may(Action.SUSPEND_ORGANIZATION),
+    description=who_may(Permission.SUSPEND_ORGANIZATION),
     responses=errors(*SCOPED_ERRORS),
 )
 async def reactivate(

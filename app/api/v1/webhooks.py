@@ -6,7 +6,7 @@ from typing import Annotated
 from bson import ObjectId
 from fastapi import APIRouter, Path, Request, Response, status
 
-from app.access.permissions import Action, who_may
+from app.access.permissions import Permission, who_may
 from app.api.bodies import CheckedBodyRoute
 from app.api.deps import SCOPED_ERRORS, WebhookManager, WebhooksDep
 from app.api.openapi import operation_ids
@@ -35,7 +35,7 @@ router = APIRouter(
     generate_unique_id_function=operation_ids("webhooks"),
 )
 
-WHO = who_may(Action.MANAGE_WEBHOOKS)
+WHO = who_may(Permission.MANAGE_WEBHOOKS)
 ONE = errors(*SCOPED_ERRORS, EndpointNotFound)
 CONDITIONAL = errors(*SCOPED_ERRORS, EndpointNotFound, PreconditionFailed)
 EndpointPath = Annotated[str, Path(description="The endpoint's id.")]
