@@ -251,6 +251,7 @@ def build_services(
             workspaces,
             audit,
             RequestCounter(settings.api_key_requests_per_minute),
+            outbox,
         ),
         platform_keys=PlatformKeys(
             PlatformKeyRepository(store), KeyHasher(settings.signing_keys()), audit

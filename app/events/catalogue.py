@@ -32,6 +32,8 @@ class EventType(StrEnum):
     WORKSPACE_MEMBER_PUT = "workspace.member_put"
     WORKSPACE_MEMBER_REMOVED = "workspace.member_removed"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
     DOCUMENT_CREATED = "document.created"
     DOCUMENT_UPDATED = "document.updated"
     DOCUMENT_DELETED = "document.deleted"
@@ -95,6 +97,11 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.WEBHOOK_ENDPOINT_DISABLED: (
         "The service disabled a webhook endpoint that kept failing; `data` is the endpoint."
     ),
+    EventType.API_KEY_CREATED: (
+        "An API key was created; `data` is the key as the API lists it (its `prefix`, never "
+        "its secret)."
+    ),
+    EventType.API_KEY_REVOKED: "An API key was revoked; `data` is the key, with `revoked_at`.",
     EventType.DOCUMENT_CREATED: (
         "A tenant document was created; `data` has `id`, `workspace_id` and `version` "
         "(never the body). Recorded only while an enabled endpoint of the organization "

@@ -23,6 +23,8 @@ EXPECTED = {
     "demote an owner": "member.role_changed",
     "delete a workspace": "workspace.deleted",
     "change plan": "organization.plan_changed",
+    "create an API key": "api_key.created",
+    "revoke an API key": "api_key.revoked",
 }
 
 

@@ -28,6 +28,7 @@ from app.db import retry
 from app.db.memory import open_memory_store
 from app.db.schema import (
     ACCOUNTS,
+    API_KEYS,
     INVITATIONS,
     MEMBERSHIPS,
     ORGANIZATIONS,
@@ -193,6 +194,15 @@ async def with_workspace(world: World) -> None:
         assert stored.status_code == 201, stored.text
 
 
+async def with_key(world: World) -> None:
+    await with_org(world)
+    made = await world.client.post(
+        f"{world.org}/api-keys", json={"name": "ci", "role": "member"}, headers=bearer(world.owner)
+    )
+    assert made.status_code == 201, made.text
+    world.values["key"] = made.json()["id"]
+
+
 # --- Completed states -----------------------------------------------------------------
 
 
@@ -322,6 +332,17 @@ async def workspace_deleted(world: World) -> None:
     assert await collection.count_documents({}) == 3
 
 
+async def key_made(world: World) -> None:
+    # A retry after a success makes a second key: creating one is not idempotent.
+    assert await world.store.master[API_KEYS].count_documents({"name": "deploy"}) >= 1
+
+
+async def key_revoked(world: World) -> None:
+    key = await world.store.master[API_KEYS].find_one({"_id": ObjectId(world.values["key"])})
+    assert key is not None
+    assert key["revoked_at"] is not None
+
+
 async def on_pro_plan(world: World) -> None:
     billing = await world.client.get(f"{world.org}/billing", headers=bearer(world.owner))
     assert billing.status_code == 200, billing.text
@@ -423,6 +444,20 @@ FLOWS = [
         ),
         workspace_deleted,
         unretried_writes=True,
+    ),
+    Flow(
+        "create an API key",
+        with_org,
+        lambda w: w.client.post(
+            f"{w.org}/api-keys", json={"name": "deploy", "role": "admin"}, headers=bearer(w.owner)
+        ),
+        key_made,
+    ),
+    Flow(
+        "revoke an API key",
+        with_key,
+        lambda w: w.client.delete(f"{w.org}/api-keys/{w.values['key']}", headers=bearer(w.owner)),
+        key_revoked,
     ),
     Flow(
         "change plan",
