@@ -240,9 +240,10 @@ def build_services(
             sessions,
             hasher,
             audit,
+            outbox,
             retention=timedelta(days=settings.deleted_retention_days),
         ),
-        purge_sweep=PurgeSweep(lifecycle, organizations, audit),
+        purge_sweep=PurgeSweep(lifecycle, organizations, audit, outbox),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
         api_keys=ApiKeyService(

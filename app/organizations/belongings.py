@@ -1,5 +1,6 @@
 """What belongs to an organization outside its registry entry and its tenant collection:
-memberships, workspaces, invitations, and the accounts whose home it is."""
+memberships, workspaces, invitations, API keys, webhook endpoints, and the accounts whose
+home it is."""
 
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
@@ -9,6 +10,7 @@ from app.apikeys.repository import ApiKeyRepository
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import EmailAlreadyRegistered
 from app.registry.models import Organization
+from app.webhooks.dormancy import OrganizationWebhooks
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
 
@@ -21,7 +23,9 @@ class Belongings:
         invitations: InvitationRepository,
         workspaces: WorkspaceAccess,
         keys: ApiKeyRepository,
+        webhooks: OrganizationWebhooks,
     ) -> None:
+        self.webhooks = webhooks
         self._accounts = accounts
         self._memberships = memberships
         self._invitations = invitations
@@ -49,7 +53,9 @@ class Belongings:
         await self._settle_accounts_homed_in(organization)
 
     async def remove_all(self, organization: Organization) -> None:
-        """Everything, for a deleted organization."""
+        """Everything, for a deleted organization, but its webhook endpoints: the lifecycle
+        retires them (`webhooks.retire`) and the delivery worker removes them once their last
+        deliveries are made."""
         await self._memberships.remove_all_of_organization(organization.id)
         await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)

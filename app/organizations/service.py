@@ -24,6 +24,7 @@ from app.events.models import Actor, Draft
 from app.events.outbox import Outbox
 from app.events.subjects import organization_data, organization_event_subject
 from app.observability.metrics import Metrics
+from app.organizations.deletion_events import deleting_for_good
 from app.organizations.lifecycle import Lifecycle, NewOwner
 from app.organizations.signups import SignupThrottle
 from app.registry.errors import (
@@ -357,13 +358,7 @@ class OrganizationService:
 
     async def delete_as(self, principal: Principal, organization: Organization) -> None:
         require(principal.role, Action.DELETE_ORGANIZATION)
-        async with self._events.recording(
-            EventType.ORGANIZATION_DELETED,
-            organization.id,
-            Actor.of(principal),
-            organization_data(organization),
-            organization_event_subject(organization.id, present=False),
-        ):
+        async with deleting_for_good(self._events, Actor.of(principal), organization):
             await self._lifecycle.delete(organization)
         logger.info(
             "organization %s deleted with %s", organization.id, organization.tenant_collection

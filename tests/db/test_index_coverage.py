@@ -357,6 +357,15 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
     trashed = await created_org(client, "Trashed Corp", "owner@trashed.example")
     trashed_path = f"/api/v1/organizations/{trashed['id']}"
     trashed_owner = bearer(await login(client, "owner@trashed.example"))
+    # Its endpoint is held while it is deleted, woken by the restore, retired by the purge.
+    ok(
+        await client.post(
+            f"{trashed_path}/webhooks",
+            json={"url": "https://hooks.invalid/trashed", "types": ["*"]},
+            headers=trashed_owner,
+        )
+    )
+    ok(await client.patch(trashed_path, json={"description": "held"}, headers=trashed_owner))
     ok(await client.delete(trashed_path, headers=trashed_owner))
     restore = {"email": "owner@trashed.example", "password": PASSWORD}
     ok(await client.post(f"{trashed_path}/restore", json=restore))
@@ -372,7 +381,9 @@ async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
     later = datetime.now(UTC) + timedelta(days=settings.deleted_retention_days + 1)
     registry = OrganizationRepository(store)
     lifecycle = Lifecycle.configured(store, settings)
-    assert await PurgeSweep(lifecycle, registry, services.audit, clock=lambda: later).run()
+    assert await PurgeSweep(
+        lifecycle, registry, services.audit, services.outbox, clock=lambda: later
+    ).run()
     await services.outbox.settle_stale(timedelta(0))
     await services.expiry_notices.sweep()
     await services.webhook_worker.round()

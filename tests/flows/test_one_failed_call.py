@@ -13,6 +13,7 @@ converges on the completed flow. K grows until the flow makes fewer calls than K
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from pymongo.errors import PyMongoError
 
 from app.access.roles import Role
 from app.api import state
+from app.audit.trail import AuditTrail
 from app.config import Settings
 from app.db import retry
 from app.db.memory import open_memory_store
@@ -39,7 +41,11 @@ from app.db.schema import (
 from app.db.store import Store
 from app.errors import AppError
 from app.factory import create_app
+from app.operations.outbox import build_outbox
 from app.operations.placement import move_organization
+from app.organizations.lifecycle import Lifecycle
+from app.organizations.retention import PurgeSweep
+from app.registry.repository import OrganizationRepository
 from tests.conftest import borrowed
 from tests.crash import FailOnce, gated_store
 from tests.outbox import Outbox
@@ -349,6 +355,26 @@ async def on_pro_plan(world: World) -> None:
     assert billing.json()["plan"] == "pro"
 
 
+async def purge_when_due(world: World) -> Outcome:
+    """The retention sweep, once the period is over: done when nothing is left in the trash."""
+    settings: Settings = world.values["settings"]
+    gated: Store = world.values["gated"]
+    later = datetime.now(UTC) + timedelta(days=settings.deleted_retention_days + 1)
+    sweep = PurgeSweep(
+        Lifecycle.configured(gated, settings),
+        OrganizationRepository(gated),
+        AuditTrail(gated),
+        build_outbox(settings, gated),
+        clock=lambda: later,
+    )
+    try:
+        await sweep.run()
+    except PyMongoError:  # the search for what is due failed: the next sweep tries again
+        return None
+    left = await world.store.master[ORGANIZATIONS].count_documents({"state": "deleted"})
+    return None if left else Response(200)
+
+
 # --- The flows ------------------------------------------------------------------------
 
 
@@ -375,6 +401,7 @@ FLOWS = [
         True,
     ),
     Flow("restore", with_deleted_org, restore, restored, True),
+    Flow("purge when due", with_deleted_org, purge_when_due, deleted, True),
     Flow(
         "accept as a new account",
         with_invitation,
