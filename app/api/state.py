@@ -187,6 +187,17 @@ def build_services(
         organizations, memberships, invitations, tenants, audit, workspaces, outbox
     )
     billing = BillingService(organizations, seats, settings.plans, audit, outbox)
+    retention = Retention(
+        lifecycle,
+        organizations,
+        accounts,
+        memberships,
+        sessions,
+        hasher,
+        audit,
+        outbox,
+        retention=timedelta(days=settings.deleted_retention_days),
+    )
     return Services(
         settings=settings,
         store=store,
@@ -232,17 +243,7 @@ def build_services(
             DocumentEvents(outbox, subscriptions),
         ),
         recovery=LifecycleRecovery(lifecycle),
-        retention=Retention(
-            lifecycle,
-            organizations,
-            accounts,
-            memberships,
-            sessions,
-            hasher,
-            audit,
-            outbox,
-            retention=timedelta(days=settings.deleted_retention_days),
-        ),
+        retention=retention,
         purge_sweep=PurgeSweep(lifecycle, organizations, audit, outbox),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
@@ -265,12 +266,11 @@ def build_services(
             directory=directory,
             organization_service=organization_service,
             billing=billing,
-            lifecycle=lifecycle,
-            placement=placement,
+            retention=retention,
             seats=seats,
             plans=settings.plans,
-            hasher=hasher,
             audit=audit,
+            events=outbox,
         ),
         outbox=outbox,
         events=EventService(EventRepository(store)),

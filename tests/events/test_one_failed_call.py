@@ -14,6 +14,7 @@ from tests.flows.test_one_failed_call import FLOWS, Flow, snapshot, succeeded, w
 
 EXPECTED: dict[str, str | tuple[str, ...]] = {
     "create": "organization.created",
+    "create through the platform API": "organization.created",
     "rename": "organization.renamed",
     "move": "organization.moved",
     # A delete for good at once records both, committed in either order.

@@ -43,8 +43,10 @@ from app.errors import AppError
 from app.factory import create_app
 from app.operations.outbox import build_outbox
 from app.operations.placement import move_organization
+from app.operations.platform_keys import create_platform_key
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.retention import PurgeSweep
+from app.platform.models import PlatformScope
 from app.registry.repository import OrganizationRepository
 from tests.conftest import borrowed
 from tests.crash import FailOnce, gated_store
@@ -75,6 +77,8 @@ BOOKKEEPING = {
     "idempotency_keys",
     "login_failures",
     "login_trusted_addresses",
+    # When a platform key was last used.
+    "platform_keys",
     "throttle_attempts",
 }
 
@@ -198,6 +202,21 @@ async def with_workspace(world: World) -> None:
             f"{world.org}/documents", json={"n": n}, headers=in_workspace
         )
         assert stored.status_code == 201, stored.text
+
+
+async def with_platform_key(world: World) -> None:
+    minted = await create_platform_key(
+        world.store, world.values["settings"], "ops", PlatformScope.WRITE, "ops"
+    )
+    world.values["platform_key"] = minted.secret
+
+
+async def platform_create(world: World) -> Response:
+    return await world.client.post(
+        "/api/v1/admin/organizations",
+        json={"organization_name": NAME, "owner_email": EMAIL, "owner_password": PASSWORD},
+        headers=bearer(world.values["platform_key"]),
+    )
 
 
 async def with_key(world: World) -> None:
@@ -390,6 +409,7 @@ async def operator_move(world: World) -> Outcome:
 
 FLOWS = [
     Flow("create", nothing, lambda w: create_org(w.client), created, True),
+    Flow("create through the platform API", with_platform_key, platform_create, created, True),
     Flow("rename", with_org, lambda w: rename(w.client, w.owner, "Renamed Corp"), renamed, True),
     Flow("move", with_org, operator_move, moved, True),
     Flow("delete", with_org, lambda w: delete(w.client, w.owner), deleted, True),
