@@ -201,6 +201,17 @@ def build_services(
         organizations, memberships, invitations, tenants, audit, workspaces, outbox, role_service
     )
     billing = BillingService(organizations, seats, settings.plans, audit, outbox)
+    retention = Retention(
+        lifecycle,
+        organizations,
+        accounts,
+        memberships,
+        sessions,
+        hasher,
+        audit,
+        outbox,
+        retention=timedelta(days=settings.deleted_retention_days),
+    )
     return Services(
         settings=settings,
         store=store,
@@ -247,17 +258,8 @@ def build_services(
             DocumentEvents(outbox, subscriptions),
         ),
         recovery=LifecycleRecovery(lifecycle),
-        retention=Retention(
-            lifecycle,
-            organizations,
-            accounts,
-            memberships,
-            sessions,
-            hasher,
-            audit,
-            retention=timedelta(days=settings.deleted_retention_days),
-        ),
-        purge_sweep=PurgeSweep(lifecycle, organizations, audit),
+        retention=retention,
+        purge_sweep=PurgeSweep(lifecycle, organizations, audit, outbox),
         idempotency=IdempotencyRecords(store, settings.signing_keys()),
         hasher=hasher,
         api_keys=ApiKeyService(
@@ -267,6 +269,7 @@ def build_services(
             audit,
             RequestCounter(settings.api_key_requests_per_minute),
             role_service,
+            outbox,
         ),
         roles=role_service,
         platform_keys=PlatformKeys(
@@ -280,12 +283,11 @@ def build_services(
             directory=directory,
             organization_service=organization_service,
             billing=billing,
-            lifecycle=lifecycle,
-            placement=placement,
+            retention=retention,
             seats=seats,
             plans=settings.plans,
-            hasher=hasher,
             audit=audit,
+            events=outbox,
         ),
         outbox=outbox,
         events=EventService(EventRepository(store)),

@@ -13,6 +13,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
@@ -27,11 +28,15 @@ from app.access.permissions import (
 )
 from app.access.principal import Principal
 from app.access.roles import RoleName
+from app.apikeys.event_subjects import key_data, key_subject
 from app.apikeys.models import ApiKey
 from app.apikeys.repository import ApiKeyRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.keyset import Slice, Window
 from app.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from app.events.catalogue import EventType
+from app.events.models import Actor
+from app.events.outbox import Outbox
 from app.registry.errors import OrganizationSuspended
 from app.registry.models import Organization, Status
 from app.roles.service import RoleService
@@ -102,9 +107,11 @@ class ApiKeyService:
         audit: AuditTrail,
         counter: RequestCounter,
         roles: RoleService,
+        events: Outbox,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._roles = roles
+        self._events = events
         self._keys = keys
         self._hasher = hasher
         self._workspaces = workspaces
@@ -148,7 +155,14 @@ class ApiKeyService:
             workspace_id=workspace_id,
             expires_at=expires_at,
         )
-        await self._keys.insert(key)
+        async with self._events.recording(
+            EventType.API_KEY_CREATED,
+            organization.id,
+            Actor.of(principal),
+            key_data(key),
+            key_subject(key),
+        ):
+            await self._keys.insert(key)
         await self._audit.record(
             AuditAction.API_KEY_CREATE,
             **actor_fields(principal),
@@ -173,8 +187,17 @@ class ApiKeyService:
         key = await self.get(principal, key_id)
         held = await self._roles.held(principal.organization_id, key.role)
         require(principal, management_permission(held))
-        if not await self._keys.revoke(principal.organization_id, key_id, self._clock()):
-            raise ApiKeyNotFound()
+        at = self._clock()
+        revoked = replace(key, revoked_at=at)
+        async with self._events.recording(
+            EventType.API_KEY_REVOKED,
+            principal.organization_id,
+            Actor.of(principal),
+            key_data(revoked),
+            key_subject(key, revoked=True),
+        ):
+            if not await self._keys.revoke(principal.organization_id, key_id, at):
+                raise ApiKeyNotFound()
         await self._audit.record(
             AuditAction.API_KEY_REVOKE, **actor_fields(principal), target=key.prefix
         )

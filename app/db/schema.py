@@ -285,6 +285,11 @@ MASTER_INDEXES = (
             IndexModel([("occurred_at", ASCENDING)], name="occurred"),
             # Events the webhook worker has not yet made deliveries of: only they carry it.
             IndexModel([("fanout_pending", ASCENDING)], sparse=True, name="fanout_pending"),
+            # Whether a purged organization's endpoints still have an event to be sent.
+            IndexModel(
+                [("organization_id", ASCENDING), ("fanout_pending", ASCENDING)],
+                name="organization_fanout",
+            ),
             IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
         ],
     ),
@@ -301,6 +306,9 @@ MASTER_INDEXES = (
                 [("organization_id", ASCENDING), ("enabled", ASCENDING), ("types", ASCENDING)],
                 name="organization_enabled_types",
             ),
+            # Endpoints of purged organizations, for the worker to remove: only they and those
+            # of deleted organizations carry the field (app.webhooks.dormancy).
+            IndexModel([("dormant", ASCENDING)], sparse=True, name="dormant"),
         ],
     ),
     CollectionIndexes(
@@ -308,6 +316,12 @@ MASTER_INDEXES = (
         [
             # The worker's queue: due deliveries, oldest due first.
             IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due"),
+            # A deleted organization's deliveries: released by a restore, dropped by a purge
+            # (all but those of its last events), awaited before its endpoints are removed.
+            IndexModel(
+                [("organization_id", ASCENDING), ("state", ASCENDING), ("event_type", ASCENDING)],
+                name="organization_state",
+            ),
             IndexModel(
                 [("endpoint_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
                 name="endpoint_created",

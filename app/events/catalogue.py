@@ -13,6 +13,8 @@ class EventType(StrEnum):
     ORGANIZATION_SUSPENDED = "organization.suspended"
     ORGANIZATION_REACTIVATED = "organization.reactivated"
     ORGANIZATION_DELETED = "organization.deleted"
+    ORGANIZATION_RESTORED = "organization.restored"
+    ORGANIZATION_PURGED = "organization.purged"
     ORGANIZATION_MOVED = "organization.moved"
     MEMBER_ADDED = "member.added"
     MEMBER_ROLE_CHANGED = "member.role_changed"
@@ -35,6 +37,8 @@ class EventType(StrEnum):
     ROLE_UPDATED = "role.updated"
     ROLE_DELETED = "role.deleted"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
     DOCUMENT_CREATED = "document.created"
     DOCUMENT_UPDATED = "document.updated"
     DOCUMENT_DELETED = "document.deleted"
@@ -55,7 +59,19 @@ DESCRIPTIONS: dict[EventType, str] = {
     ),
     EventType.ORGANIZATION_SUSPENDED: "The organization was suspended (its data is read-only).",
     EventType.ORGANIZATION_REACTIVATED: "A suspended organization was reactivated.",
-    EventType.ORGANIZATION_DELETED: "The organization and its data were deleted.",
+    EventType.ORGANIZATION_DELETED: (
+        "The organization was deleted: gone from the API. `data` is the organization with "
+        "`restorable_until`, until when it can be restored (null when it was deleted for good "
+        "at once, and `organization.purged` follows)."
+    ),
+    EventType.ORGANIZATION_RESTORED: (
+        "A deleted organization was restored with all its data; `data` is the organization."
+    ),
+    EventType.ORGANIZATION_PURGED: (
+        "The organization's data was deleted for good (at once, by an owner or operator, or "
+        "by the service once `restorable_until` passed); `data` is the organization with "
+        "`deleted_at` (null when deleted for good at once)."
+    ),
     EventType.ORGANIZATION_MOVED: (
         "An operator moved the tenant collection; `data` has `previous_database` and `database`."
     ),
@@ -107,6 +123,11 @@ DESCRIPTIONS: dict[EventType, str] = {
     EventType.WEBHOOK_ENDPOINT_DISABLED: (
         "The service disabled a webhook endpoint that kept failing; `data` is the endpoint."
     ),
+    EventType.API_KEY_CREATED: (
+        "An API key was created; `data` is the key as the API lists it (its `prefix`, never "
+        "its secret)."
+    ),
+    EventType.API_KEY_REVOKED: "An API key was revoked; `data` is the key, with `revoked_at`.",
     EventType.DOCUMENT_CREATED: (
         "A tenant document was created; `data` has `id`, `workspace_id` and `version` "
         "(never the body). Recorded only while an enabled endpoint of the organization "

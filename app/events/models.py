@@ -7,6 +7,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from app.access.keys import KeyKind
 from app.access.principal import Principal
 from app.kit.times import rfc3339
 
@@ -20,8 +21,10 @@ class ActorKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who made the change: a signed-in account, an API key, an operator at the command line,
-    or the service itself (recovery, expiry sweeps, the webhook worker)."""
+    """Who made the change: a signed-in account, an organization's API key, an operator (at
+    the command line, or through the platform API with a platform key), or the service itself
+    (recovery, expiry and retention sweeps, the webhook worker). A key is named by its prefix
+    (`tko_...`, `tkp_...`) in `id`; `email` is then None."""
 
     kind: ActorKind
     id: str | None = None
@@ -29,7 +32,16 @@ class Actor:
 
     @classmethod
     def of(cls, principal: Principal) -> "Actor":
+        if principal.api_key is not None:
+            if principal.api_key.startswith(f"{KeyKind.PLATFORM.value}_"):
+                return cls.platform_key(principal.api_key)
+            return cls(ActorKind.API_KEY, principal.api_key)
         return cls(ActorKind.ACCOUNT, str(principal.account_id), principal.email)
+
+    @classmethod
+    def platform_key(cls, prefix: str) -> "Actor":
+        """An operator acting through the platform API with the key of this prefix."""
+        return cls(ActorKind.OPERATOR, prefix)
 
     @classmethod
     def account(cls, account_id: ObjectId, email: str | None) -> "Actor":

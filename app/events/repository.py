@@ -85,6 +85,17 @@ class EventRepository:
         pending = [int(entry["sequence"]) for entry in stream.get("pending") or []]
         return min([*pending, int(stream.get("next") or 1)])
 
+    async def settled_for(self, organization_id: ObjectId) -> bool:
+        """Whether every event of the organization is committed (or dropped) and fanned out
+        to webhooks: nothing of it is still to be sent."""
+        stream = await self._streams.find_one({"_id": organization_id}, {"pending": 1})
+        if stream is not None and stream.get("pending"):
+            return False
+        waiting = await self._events.find_one(
+            {"organization_id": organization_id, "fanout_pending": True}, {"_id": 1}
+        )
+        return waiting is None
+
     async def stale_drafts(self, begun_before: datetime, limit: int = 100) -> list[Draft]:
         """Pending entries older than `begun_before`: changes whose process may have died."""
         cursor = self._streams.find({"pending.at": {"$lte": begun_before}}).limit(limit)

@@ -11,7 +11,13 @@ from app.registry.models import LifecycleState, Organization
 from app.registry.repository import OrganizationRepository
 
 ORGANIZATION = "organization"
-_UNDER_WAY = {LifecycleState.PROVISIONING, LifecycleState.RENAMING, LifecycleState.MOVING}
+_UNDER_WAY = {
+    LifecycleState.PROVISIONING,
+    LifecycleState.RENAMING,
+    LifecycleState.MOVING,
+    LifecycleState.TRASHING,
+    LifecycleState.RESTORING,
+}
 
 
 def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -31,8 +37,9 @@ def organization_subject(organization_id: ObjectId) -> dict[str, Any]:
 
 
 def organization_reader(organizations: OrganizationRepository) -> SubjectReader:
-    """The registry entry, flattened; absent once the delete is in effect (DELETING), and
-    unsettled while a create, rename or move is under way (recovery finishes or undoes it
+    """The registry entry, flattened, with its lifecycle `state` (`deleted` while in the
+    trash); absent once a delete for good is in effect (DELETING), and unsettled while a
+    create, rename, move, soft delete or restore is under way (recovery finishes or undoes it
     first)."""
 
     async def read(key: dict[str, Any]) -> dict[str, Any] | None:
@@ -43,6 +50,7 @@ def organization_reader(organizations: OrganizationRepository) -> SubjectReader:
         if organization.state in _UNDER_WAY:
             raise Unsettled()
         fields = {
+            "state": organization.state.value,
             "name": organization.name,
             "tenant_collection": organization.tenant_collection,
             "tenant_database": organization.tenant_database,

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from app.accounts.event_subjects import MEMBERSHIP, membership_reader
 from app.accounts.memberships import MembershipRepository
+from app.apikeys.event_subjects import API_KEY, key_reader
+from app.apikeys.repository import ApiKeyRepository
 from app.config import Settings
 from app.db.store import Store
 from app.documents.events import DOCUMENT, document_reader
@@ -47,5 +49,6 @@ def build_outbox(settings: Settings, store: Store) -> Outbox:
     outbox.register(WORKSPACE_MEMBER, seat_reader(workspaces.members))
     outbox.register(WEBHOOK_ENDPOINT, endpoint_reader(EndpointRepository(store)))
     outbox.register(ROLE, role_reader(RoleRepository(store)))
+    outbox.register(API_KEY, key_reader(ApiKeyRepository(store)))
     outbox.register(DOCUMENT, document_reader(store, OrganizationRepository(store)))
     return outbox

@@ -1,6 +1,6 @@
 """What belongs to an organization outside its registry entry and its tenant collection:
-memberships, workspaces, invitations, API keys, custom roles, and the accounts whose home it
-is."""
+memberships, workspaces, invitations, API keys, custom roles, webhook endpoints, and the
+accounts whose home it is."""
 
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
@@ -11,6 +11,7 @@ from app.invitations.repository import InvitationRepository
 from app.registry.errors import EmailAlreadyRegistered
 from app.registry.models import Organization
 from app.roles.repository import RoleRepository
+from app.webhooks.dormancy import OrganizationWebhooks
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
 
@@ -24,8 +25,10 @@ class Belongings:
         workspaces: WorkspaceAccess,
         keys: ApiKeyRepository,
         roles: RoleRepository,
+        webhooks: OrganizationWebhooks,
     ) -> None:
         self._roles = roles
+        self.webhooks = webhooks
         self._accounts = accounts
         self._memberships = memberships
         self._invitations = invitations
@@ -53,7 +56,9 @@ class Belongings:
         await self._settle_accounts_homed_in(organization)
 
     async def remove_all(self, organization: Organization) -> None:
-        """Everything, for a deleted organization."""
+        """Everything, for a deleted organization, but its webhook endpoints: the lifecycle
+        retires them (`webhooks.retire`) and the delivery worker removes them once their last
+        deliveries are made."""
         await self._memberships.remove_all_of_organization(organization.id)
         await self._remove_workspaces(organization)
         await self._settle_accounts_homed_in(organization)

@@ -17,7 +17,7 @@ every boundary.
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 
@@ -49,6 +49,8 @@ from app.registry.repository import DuplicateOrganization, OrganizationRepositor
 from app.registry.tenants import MoveStrategy, RenameResult, TenantCollections
 from app.registry.write_leases import WriteLeases
 from app.roles.repository import RoleRepository
+from app.webhooks.dormancy import OrganizationWebhooks
+from app.webhooks.repository import DeliveryRepository, EndpointRepository
 from app.workspaces.access import WorkspaceAccess
 
 logger = logging.getLogger(__name__)
@@ -139,6 +141,11 @@ class Lifecycle:
                 WorkspaceAccess(store),
                 ApiKeyRepository(store),
                 RoleRepository(store),
+                OrganizationWebhooks(
+                    EndpointRepository(store),
+                    DeliveryRepository(store, timedelta(days=settings.webhook_retention_days)),
+                    lambda: datetime.now(UTC),
+                ),
             ),
             TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
             move_strategy=MoveStrategy(settings.tenant_move_strategy),
@@ -282,6 +289,7 @@ class Lifecycle:
         trash = organization.trash_namespace
         if trash is None:
             raise OperationInProgress()
+        await self._belongings.webhooks.hold(organization.id)
         await self._drain_writes(organization)
         if await self.tenants.exists(organization.namespace):
             await self._relocate(organization.namespace, trash)
@@ -305,6 +313,7 @@ class Lifecycle:
             # The trash name is this organization's alone (it holds its id): anything there
             # while the collection is still in place is this attempt's partial copy.
             await self.tenants.drop(trash)
+        await self._belongings.webhooks.release(organization.id)
         await self.organizations.leave_trash(organization.id, LifecycleState.TRASHING)
         return False
 
@@ -341,6 +350,8 @@ class Lifecycle:
         if trash is not None and await self.tenants.exists(trash):
             await self._relocate(trash, organization.namespace)
             await self.checkpoint("restore.moved")
+        # The collection is back, so the restore is in effect: the endpoints wake up.
+        await self._belongings.webhooks.release(organization.id)
         await self.organizations.leave_trash(organization.id, LifecycleState.RESTORING)
         await self.checkpoint("restore.settled")
 
@@ -551,6 +562,8 @@ class Lifecycle:
         return None
 
     async def finish_delete(self, organization: Organization) -> None:
+        # Webhook endpoints first: from here on they are sent only the delete and the purge.
+        await again(lambda: self._belongings.webhooks.retire(organization.id))
         await again(lambda: self.tenants.drop(organization.namespace))
         await self.checkpoint("delete.collection_dropped")
         trash = organization.trash_namespace

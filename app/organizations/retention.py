@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bson import ObjectId
 
@@ -23,6 +24,9 @@ from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.naming import trash_collection_for
 from app.errors import Conflict, InvalidCredentials, InvalidInput, NotFound
+from app.events.models import SYSTEM, Actor
+from app.events.outbox import Outbox
+from app.organizations.deletion_events import deleting, deleting_for_good, purging, restoring
 from app.organizations.lifecycle import Lifecycle
 from app.registry.errors import OperationInProgress, OrganizationNotFound
 from app.registry.models import LifecycleState, Organization, Trash
@@ -75,10 +79,12 @@ class Retention:
         sessions: SessionService,
         hasher: PasswordHasher,
         audit: AuditTrail,
+        events: Outbox,
         *,
         retention: timedelta,
         clock: Clock = _now,
     ) -> None:
+        self._events = events
         self._lifecycle = lifecycle
         self._organizations = organizations
         self._accounts = accounts
@@ -113,8 +119,18 @@ class Retention:
         organization = await self._organizations.get_visible(principal.organization_id)
         if organization is None:
             raise OrganizationNotFound()
+        return await self.delete_as(principal, organization, purge=purge)
+
+    async def delete_as(
+        self, principal: Principal, organization: Organization, *, purge: bool
+    ) -> Deletion:
+        """The delete itself, for a caller already checked (an owner, or an operator acting
+        as one); the event names `principal` as actor."""
+        require(principal, Permission.DELETE_ORGANIZATION)
+        actor = Actor.of(principal)
         if purge or not self._retention:
-            await self._lifecycle.delete(organization)
+            async with deleting_for_good(self._events, actor, organization):
+                await self._lifecycle.delete(organization)
             logger.info("organization %s purged on deletion", organization.id)
             await self._audit.record(
                 AuditAction.ORGANIZATION_PURGE,
@@ -131,7 +147,8 @@ class Retention:
             deleted_at=now,
             purge_after=now + self._retention,
         )
-        deleted = await self._lifecycle.trash(organization, trash)
+        async with deleting(self._events, actor, organization, trash):
+            deleted = await self._lifecycle.trash(organization, trash)
         logger.info("organization %s deleted into %s", organization.id, trash.collection)
         await self._audit.record(
             AuditAction.ORGANIZATION_DELETE,
@@ -159,21 +176,51 @@ class Retention:
             raise DeletedOrganizationNotFound()
         # Restoring is an owner's act: no custom role restores, whatever it grants.
         require(grant_of(membership.role), Permission.DELETE_ORGANIZATION)
+        return await self.restore_as(
+            Actor.account(account.id, account.email),
+            organization,
+            {"actor_id": account.id, "actor_email": account.email},
+        )
+
+    async def restore_as(
+        self, actor: Actor, organization: Organization, audited_as: dict[str, Any]
+    ) -> tuple[Organization, Trash]:
+        """The restore itself, for a caller already checked; `audited_as` names it in the
+        audit log (`actor_id`, `actor_email`, `actor_key`)."""
         if organization.visible:
             raise OrganizationNotDeleted()
         if organization.state is not LifecycleState.DELETED or organization.trash is None:
             raise OperationInProgress()
-        restored = await self._lifecycle.restore(organization)
+        async with restoring(self._events, actor, organization):
+            restored = await self._lifecycle.restore(organization)
         logger.info("organization %s restored from %s", organization.id, organization.trash)
         await self._audit.record(
             AuditAction.ORGANIZATION_RESTORE,
             organization_id=organization.id,
-            actor_id=account.id,
-            actor_email=account.email,
+            **audited_as,
             target=organization.name,
             details={"trash_collection": organization.trash.collection},
         )
         return restored, organization.trash
+
+    async def purge_as(self, principal: Principal, organization: Organization) -> None:
+        """Purge a deleted organization now, before its retention period ends."""
+        require(principal, Permission.DELETE_ORGANIZATION)
+        if organization.state is not LifecycleState.DELETED:
+            raise OrganizationNotDeleted()
+        async with purging(self._events, Actor.of(principal), organization) as draft:
+            if not await self._lifecycle.purge(organization):
+                draft.skip()
+                raise OrganizationNotDeleted()
+        logger.info("organization %s purged before its retention period ended", organization.id)
+        await self._audit.record(
+            AuditAction.ORGANIZATION_PURGE,
+            **actor_fields(principal),
+            target=organization.name,
+            details={
+                "trash_collection": organization.trash.collection if organization.trash else None
+            },
+        )
 
 
 class PurgeSweep:
@@ -184,12 +231,14 @@ class PurgeSweep:
         lifecycle: Lifecycle,
         organizations: OrganizationRepository,
         audit: AuditTrail,
+        events: Outbox,
         *,
         clock: Clock = _now,
     ) -> None:
         self._lifecycle = lifecycle
         self._organizations = organizations
         self._audit = audit
+        self._events = events
         self._clock = clock
 
     async def run(self, limit: int = 100) -> list[ObjectId]:
@@ -204,7 +253,10 @@ class PurgeSweep:
         purged: list[ObjectId] = []
         for organization in await self._organizations.due_purges(now, limit):
             try:
-                if not await self._lifecycle.purge(organization, due_by=now):
+                async with purging(self._events, SYSTEM, organization) as draft:
+                    if not await self._lifecycle.purge(organization, due_by=now):
+                        draft.skip()
+                if draft.skipped:
                     continue
             except Exception:
                 logger.exception(

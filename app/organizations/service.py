@@ -14,6 +14,7 @@ from bson import ObjectId
 from app.access.passwords import PasswordHasher
 from app.access.permissions import Permission, require
 from app.access.principal import Principal
+from app.accounts.models import Account
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.db.naming import identifier_for, name_key, tenant_collection_for
@@ -24,6 +25,7 @@ from app.events.models import Actor, Draft
 from app.events.outbox import Outbox
 from app.events.subjects import organization_data, organization_event_subject
 from app.observability.metrics import Metrics
+from app.organizations.deletion_events import deleting_for_good
 from app.organizations.lifecycle import Lifecycle, NewOwner
 from app.organizations.signups import SignupThrottle
 from app.registry.errors import (
@@ -139,6 +141,35 @@ class OrganizationService:
         )
         return OrganizationView(organization, owner_email)
 
+    async def register(
+        self,
+        name: str,
+        *,
+        existing: Account | None,
+        email: str | None,
+        password: str | None,
+        actor: Actor,
+    ) -> OrganizationView:
+        """Register an organization for an operator: owned by `existing`, or by a new account
+        with `email` and `password`; placed, claimed and recorded as a sign-up is, with
+        `actor` as the event's. No throttle and no password check of an existing account:
+        the caller is trusted. `name` must already be normalized."""
+        new_owner = None
+        if existing is None:
+            if email is None or password is None:
+                raise ValueError("a new owner needs an email and a password")
+            new_owner = NewOwner(email, partial(self._hasher.hash, password))
+        owner_email = existing.email if existing else email or ""
+        organization = await self._register(
+            ObjectId(),
+            name,
+            existing.id if existing else ObjectId(),
+            new_owner,
+            owner_email,
+            actor=actor,
+        )
+        return OrganizationView(organization, owner_email)
+
     async def create_for(self, principal: Principal, name: str) -> Founded:
         """Create an organization owned by the caller's account, and a token for it.
 
@@ -216,8 +247,11 @@ class OrganizationService:
         admin_id: ObjectId,
         new_owner: NewOwner | None,
         owner_email: str,
+        *,
+        actor: Actor | None = None,
     ) -> Organization:
-        """Run the lifecycle's create for an organization placed as usual; the active entry."""
+        """Run the lifecycle's create for an organization placed as usual; the active entry.
+        The event's actor is the owner unless `actor` says otherwise."""
         now = datetime.now(UTC)
         identifier = identifier_for(name)
         organization = Organization(
@@ -236,7 +270,7 @@ class OrganizationService:
             async with self._events.recording(
                 EventType.ORGANIZATION_CREATED,
                 organization.id,
-                Actor.account(organization.admin_id, owner_email),
+                actor or Actor.account(organization.admin_id, owner_email),
                 organization_data(organization, owner_email),
                 organization_event_subject(organization.id),
             ):
@@ -357,13 +391,7 @@ class OrganizationService:
 
     async def delete_as(self, principal: Principal, organization: Organization) -> None:
         require(principal, Permission.DELETE_ORGANIZATION)
-        async with self._events.recording(
-            EventType.ORGANIZATION_DELETED,
-            organization.id,
-            Actor.of(principal),
-            organization_data(organization),
-            organization_event_subject(organization.id, present=False),
-        ):
+        async with deleting_for_good(self._events, Actor.of(principal), organization):
             await self._lifecycle.delete(organization)
         logger.info(
             "organization %s deleted with %s", organization.id, organization.tenant_collection

@@ -1,43 +1,43 @@
 """The operator's management of every organization, for a platform key: search, read,
-create, add members, change plan, suspend, reactivate, delete.
+create, add members, change plan, suspend, reactivate, delete, restore, purge.
 
 Changes go through the features' own services and the lifecycle, as the organization's own
 owner would make them: the key acts with an owner's rights in the organization it manages
-(`_acting_in`), so every rule (suspension, seats, the lifecycle's steps) holds, and every
-change is audited with the key as actor (`actor_key` its prefix, `actor_email` its name).
-Restoring and purging a soft-deleted organization belong beside `delete`, through the same
-`_acting_in` and `_managed` lookups.
+(`_acting_in`), so every rule (suspension, seats, the lifecycle's steps) holds, every
+change is audited with the key as actor (`actor_key` its prefix, `actor_email` its name),
+and every change records its event with the key as actor (`operator`, `id` its prefix).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from bson import ObjectId
 
-from app.access.passwords import PasswordHasher
 from app.access.permissions import BUILTIN_PERMISSIONS
 from app.access.principal import Principal
 from app.access.roles import Role
+from app.accounts.event_subjects import membership_subject
 from app.accounts.memberships import AlreadyMember, MembershipRepository
 from app.accounts.models import Account, Membership
 from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail, actor_fields
 from app.billing.service import BillingService, BillingView
 from app.db.keyset import Keyset, Kind, Slice, Window
-from app.db.naming import identifier_for, name_key, tenant_collection_for
 from app.db.retry import again
 from app.errors import Conflict, InvalidInput, NotFound
+from app.events.catalogue import EventType
+from app.events.models import Actor
+from app.events.outbox import Outbox
 from app.invitations.seats import Seats
+from app.kit.times import rfc3339
 from app.members.service import MemberView
 from app.organizations.directory import OrganizationDetails, OrganizationDirectory
-from app.organizations.lifecycle import Lifecycle, NewOwner
-from app.organizations.service import OrganizationService
+from app.organizations.retention import Deletion, Retention
+from app.organizations.service import OrganizationService, OrganizationView
 from app.plans import Plan, Plans
 from app.platform.models import PlatformKey
 from app.registry.errors import OrganizationNotFound
 from app.registry.models import LifecycleState, Organization, Status
-from app.registry.placement import TenantPlacement
 from app.registry.repository import OrganizationRepository, OrganizationSearch
 from app.workspaces.access import WorkspaceAccess
 from app.workspaces.models import WorkspaceRole
@@ -111,12 +111,11 @@ class PlatformAdministration:
         directory: OrganizationDirectory,
         organization_service: OrganizationService,
         billing: BillingService,
-        lifecycle: Lifecycle,
-        placement: TenantPlacement,
+        retention: Retention,
         seats: Seats,
         plans: Plans,
-        hasher: PasswordHasher,
         audit: AuditTrail,
+        events: Outbox,
     ) -> None:
         self._organizations = organizations
         self._accounts = accounts
@@ -125,12 +124,11 @@ class PlatformAdministration:
         self._directory = directory
         self._organization_service = organization_service
         self._billing = billing
-        self._lifecycle = lifecycle
-        self._placement = placement
+        self._retention = retention
         self._seats = seats
         self._plans = plans
-        self._hasher = hasher
         self._audit = audit
+        self._events = events
 
     @property
     def default_plan(self) -> Plan:
@@ -196,10 +194,11 @@ class PlatformAdministration:
         ]
         return reading.select(pairs, lambda pair: (pair.membership.created_at, pair.membership.id))
 
-    async def create(self, key: PlatformKey, name: str, owner: OwnerChoice) -> Organization:
-        """Create an organization as sign-up does (the same lifecycle, claims, placement and
-        owner seat), for an existing account without its password, or a new account. No
-        sign-up throttle: the caller is the operator's own back end."""
+    async def create(self, key: PlatformKey, name: str, owner: OwnerChoice) -> OrganizationView:
+        """Create an organization through the organizations service's own registration (its
+        placement, claims, crash-safety and `organization.created` event), for an existing
+        account without its password, or a new account. No sign-up throttle: the caller is
+        the operator's own back end."""
         existing = None
         if owner.account_id is not None:
             existing = await self.account(owner.account_id)
@@ -207,37 +206,21 @@ class PlatformAdministration:
             existing = await self._accounts.find_by_email(owner.email)
         if existing is None and (owner.email is None or owner.password is None):
             raise NewOwnerNeedsPassword()
-        now = datetime.now(UTC)
-        identifier = identifier_for(name)
-        organization_id = ObjectId()
-        organization = Organization(
-            id=organization_id,
-            name=name,
-            name_key=name_key(name),
-            identifier=identifier,
-            tenant_collection=tenant_collection_for(identifier),
-            admin_id=existing.id if existing else ObjectId(),
-            state=LifecycleState.PROVISIONING,
-            created_at=now,
-            modified_at=now,
-            tenant_database=await self._placement.choose(organization_id),
+        view = await self._organization_service.register(
+            name,
+            existing=existing,
+            email=owner.email,
+            password=owner.password,
+            actor=Actor.platform_key(key.prefix),
         )
-        new_owner = None
-        if existing is None and owner.email is not None and owner.password is not None:
-            new_owner = NewOwner(owner.email, partial(self._hasher.hash, owner.password))
-        try:
-            await self._lifecycle.create(organization, new_owner)
-        except BaseException:
-            self._placement.forget(organization.tenant_database)
-            raise
-        owner_email = existing.email if existing else owner.email
+        organization = view.organization
         await self._audit.record(
             AuditAction.ORGANIZATION_CREATE,
             **actor_fields(self._acting_in(key, organization)),
             target=organization.name,
-            details={"owner": owner_email, "new_account": existing is None},
+            details={"owner": view.admin_email, "new_account": existing is None},
         )
-        return replace(organization, state=LifecycleState.ACTIVE)
+        return view
 
     async def add_member(
         self, key: PlatformKey, organization_id: ObjectId, account: Account, role: Role
@@ -247,10 +230,18 @@ class PlatformAdministration:
         await self._organizations.require_writable(organization.id)
         plan = self._plans.of(await self._organizations.plan_of(organization.id))
         await self._seats.require_one_free(organization.id, plan)
-        try:
-            membership = await self._memberships.add(account.id, organization.id, role)
-        except AlreadyMember:
-            raise AlreadyMemberOf() from None
+        async with self._events.recording(
+            EventType.MEMBER_ADDED,
+            organization.id,
+            Actor.platform_key(key.prefix),
+            {"account_id": str(account.id), "email": account.email, "role": role.value},
+            membership_subject(account.id, organization.id, role=role.value),
+        ) as draft:
+            try:
+                membership = await self._memberships.add(account.id, organization.id, role)
+            except AlreadyMember:
+                raise AlreadyMemberOf() from None
+            draft.data = {**draft.data, "joined_at": rfc3339(membership.created_at)}
         # The membership is in effect: what follows it is finished, not undone.
         if role is Role.OWNER:
             await again(lambda: self._organizations.add_owner_seat(organization.id))
@@ -277,10 +268,25 @@ class PlatformAdministration:
         await self._directory.set_status(self._acting_in(key, organization), status)
         return await self.read(key, organization_id)
 
-    async def delete(self, key: PlatformKey, organization_id: ObjectId) -> None:
-        """Delete through the lifecycle, as the organization's owner would."""
-        organization = await self._managed(organization_id)
-        await self._organization_service.delete_as(self._acting_in(key, organization), organization)
+    async def delete(self, key: PlatformKey, organization_id: ObjectId, *, purge: bool) -> Deletion:
+        """Delete as the organization's owner would: into the trash for the retention period,
+        or with `purge` for good at once; `purge` also purges one already in the trash."""
+        organization = await self._managed(organization_id, visible_only=False)
+        acting = self._acting_in(key, organization)
+        if purge and organization.state is LifecycleState.DELETED:
+            await self._retention.purge_as(acting, organization)
+            return Deletion(organization, None)
+        if not organization.visible:
+            raise OrganizationNotFound()
+        return await self._retention.delete_as(acting, organization, purge=purge)
+
+    async def restore(self, key: PlatformKey, organization_id: ObjectId) -> ManagedOrganization:
+        """Bring a deleted organization back from the trash, with every document."""
+        organization = await self._managed(organization_id, visible_only=False)
+        audited = actor_fields(self._acting_in(key, organization))
+        del audited["organization_id"]
+        await self._retention.restore_as(Actor.platform_key(key.prefix), organization, audited)
+        return await self.read(key, organization_id)
 
     async def _managed(
         self, organization_id: ObjectId, *, visible_only: bool = True

@@ -40,6 +40,18 @@ class SigningSecret:
         return self.expires_at is None or self.expires_at > now
 
 
+class Dormancy(StrEnum):
+    """An endpoint of an organization that is deleted: held until a restore, or purged (to be
+    removed once its last deliveries are made). Either way it is sent only `FINAL_TYPES`."""
+
+    DELETED = "deleted"
+    PURGED = "purged"
+
+
+# What the endpoints of a deleted organization are still sent.
+FINAL_TYPES = ("organization.deleted", "organization.purged")
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     id: ObjectId
@@ -52,6 +64,11 @@ class Endpoint:
     created_at: datetime
     failing_since: datetime | None = None
     disabled_reason: str | None = None
+    dormant: Dormancy | None = None
+
+    def sends(self, event_type: str) -> bool:
+        """Whether a delivery of this type goes out now (else it is held, or given up)."""
+        return self.dormant is None or event_type in FINAL_TYPES
 
     def to_document(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -79,6 +96,7 @@ class Endpoint:
             created_at=aware(document["created_at"]),
             failing_since=maybe_aware(document.get("failing_since")),
             disabled_reason=document.get("disabled_reason"),
+            dormant=Dormancy(document["dormant"]) if document.get("dormant") else None,
         )
 
 
@@ -86,6 +104,8 @@ class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # every attempt of the schedule failed, or the endpoint went away
+    # Its organization is deleted: waits, unattempted, for a restore (or goes with a purge).
+    HELD = "held"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,16 @@ from pymongo.errors import DuplicateKeyError
 from app.db.keyset import Keyset, Kind, Slice, Window
 from app.db.schema import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS
 from app.db.store import Document, Store
-from app.webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Outcome, SigningSecret
+from app.webhooks.models import (
+    FINAL_TYPES,
+    Attempt,
+    Delivery,
+    DeliveryState,
+    Dormancy,
+    Endpoint,
+    Outcome,
+    SigningSecret,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ENDPOINTS_OLDEST_FIRST = Keyset("webhook_endpoints", "created_at", Kind.DATETIME)
@@ -103,6 +112,25 @@ class EndpointRepository:
             {"$set": {"enabled": False, "disabled_reason": reason}},
         )
         return result.modified_count == 1
+
+    async def set_dormant(self, organization_id: ObjectId, dormancy: Dormancy | None) -> None:
+        """Mark every endpoint of the organization (None: wake them, after a restore)."""
+        if dormancy is None:
+            await self._endpoints.update_many(
+                {"organization_id": organization_id}, {"$unset": {"dormant": ""}}
+            )
+            return
+        await self._endpoints.update_many(
+            {"organization_id": organization_id}, {"$set": {"dormant": dormancy.value}}
+        )
+
+    async def purged(self, limit: int) -> list[Endpoint]:
+        """Endpoints of purged organizations, waiting to be removed."""
+        cursor = self._endpoints.find({"dormant": Dormancy.PURGED.value}).limit(limit)
+        return [Endpoint.from_document(d) async for d in cursor]
+
+    async def remove(self, endpoint_id: ObjectId) -> None:
+        await self._endpoints.delete_one({"_id": endpoint_id})
 
 
 class DeliveryRepository:
@@ -219,6 +247,49 @@ class DeliveryRepository:
             return None
         moment: datetime = document["due_at"]
         return moment
+
+    async def hold(self, delivery: Delivery, owner: str) -> None:
+        """Put a claimed delivery aside, unattempted, until its organization is restored."""
+        await self._deliveries.update_one(
+            {"_id": delivery.id, "lease.owner": owner},
+            {
+                "$set": {
+                    "state": DeliveryState.HELD.value,
+                    "lease": {"owner": None, "taken_at": _EPOCH},
+                }
+            },
+        )
+
+    async def release_held(self, organization_id: ObjectId, now: datetime) -> None:
+        """The organization is back: its held deliveries are due now."""
+        await self._deliveries.update_many(
+            {"organization_id": organization_id, "state": DeliveryState.HELD.value},
+            {"$set": {"state": DeliveryState.PENDING.value, "due_at": now}},
+        )
+
+    async def drop_all_but_final(self, organization_id: ObjectId) -> None:
+        """The organization is purged: only its last events are still to be sent."""
+        waiting = [DeliveryState.PENDING.value, DeliveryState.HELD.value]
+        await self._deliveries.delete_many(
+            {
+                "organization_id": organization_id,
+                "state": {"$in": waiting},
+                "event_type": {"$nin": list(FINAL_TYPES)},
+            }
+        )
+
+    async def any_pending(self, organization_id: ObjectId) -> bool:
+        """Whether a delivery to one of the organization's endpoints is still to be tried."""
+        found = await self._deliveries.find_one(
+            {"organization_id": organization_id, "state": DeliveryState.PENDING.value},
+            {"_id": 1},
+        )
+        return found is not None
+
+    async def remove_all_of(self, endpoint_id: ObjectId) -> None:
+        """An endpoint removed for good: its attempts, then its deliveries."""
+        await self._attempts.delete_many({"endpoint_id": endpoint_id})
+        await self._deliveries.delete_many({"endpoint_id": endpoint_id})
 
     async def fail_pending_of(self, endpoint_id: ObjectId) -> None:
         """An endpoint gone or disabled: its queued deliveries will not be tried."""

@@ -32,7 +32,7 @@ from app.events.repository import EventRepository
 from app.observability.metrics import Metrics
 from app.webhooks.endpoint_subjects import endpoint_data, endpoint_subject
 from app.webhooks.messages import body, wants
-from app.webhooks.models import Delivery, DeliveryState, Endpoint, Outcome
+from app.webhooks.models import Delivery, DeliveryState, Dormancy, Endpoint, Outcome
 from app.webhooks.repository import DeliveryRepository, EndpointRepository
 from app.webhooks.schedule import next_attempt
 from app.webhooks.secrets import SecretBox
@@ -130,11 +130,32 @@ class DeliveryWorker:
             started += 1
         return started
 
+    async def remove_purged(self) -> int:
+        """Remove the endpoints of purged organizations (with their deliveries and attempts)
+        once nothing is left to send them: every event of the organization fanned out, and
+        no delivery to its endpoints still pending. How many were removed."""
+        removed = 0
+        waiting: dict[ObjectId, bool] = {}
+        for endpoint in await self._endpoints.purged(_FANOUT_BATCH):
+            organization_id = endpoint.organization_id
+            if organization_id not in waiting:
+                waiting[organization_id] = not await self._events.settled_for(
+                    organization_id
+                ) or await self._deliveries.any_pending(organization_id)
+            if waiting[organization_id]:
+                continue
+            # The endpoint goes last: a round that stops halfway is finished by the next.
+            await self._deliveries.remove_all_of(endpoint.id)
+            await self._endpoints.remove(endpoint.id)
+            removed += 1
+        return removed
+
     async def round(self) -> None:
         """One round, waiting for the attempts it started (what tests step through)."""
         await self.fan_out()
         await self.start_attempts()
         await self.drain()
+        await self.remove_purged()
 
     async def drain(self) -> None:
         while self._tasks:
@@ -148,9 +169,11 @@ class DeliveryWorker:
                 try:
                     await self.fan_out()
                     await self.start_attempts()
-                    # Busy rounds come by the hundred a second; the gauges need not.
+                    # Busy rounds come by the hundred a second; the gauges and the removal
+                    # of purged organizations' endpoints need not.
                     if time.monotonic() - shown_at >= _SHOW_QUEUE_SECONDS:
                         shown_at = time.monotonic()
+                        await self.remove_purged()
                         await self.show_queue()
                 except Exception:
                     logger.exception("webhook worker round failed; trying again")
@@ -193,6 +216,12 @@ class DeliveryWorker:
         if endpoint is None or not endpoint.enabled:
             await self._deliveries.finish(delivery, self.owner, DeliveryState.FAILED, None)
             return
+        if not endpoint.sends(delivery.event_type):
+            if endpoint.dormant is Dormancy.DELETED:
+                await self._deliveries.hold(delivery, self.owner)
+            else:
+                await self._deliveries.finish(delivery, self.owner, DeliveryState.FAILED, None)
+            return
         now = self._clock()
         secrets_now = [
             self._box.open(endpoint.id, s.sealed) for s in endpoint.secrets if s.live(now)
@@ -214,7 +243,8 @@ class DeliveryWorker:
             logger.warning("webhook delivery %s: lease lost during the attempt", delivery.id)
         refused = (outcome.error or "").startswith("refused")
         self._count("refused" if refused else "retrying" if due else "failed", outcome)
-        await self._note_failure(endpoint, now)
+        if endpoint.dormant is not Dormancy.PURGED:  # nothing is recorded of a purged one
+            await self._note_failure(endpoint, now)
 
     async def _note_failure(self, endpoint: Endpoint, at: datetime) -> None:
         since = await self._endpoints.failing(endpoint.id, at)

@@ -32,6 +32,8 @@ def changes(org: str) -> list[tuple[str, str, dict[str, object] | None]]:
         ("POST", f"{ADMIN}/organizations/{org}/suspend", None),
         ("POST", f"{ADMIN}/organizations/{org}/reactivate", None),
         ("DELETE", f"{ADMIN}/organizations/{org}", None),
+        ("DELETE", f"{ADMIN}/organizations/{org}?purge=true", None),
+        ("POST", f"{ADMIN}/organizations/{org}/restore", None),
     ]
 
 
@@ -153,7 +155,7 @@ async def test_the_admin_api_has_its_own_tag_and_security(client: AsyncClient) -
         if path.startswith(ADMIN)
         for operation in item.values()
     ]
-    assert len(operations) == 11
+    assert len(operations) == 12
     for operation in operations:
         assert operation["tags"] == ["Platform administration"]
         assert operation["security"] == [{"PlatformKey": []}]

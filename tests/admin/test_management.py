@@ -238,13 +238,17 @@ async def test_suspend_and_reactivate(
         assert entry["actor_key"] == key_prefix(writer)
 
 
-async def test_delete_through_the_lifecycle(
+async def test_delete_through_the_lifecycle_into_the_trash(
     client: AsyncClient, store: Store, writer: dict[str, str]
 ) -> None:
     created = await created_org(client)
     token = bearer(await login(client))
     response = await client.delete(f"{ORGS}/{created['id']}", headers=writer)
     assert response.status_code == 200, response.text
+    assert response.json()["state"] == "deleted"
+    assert response.json()["trash_collection"] in {
+        name.split(".", 1)[1] for name in await tenant_namespaces(store)
+    }
     assert not any(
         name.endswith(created["tenant_collection"]) for name in await tenant_namespaces(store)
     )

@@ -80,7 +80,11 @@ async def world() -> AsyncIterator[World]:
         mongo_uri="memory://",
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=4,
+        # Background work would be counted with whichever request it interleaves with.
         recovery_interval_seconds=0,
+        event_settle_interval_seconds=0,
+        webhook_worker=False,
+        invitation_expiry_sweep_seconds=0,
     )
     store = open_memory_store(settings)
     counter = Counter()

@@ -26,12 +26,14 @@ from app.factory import create_app
 from app.observability.metrics import Metrics
 from app.operations.organizations import describe_organization, list_organizations
 from app.operations.placement import move_organization, plan_rebalance
+from app.operations.platform_keys import create_platform_key
 from app.operations.repair import repair
 from app.operations.statistics import gather_statistics
 from app.operations.transfer import export_tenant, import_tenant
 from app.operations.verify import verify
 from app.organizations.lifecycle import Lifecycle, no_checkpoint
 from app.organizations.retention import PurgeSweep
+from app.platform.models import PlatformScope
 from app.registry.repository import OrganizationFilter, OrganizationRepository
 from app.registry.tenants import TENANT_INDEXES
 from app.startup import prepare_database, start_services
@@ -197,7 +199,7 @@ def ok(response: Any) -> Any:
     return response.json() if json else None
 
 
-async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
+async def scenario(client: AsyncClient, store: Store, outbox: Outbox, settings: Settings) -> None:
     """One organization's life through the HTTP API, beside a second one."""
     created = await created_org(client)
     await created_org(client, "Bystander Corp", "owner@bystander.example")
@@ -363,6 +365,8 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
     )
     ok(await client.get(f"{hooks}/{endpoint}/attempts", headers=owner))
 
+    await platform_calls(client, store, settings, admin_id)
+
     doomed = await created_org(client, "Doomed Corp", "owner@doomed.example")
     doomed_token = await login(client, "owner@doomed.example")
     ok(
@@ -377,11 +381,84 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
     trashed = await created_org(client, "Trashed Corp", "owner@trashed.example")
     trashed_path = f"/api/v1/organizations/{trashed['id']}"
     trashed_owner = bearer(await login(client, "owner@trashed.example"))
+    # Its endpoint is held while it is deleted, woken by the restore, retired by the purge.
+    ok(
+        await client.post(
+            f"{trashed_path}/webhooks",
+            json={"url": "https://hooks.invalid/trashed", "types": ["*"]},
+            headers=trashed_owner,
+        )
+    )
+    ok(await client.patch(trashed_path, json={"description": "held"}, headers=trashed_owner))
     ok(await client.delete(trashed_path, headers=trashed_owner))
     restore = {"email": "owner@trashed.example", "password": PASSWORD}
     ok(await client.post(f"{trashed_path}/restore", json=restore))
     # Deleted again, for the sweep in `operate` to purge.
     ok(await client.delete(trashed_path, headers=trashed_owner))
+
+
+async def platform_calls(
+    client: AsyncClient, store: Store, settings: Settings, account_id: object
+) -> None:
+    """Every call of the platform management API, searches in each of their shapes."""
+    minted = await create_platform_key(store, settings, "ops", PlatformScope.WRITE, "ops")
+    key = bearer(minted.secret)
+    orgs = "/api/v1/admin/organizations"
+    searches: list[dict[str, str]] = [
+        {},
+        {"name": "tech", "match": "exact"},
+        {"name": "tech", "match": "prefix"},
+        {"name": "tech", "match": "contains"},
+        {"status": "active"},
+        {"plan": "free"},
+        {"domain": "techcorp.example"},
+        {"domain": "techcorp.example", "name": "tech", "match": "prefix"},
+        {"created_after": "2000-01-01T00:00:00Z", "created_before": "2100-01-01T00:00:00Z"},
+        {"limit": "1"},
+    ]
+    for params in searches:
+        first = ok(await client.get(orgs, params=params, headers=key))
+        if first["next_cursor"]:
+            onward = {**params, "cursor": first["next_cursor"]}
+            ok(await client.get(orgs, params=onward, headers=key))
+    account = ok(
+        await client.get("/api/v1/admin/accounts/lookup", params={"email": EMAIL}, headers=key)
+    )
+    ok(await client.get(f"/api/v1/admin/accounts/{account['id']}", headers=key))
+    ok(await client.get(f"/api/v1/admin/accounts/{account['id']}/organizations", headers=key))
+    made = ok(
+        await client.post(
+            orgs,
+            json={"organization_name": "Ops Corp", "owner_account_id": account["id"]},
+            headers=key,
+        )
+    )
+    fresh = ok(
+        await client.post(
+            orgs,
+            json={
+                "organization_name": "Fresh Ops Corp",
+                "owner_email": "fresh@ops.example",
+                "owner_password": PASSWORD,
+            },
+            headers=key,
+        )
+    )
+    path = f"{orgs}/{made['id']}"
+    ok(await client.get(path, headers=key))
+    ok(
+        await client.post(
+            f"{path}/members", json={"account_id": str(account_id), "role": "member"}, headers=key
+        )
+    )
+    ok(await client.put(f"{path}/plan", json={"plan": "pro"}, headers=key))
+    ok(await client.post(f"{path}/suspend", headers=key))
+    ok(await client.post(f"{path}/reactivate", headers=key))
+    ok(await client.delete(path, headers=key))
+    ok(await client.post(f"{path}/restore", headers=key))
+    ok(await client.delete(path, headers=key))
+    ok(await client.delete(path, params={"purge": "true"}, headers=key))
+    ok(await client.delete(f"{orgs}/{fresh['id']}", params={"purge": "true"}, headers=key))
 
 
 async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
@@ -392,7 +469,9 @@ async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
     later = datetime.now(UTC) + timedelta(days=settings.deleted_retention_days + 1)
     registry = OrganizationRepository(store)
     lifecycle = Lifecycle.configured(store, settings)
-    assert await PurgeSweep(lifecycle, registry, services.audit, clock=lambda: later).run()
+    assert await PurgeSweep(
+        lifecycle, registry, services.audit, services.outbox, clock=lambda: later
+    ).run()
     await services.outbox.settle_stale(timedelta(0))
     await services.expiry_notices.sweep()
     await services.webhook_worker.round()
@@ -457,7 +536,7 @@ async def test_every_query_is_served_by_a_declared_index(
     outbox: Outbox,
     tmp_path: Path,
 ) -> None:
-    await scenario(client, store, outbox)
+    await scenario(client, store, outbox, settings)
     await operate(recorded, settings, tmp_path)
 
     scans: set[str] = set()

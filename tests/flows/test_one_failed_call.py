@@ -13,6 +13,7 @@ converges on the completed flow. K grows until the flow makes fewer calls than K
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,11 +24,13 @@ from pymongo.errors import PyMongoError
 
 from app.access.roles import Role
 from app.api import state
+from app.audit.trail import AuditTrail
 from app.config import Settings
 from app.db import retry
 from app.db.memory import open_memory_store
 from app.db.schema import (
     ACCOUNTS,
+    API_KEYS,
     INVITATIONS,
     MEMBERSHIPS,
     ORGANIZATIONS,
@@ -38,7 +41,13 @@ from app.db.schema import (
 from app.db.store import Store
 from app.errors import AppError
 from app.factory import create_app
+from app.operations.outbox import build_outbox
 from app.operations.placement import move_organization
+from app.operations.platform_keys import create_platform_key
+from app.organizations.lifecycle import Lifecycle
+from app.organizations.retention import PurgeSweep
+from app.platform.models import PlatformScope
+from app.registry.repository import OrganizationRepository
 from tests.conftest import borrowed
 from tests.crash import FailOnce, gated_store
 from tests.outbox import Outbox
@@ -68,6 +77,8 @@ BOOKKEEPING = {
     "idempotency_keys",
     "login_failures",
     "login_trusted_addresses",
+    # When a platform key was last used.
+    "platform_keys",
     "throttle_attempts",
 }
 
@@ -191,6 +202,30 @@ async def with_workspace(world: World) -> None:
             f"{world.org}/documents", json={"n": n}, headers=in_workspace
         )
         assert stored.status_code == 201, stored.text
+
+
+async def with_platform_key(world: World) -> None:
+    minted = await create_platform_key(
+        world.store, world.values["settings"], "ops", PlatformScope.WRITE, "ops"
+    )
+    world.values["platform_key"] = minted.secret
+
+
+async def platform_create(world: World) -> Response:
+    return await world.client.post(
+        "/api/v1/admin/organizations",
+        json={"organization_name": NAME, "owner_email": EMAIL, "owner_password": PASSWORD},
+        headers=bearer(world.values["platform_key"]),
+    )
+
+
+async def with_key(world: World) -> None:
+    await with_org(world)
+    made = await world.client.post(
+        f"{world.org}/api-keys", json={"name": "ci", "role": "member"}, headers=bearer(world.owner)
+    )
+    assert made.status_code == 201, made.text
+    world.values["key"] = made.json()["id"]
 
 
 # --- Completed states -----------------------------------------------------------------
@@ -322,10 +357,41 @@ async def workspace_deleted(world: World) -> None:
     assert await collection.count_documents({}) == 3
 
 
+async def key_made(world: World) -> None:
+    # A retry after a success makes a second key: creating one is not idempotent.
+    assert await world.store.master[API_KEYS].count_documents({"name": "deploy"}) >= 1
+
+
+async def key_revoked(world: World) -> None:
+    key = await world.store.master[API_KEYS].find_one({"_id": ObjectId(world.values["key"])})
+    assert key is not None
+    assert key["revoked_at"] is not None
+
+
 async def on_pro_plan(world: World) -> None:
     billing = await world.client.get(f"{world.org}/billing", headers=bearer(world.owner))
     assert billing.status_code == 200, billing.text
     assert billing.json()["plan"] == "pro"
+
+
+async def purge_when_due(world: World) -> Outcome:
+    """The retention sweep, once the period is over: done when nothing is left in the trash."""
+    settings: Settings = world.values["settings"]
+    gated: Store = world.values["gated"]
+    later = datetime.now(UTC) + timedelta(days=settings.deleted_retention_days + 1)
+    sweep = PurgeSweep(
+        Lifecycle.configured(gated, settings),
+        OrganizationRepository(gated),
+        AuditTrail(gated),
+        build_outbox(settings, gated),
+        clock=lambda: later,
+    )
+    try:
+        await sweep.run()
+    except PyMongoError:  # the search for what is due failed: the next sweep tries again
+        return None
+    left = await world.store.master[ORGANIZATIONS].count_documents({"state": "deleted"})
+    return None if left else Response(200)
 
 
 # --- The flows ------------------------------------------------------------------------
@@ -343,6 +409,7 @@ async def operator_move(world: World) -> Outcome:
 
 FLOWS = [
     Flow("create", nothing, lambda w: create_org(w.client), created, True),
+    Flow("create through the platform API", with_platform_key, platform_create, created, True),
     Flow("rename", with_org, lambda w: rename(w.client, w.owner, "Renamed Corp"), renamed, True),
     Flow("move", with_org, operator_move, moved, True),
     Flow("delete", with_org, lambda w: delete(w.client, w.owner), deleted, True),
@@ -354,6 +421,7 @@ FLOWS = [
         True,
     ),
     Flow("restore", with_deleted_org, restore, restored, True),
+    Flow("purge when due", with_deleted_org, purge_when_due, deleted, True),
     Flow(
         "accept as a new account",
         with_invitation,
@@ -423,6 +491,20 @@ FLOWS = [
         ),
         workspace_deleted,
         unretried_writes=True,
+    ),
+    Flow(
+        "create an API key",
+        with_org,
+        lambda w: w.client.post(
+            f"{w.org}/api-keys", json={"name": "deploy", "role": "admin"}, headers=bearer(w.owner)
+        ),
+        key_made,
+    ),
+    Flow(
+        "revoke an API key",
+        with_key,
+        lambda w: w.client.delete(f"{w.org}/api-keys/{w.values['key']}", headers=bearer(w.owner)),
+        key_revoked,
     ),
     Flow(
         "change plan",

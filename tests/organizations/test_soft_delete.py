@@ -17,6 +17,7 @@ from app.config import Settings
 from app.db.schema import AUDIT_LOG, ORGANIZATIONS
 from app.db.store import Store
 from app.factory import create_app
+from app.operations.outbox import build_outbox
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.retention import PurgeSweep
 from app.registry.repository import OrganizationRepository
@@ -89,6 +90,7 @@ def sweep(store: Store, settings: Settings, at: datetime) -> PurgeSweep:
         Lifecycle.configured(store, settings),
         OrganizationRepository(store),
         AuditTrail(store),
+        build_outbox(settings, store),
         clock=lambda: at,
     )
 

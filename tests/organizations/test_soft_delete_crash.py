@@ -13,6 +13,7 @@ from app.audit.trail import AuditTrail
 from app.config import Settings
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
+from app.operations.outbox import build_outbox
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.retention import PurgeSweep
 from app.registry.repository import OrganizationRepository
@@ -144,6 +145,7 @@ async def test_a_purge_interrupted_at_any_step_is_finished(
         Lifecycle.configured(dying, recovering, crash.checkpoint),
         OrganizationRepository(dying),
         AuditTrail(dying),
+        build_outbox(recovering, dying),
         clock=lambda: datetime.now(UTC) + timedelta(days=8),
     )
     assert await sweep.run() == []

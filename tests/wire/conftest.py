@@ -151,7 +151,9 @@ def wire_app(wire_settings: Settings) -> FastAPI:
 @pytest.fixture
 async def wire_client(wire_app: FastAPI, wire_store: Store) -> AsyncIterator[AsyncClient]:
     async with (
-        LifespanManager(wire_app) as manager,
+        # A loaded machine can take more than the default 5 s to stop the service over TCP;
+        # a shutdown cut short would leave its client's sockets open.
+        LifespanManager(wire_app, startup_timeout=30, shutdown_timeout=30) as manager,
         AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
     ):
         yield client

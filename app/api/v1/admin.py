@@ -1,8 +1,7 @@
 """`/api/v1/admin`: the operator's management of every organization, for platform keys.
 
-Reads take a key with the `read` scope, changes one with `write` (`app.api.admin_auth`).
-Restore and purge of soft-deleted organizations belong here beside `delete`, over
-`PlatformAdministration` (`app.platform.administration`).
+Reads take a key with the `read` scope, changes one with `write` (`app.api.admin_auth`),
+over `PlatformAdministration` (`app.platform.administration`).
 """
 
 from typing import Annotated
@@ -17,7 +16,7 @@ from app.api.bodies import CheckedBodyRoute
 from app.api.deps import PlatformDep
 from app.api.openapi import operation_ids
 from app.api.pagination import PAGED, Page, PageQuery
-from app.api.responses import Message, errors
+from app.api.responses import errors
 from app.billing.schemas import BillingRead
 from app.db.ids import parse_object_id
 from app.errors import AppError, InvalidInput, PreconditionFailed
@@ -25,7 +24,8 @@ from app.invitations.seats import MemberLimitReached, PlanTooSmall
 from app.kit.times import Rfc3339Input
 from app.members.schemas import MemberRead
 from app.organizations.lifecycle import CreateUndone
-from app.organizations.v1_schemas import Domain
+from app.organizations.retention import OrganizationNotDeleted
+from app.organizations.v1_schemas import Domain, OrganizationDeleted
 from app.plans import Plan
 from app.platform.administration import AccountNotFound, AlreadyMemberOf, OwnerChoice
 from app.platform.schemas import (
@@ -163,10 +163,11 @@ async def create(
         email=str(body.owner_email) if body.owner_email else None,
         password=body.owner_password,
     )
-    organization = await platform.create(key, body.organization_name, owner)
-    admin = await platform.account(organization.admin_id)
-    response.headers["Location"] = f"{request.url.path}/{organization.id}"
-    return ManagedOrganizationCreated.of(organization, admin.email)
+    # The answer is made of what the create returns: a read after it could fail and answer
+    # 503 for an organization that exists.
+    view = await platform.create(key, body.organization_name, owner)
+    response.headers["Location"] = f"{request.url.path}/{view.organization.id}"
+    return ManagedOrganizationCreated.of(view.organization, view.admin_email)
 
 
 @router.get(
@@ -250,12 +251,54 @@ async def reactivate(
 @router.delete(
     "/organizations/{org_id}",
     name="organizations_delete",
-    summary="Delete with all its data, through the lifecycle",
+    summary="Delete: into the trash for the retention period, or for good with purge=true",
     responses=errors(*CHANGES, *LIFECYCLE),
 )
-async def delete(org_id: OrganizationPath, key: PlatformWriter, platform: PlatformDep) -> Message:
-    await platform.delete(key, _organization_id(org_id))
-    return Message(message="Organization and all associated data have been deleted")
+async def delete(
+    org_id: OrganizationPath,
+    key: PlatformWriter,
+    platform: PlatformDep,
+    purge: Annotated[
+        bool,
+        Query(
+            description="Delete for good at once, with no restore; purges one already in "
+            "the trash too."
+        ),
+    ] = False,
+) -> OrganizationDeleted:
+    """As an owner's delete: the organization is hidden and its tokens refused at once; its
+    collection waits in the trash until `purge_after` (`DELETED_RETENTION_DAYS`), restorable
+    with `POST .../restore`."""
+    deletion = await platform.delete(key, _organization_id(org_id), purge=purge)
+    if deletion.trash is None:
+        return OrganizationDeleted(
+            message="Organization and all associated data have been deleted",
+            state="purged",
+            deleted_at=deletion.organization.modified_at,
+            purge_after=None,
+            trash_collection=None,
+        )
+    return OrganizationDeleted(
+        message="Organization deleted; it can be restored until purge_after",
+        state="deleted",
+        deleted_at=deletion.trash.deleted_at,
+        purge_after=deletion.trash.purge_after,
+        trash_collection=deletion.trash.collection,
+    )
+
+
+@router.post(
+    "/organizations/{org_id}/restore",
+    name="organizations_restore",
+    summary="Restore a deleted organization within its retention period",
+    responses=errors(*CHANGES, *LIFECYCLE, OrganizationNotDeleted),
+)
+async def restore(
+    org_id: OrganizationPath, key: PlatformWriter, platform: PlatformDep
+) -> ManagedOrganizationRead:
+    """Its collection comes back from the trash with every document and index, its members,
+    workspaces, keys and webhook endpoints as they were; its tokens work again."""
+    return ManagedOrganizationRead.of(await platform.restore(key, _organization_id(org_id)))
 
 
 @router.get(
