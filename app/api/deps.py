@@ -22,6 +22,7 @@ from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
+from app.email_verification.service import EmailVerificationService
 from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, RoleNotAllowed
 from app.events.service import EventService
 from app.invitations.service import InvitationService
@@ -102,7 +103,12 @@ async def get_webhooks(services: ServicesDep) -> WebhookService:
     return services.webhooks
 
 
+async def get_email_verification(services: ServicesDep) -> EmailVerificationService:
+    return services.email_verification
+
+
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
+EmailVerificationDep = Annotated[EmailVerificationService, Depends(get_email_verification)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
 RetentionDep = Annotated[Retention, Depends(get_retention)]
@@ -165,7 +171,19 @@ async def current_principal(
     return principal
 
 
+async def current_caller(
+    caller: Annotated[Caller | None, Depends(optional_caller)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Caller:
+    """A signed-in person with what the token's check read (never an API key)."""
+    if caller is None or principal is None:
+        raise NotAuthenticated("Not authenticated")
+    return caller
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+# A signed-in person, with what the token's check read about the account.
+CurrentAccount = Annotated[Caller, Depends(current_caller)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 

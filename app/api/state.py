@@ -23,6 +23,8 @@ from app.db.store import Store
 from app.documents.events import DocumentEvents
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
+from app.email_verification.repository import EmailVerificationRepository
+from app.email_verification.service import EmailVerificationService, VerificationPolicy
 from app.events.outbox import Outbox, utc_now
 from app.events.repository import EventRepository
 from app.events.service import EventService
@@ -49,6 +51,7 @@ from app.registry.placement import PlacementPolicy, TenantPlacement
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCollections
 from app.registry.write_leases import WriteLeases
+from app.sessions.attempts import AttemptLog
 from app.sessions.revocation import RevokedTokens
 from app.sessions.service import SessionService
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
@@ -93,6 +96,7 @@ class Services:
     webhooks: WebhookService
     webhook_worker: DeliveryWorker
     expiry_notices: ExpiryNotices
+    email_verification: EmailVerificationService
 
 
 class State(TypedDict):
@@ -113,6 +117,15 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
 def signup_policy(settings: Settings) -> SignupPolicy:
     return SignupPolicy(
         per_address=settings.signup_per_address_per_hour, total=settings.signup_total_per_hour
+    )
+
+
+def verification_policy(settings: Settings) -> VerificationPolicy:
+    return VerificationPolicy(
+        link_lifetime=timedelta(hours=settings.email_verification_ttl_hours),
+        url_template=settings.email_verification_url_template,
+        resend_after=timedelta(seconds=settings.email_verification_resend_seconds),
+        per_hour=settings.email_verification_per_hour,
     )
 
 
@@ -187,6 +200,7 @@ def build_services(
         organizations, memberships, invitations, tenants, audit, workspaces, outbox
     )
     billing = BillingService(organizations, seats, settings.plans, audit, outbox)
+    sender = build_sender(settings)
     return Services(
         settings=settings,
         store=store,
@@ -208,7 +222,7 @@ def build_services(
             organizations,
             hasher,
             sessions,
-            build_sender(settings),
+            sender,
             settings,
             audit,
             workspaces,
@@ -273,6 +287,14 @@ def build_services(
         outbox=outbox,
         events=EventService(EventRepository(store)),
         expiry_notices=ExpiryNotices(invitations, outbox, utc_now),
+        email_verification=EmailVerificationService(
+            EmailVerificationRepository(store),
+            accounts,
+            AttemptLog(store),
+            sender,
+            verification_policy(settings),
+            audit,
+        ),
         **webhook_services(settings, store, outbox, metrics, subscriptions),
     )
 

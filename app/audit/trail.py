@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     LOGIN_FAILURE = "login.failure"
     LOGOUT = "logout"
     PASSWORD_CHANGE = "account.password_change"  # noqa: S105 - an action name
+    EMAIL_VERIFY = "account.email_verify"
     MEMBER_ROLE_CHANGE = "member.role_change"
     MEMBER_REMOVE = "member.remove"
     MEMBER_LEAVE = "member.leave"

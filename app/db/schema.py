@@ -46,6 +46,9 @@ API_KEYS = "api_keys"
 # The operator's API keys for `/api/v1/admin`, `_id` = the key's id (the one in its secret);
 # only a keyed hash of each secret is kept. Read by `_id` alone, listed in `_id` order.
 PLATFORM_KEYS = "platform_keys"
+# Email verification links, `_id` = the account's id (one live link each); only a hash of
+# the link's token is kept, and the record goes at its expiry.
+EMAIL_VERIFICATIONS = "email_verifications"
 
 
 def _search_indexes() -> list[IndexModel]:
@@ -244,6 +247,10 @@ MASTER_INDEXES = (
             IndexModel([("unsettled_since", ASCENDING)], name="unsettled"),
         ],
     ),
+    CollectionIndexes(
+        EMAIL_VERIFICATIONS,
+        [IndexModel([("token_digest", ASCENDING)], unique=True, name="token_unique")],
+    ),
     CollectionIndexes(MIGRATIONS),
     CollectionIndexes(PLATFORM_KEYS),
     CollectionIndexes(
@@ -321,6 +328,7 @@ MASTER_INDEXES = (
             TRUSTED_ADDRESSES,
             WRITE_LEASES,
             IDEMPOTENCY_KEYS,
+            EMAIL_VERIFICATIONS,
         )
     ),
 )

@@ -254,6 +254,13 @@ class InvitationService:
             actor_email=invitation.email,
             details={"role": invitation.role.value, "new_account": new_account is not None},
         )
+        if new_account is None:
+            # Following the emailed link proves the address, as a verification link would.
+            await again(
+                lambda: self._accounts.mark_email_verified(
+                    account_id, invitation.email, datetime.now(UTC)
+                )
+            )
         # The person has joined: a token for them, however the database answers now.
         return await again(lambda: self._auth.enter(account_id, invitation.organization_id))
 
@@ -340,12 +347,15 @@ class InvitationService:
             raise InvalidInput(
                 ("body", "password"), "choose a password to create your account, or sign in"
             )
+        created_at = datetime.now(UTC)
+        # The invitation reached this address: that proves it as a verification link would.
         account = Account(
             id=ObjectId(),
             email=invitation.email,
             password_hash=await self._hasher.hash(password),
             organization_id=invitation.organization_id,
-            created_at=datetime.now(UTC),
+            created_at=created_at,
+            email_verified_at=created_at,
         )
         return account.id, account
 

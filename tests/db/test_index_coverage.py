@@ -52,6 +52,12 @@ DELIBERATE_SCANS: dict[tuple[str, str, str], str] = {
         "find R[role]",
     ): _MIGRATION,
     (
+        "accounts",
+        "accounts.repository.mark_unverified_where_unknown"
+        " < email_verification.migration.migrate_to_email_verification",
+        "update_many R[email_verified_at]",
+    ): _MIGRATION,
+    (
         "organizations",
         "registry.repository.without_owner_count < members.migration.migrate_to_memberships",
         "find R[owner_count]",
@@ -210,6 +216,9 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox) -> None:
     )
     assert failed.status_code == 401
     ok(await client.get("/api/v1/auth/me", headers=owner))
+    ok(await client.post("/api/v1/auth/email-verification", headers=owner))
+    verification = {"token": outbox.last_token_for(EMAIL)}
+    ok(await client.post("/api/v1/auth/email-verification/confirm", json=verification))
     ok(await client.get("/api/v1/organizations", headers=owner))
     ok(await client.get(base, headers=owner))
     ok(await client.patch(base, json={"description": "Widgets"}, headers=owner))
