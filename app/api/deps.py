@@ -22,6 +22,8 @@ from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
+from app.domains.joining import JoinService
+from app.domains.service import DomainService
 from app.email_verification.service import EmailVerificationService
 from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, RoleNotAllowed
 from app.events.service import EventService
@@ -107,7 +109,17 @@ async def get_email_verification(services: ServicesDep) -> EmailVerificationServ
     return services.email_verification
 
 
+async def get_domains(services: ServicesDep) -> DomainService:
+    return services.domains
+
+
+async def get_joining(services: ServicesDep) -> JoinService:
+    return services.joining
+
+
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
+DomainsDep = Annotated[DomainService, Depends(get_domains)]
+JoiningDep = Annotated[JoinService, Depends(get_joining)]
 EmailVerificationDep = Annotated[EmailVerificationService, Depends(get_email_verification)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
@@ -299,6 +311,7 @@ OrganizationSuspender = Annotated[
 BillingReader = Annotated[Principal, Depends(principal_allowed(Action.READ_BILLING))]
 BillingEditor = Annotated[Principal, Depends(principal_allowed(Action.EDIT_BILLING))]
 AuditReader = Annotated[Principal, Depends(principal_allowed(Action.READ_AUDIT_LOG))]
+MemberManager = Annotated[Principal, Depends(principal_allowed(Action.MANAGE_MEMBERS))]
 # Those that go on with what the token's check read (the organization's entry, the workspace).
 OrganizationViewer = Annotated[Caller, Depends(caller_allowed(Action.READ_ORGANIZATION))]
 DocumentReader = Annotated[Caller, Depends(caller_allowed(Action.READ_TENANT_DOCUMENTS))]

@@ -40,6 +40,16 @@ TAGS: list[dict[str, str]] = [
     {"name": "members", "description": "Who belongs to an organization, and their roles."},
     {"name": "invitations", "description": "Inviting people by email, and accepting."},
     {
+        "name": "domains",
+        "description": "Mail domains an organization proves it owns with a DNS TXT record, "
+        "and the join policy of each.",
+    },
+    {
+        "name": "joining",
+        "description": "Joining an organization by your verified email's domain, and the "
+        "join requests owners and admins decide.",
+    },
+    {
         "name": "workspaces",
         "description": "Groups of documents and members inside one organization.",
     },

@@ -18,11 +18,15 @@ from app.apikeys.repository import ApiKeyRepository
 from app.apikeys.service import ApiKeyService, RequestCounter
 from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 from app.db.store import Store
 from app.documents.events import DocumentEvents
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
+from app.domains.dns_check import TxtChecker, parse_nameserver
+from app.domains.joining import JoinService
+from app.domains.repository import DomainRepository, JoinRequestRepository
+from app.domains.service import DomainService
 from app.email_verification.repository import EmailVerificationRepository
 from app.email_verification.service import EmailVerificationService, VerificationPolicy
 from app.events.outbox import Outbox, utc_now
@@ -97,6 +101,8 @@ class Services:
     webhook_worker: DeliveryWorker
     expiry_notices: ExpiryNotices
     email_verification: EmailVerificationService
+    domains: DomainService
+    joining: JoinService
 
 
 class State(TypedDict):
@@ -127,6 +133,17 @@ def verification_policy(settings: Settings) -> VerificationPolicy:
         resend_after=timedelta(seconds=settings.email_verification_resend_seconds),
         per_hour=settings.email_verification_per_hour,
     )
+
+
+def txt_checker(settings: Settings) -> TxtChecker:
+    try:
+        nameservers = [parse_nameserver(value) for value in settings.dns_nameservers]
+    except ValueError:
+        raise ConfigurationError(
+            "DNS_NAMESERVERS must be IP addresses, each with an optional port: "
+            "192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53"
+        ) from None
+    return TxtChecker(nameservers, settings.dns_timeout_seconds)
 
 
 def token_codec(settings: Settings) -> TokenCodec:
@@ -201,6 +218,7 @@ def build_services(
     )
     billing = BillingService(organizations, seats, settings.plans, audit, outbox)
     sender = build_sender(settings)
+    domains = DomainRepository(store)
     return Services(
         settings=settings,
         store=store,
@@ -293,6 +311,19 @@ def build_services(
             AttemptLog(store),
             sender,
             verification_policy(settings),
+            audit,
+        ),
+        domains=DomainService(domains, organizations, txt_checker(settings), outbox, audit),
+        joining=JoinService(
+            domains,
+            JoinRequestRepository(store),
+            accounts,
+            memberships,
+            organizations,
+            seats,
+            settings.plans,
+            workspaces,
+            outbox,
             audit,
         ),
         **webhook_services(settings, store, outbox, metrics, subscriptions),

@@ -31,6 +31,15 @@ class EventType(StrEnum):
     WORKSPACE_DELETED = "workspace.deleted"
     WORKSPACE_MEMBER_PUT = "workspace.member_put"
     WORKSPACE_MEMBER_REMOVED = "workspace.member_removed"
+    MEMBER_JOINED = "member.joined"
+    DOMAIN_ADDED = "domain.added"
+    DOMAIN_VERIFIED = "domain.verified"
+    DOMAIN_UPDATED = "domain.updated"
+    DOMAIN_REMOVED = "domain.removed"
+    DOMAIN_VERIFICATION_LAPSED = "domain.verification_lapsed"
+    JOIN_REQUEST_CREATED = "join_request.created"
+    JOIN_REQUEST_APPROVED = "join_request.approved"
+    JOIN_REQUEST_DENIED = "join_request.denied"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
     DOCUMENT_CREATED = "document.created"
     DOCUMENT_UPDATED = "document.updated"
@@ -92,6 +101,31 @@ DESCRIPTIONS: dict[EventType, str] = {
     ),
     EventType.WORKSPACE_MEMBER_PUT: "Someone was given (or changed) a workspace role.",
     EventType.WORKSPACE_MEMBER_REMOVED: "Someone lost their workspace role.",
+    EventType.MEMBER_JOINED: (
+        "Someone joined by a verified domain whose join policy is `auto`; `data` has the "
+        "`member` and the `domain`."
+    ),
+    EventType.DOMAIN_ADDED: (
+        "A domain was added (pending until its TXT record is found); `data` is the domain."
+    ),
+    EventType.DOMAIN_VERIFIED: "A domain's TXT record was found; `data` is the domain.",
+    EventType.DOMAIN_UPDATED: (
+        "A domain's join policy or default role changed; `data` has the domain and `previous` "
+        "(`join_policy`, `default_role` before)."
+    ),
+    EventType.DOMAIN_REMOVED: "A domain was removed from the organization; `data` is the domain.",
+    EventType.DOMAIN_VERIFICATION_LAPSED: (
+        "A scheduled or requested check no longer found a verified domain's TXT record: the "
+        "domain is `lapsed` and its join policy stops applying; `data` has the domain and "
+        "`reason`."
+    ),
+    EventType.JOIN_REQUEST_CREATED: (
+        "An account at a verified domain (policy `suggest`) asked to join; `data` is the request."
+    ),
+    EventType.JOIN_REQUEST_APPROVED: (
+        "An owner or admin approved a join request: the person is a member with `role`."
+    ),
+    EventType.JOIN_REQUEST_DENIED: "An owner or admin denied a join request.",
     EventType.WEBHOOK_ENDPOINT_DISABLED: (
         "The service disabled a webhook endpoint that kept failing; `data` is the endpoint."
     ),

@@ -1,11 +1,12 @@
 """What belongs to an organization outside its registry entry and its tenant collection:
-memberships, workspaces, invitations, and the accounts whose home it is."""
+memberships, workspaces, invitations, domains, and the accounts whose home it is."""
 
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account
 from app.accounts.repository import AccountRepository, EmailTaken
 from app.apikeys.repository import ApiKeyRepository
+from app.domains.repository import DomainRepository, JoinRequestRepository
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import EmailAlreadyRegistered
 from app.registry.models import Organization
@@ -21,12 +22,16 @@ class Belongings:
         invitations: InvitationRepository,
         workspaces: WorkspaceAccess,
         keys: ApiKeyRepository,
+        domains: DomainRepository,
+        join_requests: JoinRequestRepository,
     ) -> None:
         self._accounts = accounts
         self._memberships = memberships
         self._invitations = invitations
         self._workspaces = workspaces
         self._keys = keys
+        self._domains = domains
+        self._join_requests = join_requests
 
     async def seat_owner(self, organization: Organization, new_account: Account | None) -> None:
         """Make the organization's admin its owner (creating the account when it is new),
@@ -55,6 +60,9 @@ class Belongings:
         await self._settle_accounts_homed_in(organization)
         await self._invitations.delete_for_organization(organization.id)
         await self._keys.delete_for_organization(organization.id)
+        # Its verified domains are free for another organization to verify.
+        await self._domains.delete_for_organization(organization.id)
+        await self._join_requests.delete_for_organization(organization.id)
 
     async def _remove_workspaces(self, organization: Organization) -> None:
         await self._workspaces.members.delete_for_organization(organization.id)
