@@ -33,7 +33,7 @@ from app.registry.repository import OrganizationRepository
 
 logger = logging.getLogger(__name__)
 
-# Checks of one sweep at most, so a sweep's duration stays bounded; the rest wait for the next.
+# Domains read per query of a sweep.
 SWEEP_BATCH = 100
 
 
@@ -223,17 +223,22 @@ class DomainService:
 
     async def check_due(self, every: timedelta) -> int:
         """Check the verified domains not checked for `every`; how many lapsed."""
-        now = self._clock()
+        due_before = self._clock() - every
         lapsed = 0
-        for domain in await self._domains.due_for_check(now - every, SWEEP_BATCH):
-            result = await self._checker.check(domain.domain, domain.token)
-            if result.outcome is Outcome.ABSENT:
-                lapsed += await self._lapse(domain, result, SYSTEM, None)
-            else:
-                # A lookup that failed (a timeout, a failing server) proves nothing either
-                # way: the domain stays verified, and the reason is shown until the next.
-                await self._domains.note_check(domain, self._clock(), result.reason)
-        return lapsed
+        while True:
+            # Each domain checked leaves the query (checked now, or lapsed), so the batches
+            # move on; one checked by another instance meanwhile is merely checked twice.
+            batch = await self._domains.due_for_check(due_before, SWEEP_BATCH)
+            for domain in batch:
+                result = await self._checker.check(domain.domain, domain.token)
+                if result.outcome is Outcome.ABSENT:
+                    lapsed += await self._lapse(domain, result, SYSTEM, None)
+                else:
+                    # A lookup that failed (a timeout, a failing server) proves nothing either
+                    # way: the domain stays verified, and the reason is shown until the next.
+                    await self._domains.note_check(domain, self._clock(), result.reason)
+            if len(batch) < SWEEP_BATCH:
+                return lapsed
 
     async def run_periodically(self, every: timedelta) -> None:
         """Check domains for as long as the service runs, looking every `every` (at most

@@ -19,7 +19,13 @@ from app.accounts.repository import AccountRepository
 from app.audit.trail import AuditAction, AuditTrail
 from app.email_verification.emails import verification_email
 from app.email_verification.repository import EmailVerificationRepository
-from app.errors import AppError, Conflict, TooManyAttempts
+from app.errors import (
+    AppError,
+    Conflict,
+    NotAuthenticated,
+    ServiceUnavailable,
+    TooManyAttempts,
+)
 from app.invitations.delivery import EmailSender
 from app.sessions.attempts import AttemptLog, Quota, QuotaFull
 
@@ -40,8 +46,7 @@ class VerificationLinkInvalid(AppError):
     )
 
 
-class VerificationEmailNotSent(AppError):
-    status_code = 503
+class VerificationEmailNotSent(ServiceUnavailable):
     code = "verification_email_not_sent"
     detail = "The verification email could not be sent; try again shortly"
 
@@ -93,25 +98,27 @@ class EmailVerificationService:
     async def send(self, principal: Principal) -> VerificationSent:
         """Send a new link to the caller's address (the one before stops working)."""
         account = await self._accounts.get(principal.account_id)
-        if account is not None and account.email_verified:
+        if account is None:
+            raise NotAuthenticated()
+        if account.email_verified:
             raise EmailAlreadyVerified()
         await self._admit(principal)
         now = self._clock()
         token = secrets.token_urlsafe(32)
         expires_at = now + self._policy.link_lifetime
-        await self._links.issue(principal.account_id, principal.email, token, now, expires_at)
+        await self._links.issue(account.id, account.email, token, now, expires_at)
         email = verification_email(
-            email=principal.email,
+            email=account.email,
             link=self._policy.url_template.format(token=token),
             token=token,
             expires_at=expires_at,
         )
         try:
-            await self._sender.send(principal.email, email.subject, email.text, email.html)
+            await self._sender.send(account.email, email.subject, email.text, email.html)
         except Exception:
             logger.exception("could not send the verification email of %s", principal.account_id)
             raise VerificationEmailNotSent() from None
-        return VerificationSent(principal.email, expires_at)
+        return VerificationSent(account.email, expires_at)
 
     async def confirm(self, token: str) -> EmailVerified:
         now = self._clock()

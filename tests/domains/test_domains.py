@@ -230,3 +230,24 @@ async def test_domain_changes_are_events_and_audit_entries(client: AsyncClient, 
     assert updated["data"]["previous"]["join_policy"] == "manual"
     actions = {entry["action"] for entry in audit.json()["items"]}
     assert {"domain.add", "domain.verify", "domain.update", "domain.remove"} <= actions
+
+
+async def test_a_deleted_organization_frees_its_verified_domain(
+    client: AsyncClient, zone: Zone
+) -> None:
+    first = await organization(client)
+    await verified_domain(client, zone, first)
+    second = await organization(client, "Rival Corp", "owner@rival.example")
+    theirs = await added(client, second)
+    publish(zone, theirs)
+    assert (await verify(client, second, theirs["id"])).status_code == 409
+
+    deleted = await client.request(
+        "DELETE",
+        "/org/delete",
+        json={"organization_name": "Tech Innovations Corp"},
+        headers=first.owner,
+    )
+
+    assert deleted.status_code == 200, deleted.text
+    assert (await verify(client, second, theirs["id"])).json()["status"] == "verified"
