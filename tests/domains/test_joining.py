@@ -336,3 +336,21 @@ async def test_joining_needs_a_signed_in_account(client: AsyncClient, zone: Zone
     assert (await client.post(f"/api/v1/organizations/{org.id}/join")).status_code == 401
     unknown = await client.post("/api/v1/organizations/nope/join", headers=org.owner)
     assert unknown.status_code == 403
+
+
+async def test_api_keys_manage_domains_but_never_join(
+    client: AsyncClient, store: Store, zone: Zone
+) -> None:
+    org = await organization(client)
+    await verified_domain(client, zone, org, join_policy="auto")
+    keys = f"/api/v1/organizations/{org.id}/api-keys"
+    made = await client.post(keys, json={"name": "ops", "role": "admin"}, headers=org.owner)
+    key = bearer(made.json()["secret"])
+
+    added = await client.post(org.domains, json={"domain": "ops.techcorp.com"}, headers=key)
+    listed = await client.get(JOINABLE, headers=key)
+    joined = await join(client, org, key)
+
+    assert added.status_code == 201, added.text
+    assert (listed.status_code, listed.json()["code"]) == (403, "api_key_not_allowed")
+    assert (joined.status_code, joined.json()["code"]) == (403, "api_key_not_allowed")
