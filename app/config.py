@@ -301,6 +301,27 @@ class Settings(BaseSettings):
     """The SMTP server for `EMAIL_SENDER=smtp`."""
     smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
     """Seconds to wait for the SMTP server to connect and to answer each command."""
+    email_verification_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """How long an email verification link works."""
+    email_verification_url_template: str = "http://127.0.0.1:8000/verify-email?token={token}"
+    """The link a verification email carries: your product's page that sends its `token` to
+    `POST /api/v1/auth/email-verification/confirm` (the email also shows the token as a code
+    to paste)."""
+    email_verification_resend_seconds: int = Field(default=60, ge=0, le=86_400)
+    """How long an account waits between two verification emails (`0`: no wait)."""
+    email_verification_per_hour: int = Field(default=5, ge=0, le=1000)
+    """Verification emails an account may ask for in an hour (`0`: no limit)."""
+
+    # Verified domains: the DNS servers that answer for their TXT records ("host" or
+    # "host:port", comma-separated; empty: the system's resolver configuration).
+    dns_nameservers: CommaSeparated = Field(default_factory=list)
+    """The DNS servers domain verification asks, comma-separated `host` or `host:port`;
+    empty: those of the machine's resolver configuration."""
+    dns_timeout_seconds: float = Field(default=5, gt=0, le=60)
+    """How long one domain verification waits for DNS answers."""
+    domain_recheck_interval_seconds: float = Field(default=86_400, ge=0, le=31 * 86_400)
+    """How often each verified domain's TXT record is checked again; a domain whose record
+    is gone loses its verified status (`0`: never checked again)."""
 
     # Tenant documents: largest one (BSON bytes), largest batch, deepest nesting.
     document_max_bytes: int = Field(default=262_144, ge=1024, le=16_000_000)
@@ -380,7 +401,9 @@ class Settings(BaseSettings):
             return MEMORY_URI
         return value
 
-    @field_validator("tenant_databases", "cors_origins", "previous_secret_keys", mode="before")
+    @field_validator(
+        "tenant_databases", "cors_origins", "previous_secret_keys", "dns_nameservers", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, SecretStr):

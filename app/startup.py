@@ -19,6 +19,7 @@ from app.config import ConfigurationError, Settings
 from app.db.migrations import MigrationMarkers
 from app.db.schema import IndexConflict, ensure_indexes
 from app.db.store import Store
+from app.email_verification.migration import migrate_to_email_verification
 from app.members.migration import migrate_to_memberships
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint
@@ -46,6 +47,7 @@ def _tenant_indexes_version() -> str:
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("memberships-from-account-roles", migrate_to_memberships),
     ("default-workspaces", migrate_to_workspaces),
+    ("accounts-email-unverified", migrate_to_email_verification),
 ]
 
 

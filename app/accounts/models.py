@@ -30,6 +30,18 @@ class Account:
     created_at: datetime
     # Raised to invalidate every token issued to the account before ("log out everywhere").
     token_version: int = 0
+    # When the account proved it receives mail at `email`; None (or, in documents from
+    # before verification existed, no field at all) means it has not.
+    email_verified_at: datetime | None = None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def email_domain(self) -> str:
+        """The part after the `@`, lower case (IDNA-encoded as `email-validator` leaves it)."""
+        return email_key(self.email).rpartition("@")[2]
 
     @classmethod
     def from_document(cls, document: Document) -> "Account":
@@ -40,6 +52,7 @@ class Account:
             organization_id=document["organization_id"],
             created_at=document["created_at"],
             token_version=document.get("token_version", 0),
+            email_verified_at=_moment(document.get("email_verified_at")),
         )
 
     def to_document(self) -> Document:
@@ -51,6 +64,7 @@ class Account:
             "organization_id": self.organization_id,
             "created_at": self.created_at,
             "token_version": self.token_version,
+            "email_verified_at": self.email_verified_at,
         }
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from bson import ObjectId
 from pymongo import ASCENDING
@@ -117,6 +118,23 @@ class AccountRepository:
             {"_id": account_id},
             {"$set": {"password_hash": password_hash}, "$inc": {"token_version": 1}},
         )
+
+    async def mark_email_verified(self, account_id: ObjectId, email: str, at: datetime) -> bool:
+        """Record that the account proved it receives mail at `email`, if that is still its
+        address and it was not verified before; whether this write verified it."""
+        result = await self._accounts.update_one(
+            {"_id": account_id, "email_key": email_key(email), "email_verified_at": None},
+            {"$set": {"email_verified_at": at}},
+        )
+        return result.modified_count == 1
+
+    async def mark_unverified_where_unknown(self) -> int:
+        """Give accounts from before email verification an explicit `email_verified_at: null`
+        (a missing field reads as unverified too); how many were changed."""
+        result = await self._accounts.update_many(
+            {"email_verified_at": {"$exists": False}}, {"$set": {"email_verified_at": None}}
+        )
+        return result.modified_count
 
     async def set_home(self, account_id: ObjectId, organization_id: ObjectId) -> None:
         await self._accounts.update_one(

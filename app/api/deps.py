@@ -22,6 +22,9 @@ from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
 from app.db.ids import parse_object_id
 from app.documents.service import DocumentService
+from app.domains.joining import JoinService
+from app.domains.service import DomainService
+from app.email_verification.service import EmailVerificationService
 from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, RoleNotAllowed
 from app.events.service import EventService
 from app.invitations.service import InvitationService
@@ -107,7 +110,22 @@ async def get_webhooks(services: ServicesDep) -> WebhookService:
     return services.webhooks
 
 
+async def get_email_verification(services: ServicesDep) -> EmailVerificationService:
+    return services.email_verification
+
+
+async def get_domains(services: ServicesDep) -> DomainService:
+    return services.domains
+
+
+async def get_joining(services: ServicesDep) -> JoinService:
+    return services.joining
+
+
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
+DomainsDep = Annotated[DomainService, Depends(get_domains)]
+JoiningDep = Annotated[JoinService, Depends(get_joining)]
+EmailVerificationDep = Annotated[EmailVerificationService, Depends(get_email_verification)]
 OrganizationsDep = Annotated[OrganizationService, Depends(get_organizations)]
 DirectoryDep = Annotated[OrganizationDirectory, Depends(get_directory)]
 RetentionDep = Annotated[Retention, Depends(get_retention)]
@@ -171,6 +189,16 @@ async def current_principal(
     return principal
 
 
+async def current_caller(
+    caller: Annotated[Caller | None, Depends(optional_caller)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Caller:
+    """A signed-in person with what the token's check read (never an API key)."""
+    if caller is None or principal is None:
+        raise NotAuthenticated("Not authenticated")
+    return caller
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
@@ -184,6 +212,9 @@ async def signed_in_caller(
 
 
 SignedInCaller = Annotated[Caller, Depends(signed_in_caller)]
+
+# A signed-in person, with what the token's check read about the account.
+CurrentAccount = Annotated[Caller, Depends(current_caller)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
@@ -299,6 +330,7 @@ OrganizationSuspender = Annotated[
 BillingReader = Annotated[Principal, Depends(principal_allowed(Permission.READ_BILLING))]
 BillingEditor = Annotated[Principal, Depends(principal_allowed(Permission.EDIT_BILLING))]
 AuditReader = Annotated[Principal, Depends(principal_allowed(Permission.READ_AUDIT_LOG))]
+MemberManager = Annotated[Principal, Depends(principal_allowed(Permission.MANAGE_MEMBERS))]
 # Those that go on with what the token's check read (the organization's entry, the workspace).
 OrganizationViewer = Annotated[Caller, Depends(caller_allowed(Permission.READ_ORGANIZATION))]
 DocumentReader = Annotated[Caller, Depends(caller_allowed(Permission.READ_TENANT_DOCUMENTS))]

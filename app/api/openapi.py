@@ -45,6 +45,16 @@ TAGS: list[dict[str, str]] = [
         "organization defines for itself.",
     },
     {
+        "name": "domains",
+        "description": "Mail domains an organization proves it owns with a DNS TXT record, "
+        "and the join policy of each.",
+    },
+    {
+        "name": "joining",
+        "description": "Joining an organization by your verified email's domain, and the "
+        "join requests owners and admins decide.",
+    },
+    {
         "name": "workspaces",
         "description": "Groups of documents and members inside one organization.",
     },

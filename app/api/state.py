@@ -18,11 +18,17 @@ from app.apikeys.repository import ApiKeyRepository
 from app.apikeys.service import ApiKeyService, RequestCounter
 from app.audit.trail import AuditTrail
 from app.billing.service import BillingService
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 from app.db.store import Store
 from app.documents.events import DocumentEvents
 from app.documents.service import DocumentService
 from app.documents.validation import DocumentLimits
+from app.domains.dns_check import TxtChecker, parse_nameserver
+from app.domains.joining import JoinService
+from app.domains.repository import DomainRepository, JoinRequestRepository
+from app.domains.service import DomainService
+from app.email_verification.repository import EmailVerificationRepository
+from app.email_verification.service import EmailVerificationService, VerificationPolicy
 from app.events.outbox import Outbox, utc_now
 from app.events.repository import EventRepository
 from app.events.service import EventService
@@ -51,6 +57,7 @@ from app.registry.tenants import TenantCollections
 from app.registry.write_leases import WriteLeases
 from app.roles.repository import RoleRepository
 from app.roles.service import RoleService
+from app.sessions.attempts import AttemptLog
 from app.sessions.revocation import RevokedTokens
 from app.sessions.service import SessionService
 from app.sessions.throttle import LoginThrottle, ThrottlePolicy
@@ -96,6 +103,9 @@ class Services:
     webhooks: WebhookService
     webhook_worker: DeliveryWorker
     expiry_notices: ExpiryNotices
+    email_verification: EmailVerificationService
+    domains: DomainService
+    joining: JoinService
 
 
 class State(TypedDict):
@@ -117,6 +127,26 @@ def signup_policy(settings: Settings) -> SignupPolicy:
     return SignupPolicy(
         per_address=settings.signup_per_address_per_hour, total=settings.signup_total_per_hour
     )
+
+
+def verification_policy(settings: Settings) -> VerificationPolicy:
+    return VerificationPolicy(
+        link_lifetime=timedelta(hours=settings.email_verification_ttl_hours),
+        url_template=settings.email_verification_url_template,
+        resend_after=timedelta(seconds=settings.email_verification_resend_seconds),
+        per_hour=settings.email_verification_per_hour,
+    )
+
+
+def txt_checker(settings: Settings) -> TxtChecker:
+    try:
+        nameservers = [parse_nameserver(value) for value in settings.dns_nameservers]
+    except ValueError:
+        raise ConfigurationError(
+            "DNS_NAMESERVERS must be IP addresses, each with an optional port: "
+            "192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53"
+        ) from None
+    return TxtChecker(nameservers, settings.dns_timeout_seconds)
 
 
 def token_codec(settings: Settings) -> TokenCodec:
@@ -212,6 +242,8 @@ def build_services(
         outbox,
         retention=timedelta(days=settings.deleted_retention_days),
     )
+    sender = build_sender(settings)
+    domains = DomainRepository(store)
     return Services(
         settings=settings,
         store=store,
@@ -233,7 +265,7 @@ def build_services(
             organizations,
             hasher,
             sessions,
-            build_sender(settings),
+            sender,
             settings,
             audit,
             workspaces,
@@ -292,6 +324,27 @@ def build_services(
         outbox=outbox,
         events=EventService(EventRepository(store)),
         expiry_notices=ExpiryNotices(invitations, outbox, utc_now),
+        email_verification=EmailVerificationService(
+            EmailVerificationRepository(store),
+            accounts,
+            AttemptLog(store),
+            sender,
+            verification_policy(settings),
+            audit,
+        ),
+        domains=DomainService(domains, organizations, txt_checker(settings), outbox, audit),
+        joining=JoinService(
+            domains,
+            JoinRequestRepository(store),
+            accounts,
+            memberships,
+            organizations,
+            seats,
+            settings.plans,
+            workspaces,
+            outbox,
+            audit,
+        ),
         **webhook_services(settings, store, outbox, metrics, subscriptions),
     )
 

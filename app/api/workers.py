@@ -1,4 +1,5 @@
-"""The background work of the event outbox and the webhooks, for `app.startup`."""
+"""The background work of the event outbox, the webhooks and the domain checks, for
+`app.startup`."""
 
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -22,6 +23,9 @@ def event_work(services: Services) -> list[Coroutine[Any, Any, None]]:
     if settings.invitation_expiry_sweep_seconds:
         every = settings.invitation_expiry_sweep_seconds
         work.append(services.expiry_notices.run_periodically(every))
+    if settings.domain_recheck_interval_seconds:
+        recheck = timedelta(seconds=settings.domain_recheck_interval_seconds)
+        work.append(services.domains.run_periodically(recheck))
     if settings.webhook_worker:
         work.append(services.webhook_worker.run())
     return work

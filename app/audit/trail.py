@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     LOGIN_FAILURE = "login.failure"
     LOGOUT = "logout"
     PASSWORD_CHANGE = "account.password_change"  # noqa: S105 - an action name
+    EMAIL_VERIFY = "account.email_verify"
     MEMBER_ROLE_CHANGE = "member.role_change"
     MEMBER_REMOVE = "member.remove"
     MEMBER_LEAVE = "member.leave"
@@ -53,6 +54,15 @@ class AuditAction(StrEnum):
     ROLE_CREATE = "role.create"
     ROLE_UPDATE = "role.update"
     ROLE_DELETE = "role.delete"
+    DOMAIN_ADD = "domain.add"
+    DOMAIN_VERIFY = "domain.verify"
+    DOMAIN_UPDATE = "domain.update"
+    DOMAIN_REMOVE = "domain.remove"
+    DOMAIN_VERIFICATION_LAPSE = "domain.verification_lapse"
+    MEMBER_JOIN = "member.join"
+    JOIN_REQUEST_CREATE = "join_request.create"
+    JOIN_REQUEST_APPROVE = "join_request.approve"
+    JOIN_REQUEST_DENY = "join_request.deny"
     # The operator's management API and its keys.
     MEMBER_ADD = "member.add"
     PLATFORM_KEY_CREATE = "platform_key.create"

@@ -50,6 +50,14 @@ PLATFORM_KEYS = "platform_keys"
 # token's membership and every key as it is checked, and listed by `_id` range (an
 # organization's roles share the prefix), so no index but `_id` serves them.
 ROLES = "roles"
+# Email verification links, `_id` = the account's id (one live link each); only a hash of
+# the link's token is kept, and the record goes at its expiry.
+EMAIL_VERIFICATIONS = "email_verifications"
+# Mail domains organizations claim (app.domains): pending until a DNS TXT record proves
+# them; a verified domain belongs to one organization (a unique sparse index says so).
+ORGANIZATION_DOMAINS = "organization_domains"
+# Requests to join an organization by a verified domain whose policy is `suggest`.
+JOIN_REQUESTS = "join_requests"
 
 
 def _search_indexes() -> list[IndexModel]:
@@ -260,6 +268,57 @@ MASTER_INDEXES = (
             IndexModel([("unsettled_since", ASCENDING)], name="unsettled"),
         ],
     ),
+    CollectionIndexes(
+        EMAIL_VERIFICATIONS,
+        [IndexModel([("token_digest", ASCENDING)], unique=True, name="token_unique")],
+    ),
+    CollectionIndexes(
+        ORGANIZATION_DOMAINS,
+        [
+            # An organization adds a domain once.
+            IndexModel(
+                [("organization_id", ASCENDING), ("domain", ASCENDING)],
+                unique=True,
+                name="organization_domain_unique",
+            ),
+            # A verified domain belongs to one organization: only verified entries carry
+            # `verified_domain`, so only they are in this index and any number may be
+            # pending for the same domain. It also finds the organization an account's
+            # email domain may join. (Sparse rather than partial: the same on MongoDB for a
+            # single field, and the in-memory store enforces it too.)
+            IndexModel(
+                [("verified_domain", ASCENDING)],
+                unique=True,
+                sparse=True,
+                name="verified_domain_unique",
+            ),
+            # An organization's domains by keyset (`created_at`, then `_id`).
+            IndexModel(
+                [("organization_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="organization_created",
+            ),
+            # The re-verification sweep: verified domains checked longest ago first.
+            IndexModel(
+                [("status", ASCENDING), ("last_checked_at", ASCENDING)], name="status_checked"
+            ),
+        ],
+    ),
+    CollectionIndexes(
+        JOIN_REQUESTS,
+        [
+            # One pending request per account and organization; decided ones drop the key.
+            IndexModel([("pending_key", ASCENDING)], unique=True, sparse=True, name="pending"),
+            IndexModel(
+                [
+                    ("organization_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("created_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
+                name="organization_status_created",
+            ),
+        ],
+    ),
     CollectionIndexes(MIGRATIONS),
     CollectionIndexes(PLATFORM_KEYS),
     CollectionIndexes(
@@ -351,6 +410,7 @@ MASTER_INDEXES = (
             TRUSTED_ADDRESSES,
             WRITE_LEASES,
             IDEMPOTENCY_KEYS,
+            EMAIL_VERIFICATIONS,
         )
     ),
 )

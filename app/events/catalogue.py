@@ -36,6 +36,15 @@ class EventType(StrEnum):
     ROLE_CREATED = "role.created"
     ROLE_UPDATED = "role.updated"
     ROLE_DELETED = "role.deleted"
+    MEMBER_JOINED = "member.joined"
+    DOMAIN_ADDED = "domain.added"
+    DOMAIN_VERIFIED = "domain.verified"
+    DOMAIN_UPDATED = "domain.updated"
+    DOMAIN_REMOVED = "domain.removed"
+    DOMAIN_VERIFICATION_LAPSED = "domain.verification_lapsed"
+    JOIN_REQUEST_CREATED = "join_request.created"
+    JOIN_REQUEST_APPROVED = "join_request.approved"
+    JOIN_REQUEST_DENIED = "join_request.denied"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
@@ -120,6 +129,31 @@ DESCRIPTIONS: dict[EventType, str] = {
         "A custom role was deleted; `data` is the role and `replacement`, the role its "
         "holders were moved to (null when it had none)."
     ),
+    EventType.MEMBER_JOINED: (
+        "Someone joined by a verified domain whose join policy is `auto`; `data` has the "
+        "`member` and the `domain`."
+    ),
+    EventType.DOMAIN_ADDED: (
+        "A domain was added (pending until its TXT record is found); `data` is the domain."
+    ),
+    EventType.DOMAIN_VERIFIED: "A domain's TXT record was found; `data` is the domain.",
+    EventType.DOMAIN_UPDATED: (
+        "A domain's join policy or default role changed; `data` has the domain and `previous` "
+        "(`join_policy`, `default_role` before)."
+    ),
+    EventType.DOMAIN_REMOVED: "A domain was removed from the organization; `data` is the domain.",
+    EventType.DOMAIN_VERIFICATION_LAPSED: (
+        "A scheduled or requested check no longer found a verified domain's TXT record: the "
+        "domain is `lapsed` and its join policy stops applying; `data` has the domain and "
+        "`reason`."
+    ),
+    EventType.JOIN_REQUEST_CREATED: (
+        "An account at a verified domain (policy `suggest`) asked to join; `data` is the request."
+    ),
+    EventType.JOIN_REQUEST_APPROVED: (
+        "An owner or admin approved a join request: the person is a member with `role`."
+    ),
+    EventType.JOIN_REQUEST_DENIED: "An owner or admin denied a join request.",
     EventType.WEBHOOK_ENDPOINT_DISABLED: (
         "The service disabled a webhook endpoint that kept failing; `data` is the endpoint."
     ),

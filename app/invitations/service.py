@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 from app.access.passwords import PasswordHasher
 from app.access.permissions import (
@@ -266,8 +267,20 @@ class InvitationService:
             actor_email=invitation.email,
             details={"role": invitation.role, "new_account": new_account is not None},
         )
+        if new_account is None:
+            await self._note_address_proven(account_id, invitation.email)
         # The person has joined: a token for them, however the database answers now.
         return await again(lambda: self._auth.enter(account_id, invitation.organization_id))
+
+    async def _note_address_proven(self, account_id: ObjectId, email: str) -> None:
+        """Following the emailed link proves the address, as a verification link would. The
+        person has joined whatever this write does: a failure leaves the address unverified."""
+        try:
+            await again(
+                lambda: self._accounts.mark_email_verified(account_id, email, datetime.now(UTC))
+            )
+        except PyMongoError:
+            logger.warning("could not record that account %s verified its email", account_id)
 
     async def _join(
         self, invitation: Invitation, account_id: ObjectId, new_account: Account | None
@@ -355,12 +368,15 @@ class InvitationService:
             raise InvalidInput(
                 ("body", "password"), "choose a password to create your account, or sign in"
             )
+        created_at = datetime.now(UTC)
+        # The invitation reached this address: that proves it as a verification link would.
         account = Account(
             id=ObjectId(),
             email=invitation.email,
             password_hash=await self._hasher.hash(password),
             organization_id=invitation.organization_id,
-            created_at=datetime.now(UTC),
+            created_at=created_at,
+            email_verified_at=created_at,
         )
         return account.id, account
 

@@ -10,6 +10,13 @@ from app.apikeys.repository import ApiKeyRepository
 from app.config import Settings
 from app.db.store import Store
 from app.documents.events import DOCUMENT, document_reader
+from app.domains.event_subjects import (
+    DOMAIN,
+    JOIN_REQUEST,
+    domain_reader,
+    join_request_reader,
+)
+from app.domains.repository import DomainRepository, JoinRequestRepository
 from app.events.outbox import Outbox
 from app.events.repository import EventRepository
 from app.events.subjects import ORGANIZATION, organization_reader
@@ -51,4 +58,6 @@ def build_outbox(settings: Settings, store: Store) -> Outbox:
     outbox.register(ROLE, role_reader(RoleRepository(store)))
     outbox.register(API_KEY, key_reader(ApiKeyRepository(store)))
     outbox.register(DOCUMENT, document_reader(store, OrganizationRepository(store)))
+    outbox.register(DOMAIN, domain_reader(DomainRepository(store)))
+    outbox.register(JOIN_REQUEST, join_request_reader(JoinRequestRepository(store)))
     return outbox

@@ -1,12 +1,13 @@
 """What belongs to an organization outside its registry entry and its tenant collection:
-memberships, workspaces, invitations, API keys, custom roles, webhook endpoints, and the
-accounts whose home it is."""
+memberships, workspaces, invitations, API keys, custom roles, webhook endpoints, domains,
+join requests, and the accounts whose home it is."""
 
 from app.access.roles import Role
 from app.accounts.memberships import MembershipRepository
 from app.accounts.models import Account
 from app.accounts.repository import AccountRepository, EmailTaken
 from app.apikeys.repository import ApiKeyRepository
+from app.domains.repository import DomainRepository, JoinRequestRepository
 from app.invitations.repository import InvitationRepository
 from app.registry.errors import EmailAlreadyRegistered
 from app.registry.models import Organization
@@ -26,6 +27,8 @@ class Belongings:
         keys: ApiKeyRepository,
         roles: RoleRepository,
         webhooks: OrganizationWebhooks,
+        domains: DomainRepository,
+        join_requests: JoinRequestRepository,
     ) -> None:
         self._roles = roles
         self.webhooks = webhooks
@@ -34,6 +37,8 @@ class Belongings:
         self._invitations = invitations
         self._workspaces = workspaces
         self._keys = keys
+        self._domains = domains
+        self._join_requests = join_requests
 
     async def seat_owner(self, organization: Organization, new_account: Account | None) -> None:
         """Make the organization's admin its owner (creating the account when it is new),
@@ -65,6 +70,9 @@ class Belongings:
         await self._invitations.delete_for_organization(organization.id)
         await self._keys.delete_for_organization(organization.id)
         await self._roles.delete_for_organization(organization.id)
+        # Its verified domains are free for another organization to verify.
+        await self._domains.delete_for_organization(organization.id)
+        await self._join_requests.delete_for_organization(organization.id)
 
     async def _remove_workspaces(self, organization: Organization) -> None:
         await self._workspaces.members.delete_for_organization(organization.id)

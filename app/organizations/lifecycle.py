@@ -28,6 +28,7 @@ from app.apikeys.repository import ApiKeyRepository
 from app.config import Settings
 from app.db.retry import again
 from app.db.store import Store, TenantNamespace
+from app.domains.repository import DomainRepository, JoinRequestRepository
 from app.errors import AppError, ServiceUnavailable
 from app.invitations.repository import InvitationRepository
 from app.organizations.belongings import Belongings
@@ -146,6 +147,8 @@ class Lifecycle:
                     DeliveryRepository(store, timedelta(days=settings.webhook_retention_days)),
                     lambda: datetime.now(UTC),
                 ),
+                DomainRepository(store),
+                JoinRequestRepository(store),
             ),
             TenantCollections(store, copy_batch_size=settings.tenant_copy_batch_size),
             move_strategy=MoveStrategy(settings.tenant_move_strategy),

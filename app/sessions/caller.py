@@ -1,6 +1,7 @@
 """The caller of a request with what checking its token read."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.access.principal import Principal
 from app.registry.models import Organization
@@ -22,3 +23,5 @@ class Caller:
     workspace: WorkspaceContext | None = None
     # True while the request holds the organization's write lease, taken before the check.
     leased: bool = False
+    # When the signed-in account verified its email (None: not verified, or an API key).
+    email_verified_at: datetime | None = None

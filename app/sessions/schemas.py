@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.access.credentials import Email, Password
 from app.kit.request_body import RequestBody
+from app.kit.times import Timestamp
 from app.sessions.service import LoginResult
 
 
@@ -102,4 +103,30 @@ class AccountRead(BaseModel):
     organization_id: str = Field(description="The organization this token acts for.")
     role: str = Field(description="Your role there.")
     workspace_id: str | None = Field(description="The workspace this token works in, if named.")
+    email_verified: bool = Field(
+        description="Whether the account proved it receives mail at `email` (a verification "
+        "link, or an accepted invitation)."
+    )
+    email_verified_at: Timestamp | None = Field(description="When it did; null until then.")
     memberships: list[MembershipRead]
+
+
+class VerificationSentRead(BaseModel):
+    message: str
+    email: str = Field(description="Where the link went.")
+    expires_at: Timestamp = Field(description="When the link stops working.")
+
+
+class VerificationConfirm(RequestBody):
+    token: str = Field(
+        min_length=20,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `token` of the emailed link (also shown in the email as a code).",
+    )
+
+
+class EmailVerifiedRead(BaseModel):
+    message: str
+    email: str
+    email_verified_at: Timestamp

@@ -237,7 +237,9 @@ class SessionService:
         )
         workspace = self._workspaces.settled(principal, standing.workspace, standing.seat)
         await self._note_activity(membership)
-        return Caller(principal, organization, workspace)
+        return Caller(
+            principal, organization, workspace, email_verified_at=account.email_verified_at
+        )
 
     async def _note_activity(self, membership: Membership) -> None:
         """Move the membership's `last_active_at` when the check's read saw it older than

@@ -30,6 +30,7 @@ PUBLIC = {
     "org_get",
     "admin_login",
     "auth_login",
+    "auth_confirm_verification",
 }
 TOKEN_OPTIONAL = {"invitations_accept"}
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -25,6 +25,8 @@ from app.accounts.memberships import MembershipRepository
 from app.config import Settings
 from app.db.schema import API_KEYS, AUDIT_LOG, WEBHOOK_ATTEMPTS
 from app.db.store import Store
+from app.domains.models import JoinRequest, JoinRequestStatus
+from app.domains.repository import JoinRequestRepository
 from app.plans import Plan
 from app.webhooks.models import Delivery, DeliveryState, Outcome
 from app.webhooks.repository import DeliveryRepository
@@ -304,6 +306,48 @@ async def api_keys(client: AsyncClient, store: Store) -> Listing:
     return await fill(Listing(client, url, token, add, remove))
 
 
+async def domains(client: AsyncClient, store: Store) -> Listing:
+    org_id, token = await organization(client)
+    url = f"/api/v1/organizations/{org_id}/domains"
+
+    async def add() -> None:
+        body = {"domain": f"d{next(_numbers)}.paged.example"}
+        response = await client.post(url, json=body, headers=bearer(token))
+        assert response.status_code == 201, response.text
+
+    async def remove(item: Item) -> None:
+        response = await client.delete(f"{url}/{item['id']}", headers=bearer(token))
+        assert response.status_code == 200, response.text
+
+    return await fill(Listing(client, url, token, add, remove))
+
+
+async def join_requests(client: AsyncClient, store: Store) -> Listing:
+    org_id, token = await organization(client)
+    url = f"/api/v1/organizations/{org_id}/join-requests"
+    requests = JoinRequestRepository(store)
+
+    async def add() -> None:  # as an account at a `suggest` domain asking does
+        now = datetime.now(UTC)
+        await requests.insert(
+            JoinRequest(
+                id=ObjectId(),
+                organization_id=ObjectId(org_id),
+                account_id=ObjectId(),
+                email=f"asker{next(_numbers)}@paged.example",
+                domain="paged.example",
+                status=JoinRequestStatus.PENDING,
+                created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+            )
+        )
+
+    async def remove(item: Item) -> None:  # as denying it does
+        response = await client.post(f"{url}/{item['id']}/deny", headers=bearer(token))
+        assert response.status_code == 200, response.text
+
+    return await fill(Listing(client, url, token, add, remove))
+
+
 async def webhook_endpoints(client: AsyncClient, store: Store) -> Listing:
     org_id, token = await organization(client)
     url = f"/api/v1/organizations/{org_id}/webhooks"
@@ -366,6 +410,8 @@ LISTS: dict[str, tuple[str, Callable[[AsyncClient, Store], Awaitable[Listing]]]]
     ),
     "invitations": ("/api/v1/organizations/{org_id}/invitations", invitations),
     "api keys": ("/api/v1/organizations/{org_id}/api-keys", api_keys),
+    "domains": ("/api/v1/organizations/{org_id}/domains", domains),
+    "join requests": ("/api/v1/organizations/{org_id}/join-requests", join_requests),
     "webhook endpoints": ("/api/v1/organizations/{org_id}/webhooks", webhook_endpoints),
     "webhook attempts": (
         "/api/v1/organizations/{org_id}/webhooks/{endpoint_id}/attempts",

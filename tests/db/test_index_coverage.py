@@ -9,7 +9,7 @@ an index its collection declares (`app/db/schema.py`, the audit log's in `app/au
 """
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from app.registry.repository import OrganizationFilter, OrganizationRepository
 from app.registry.tenants import TENANT_INDEXES
 from app.startup import prepare_database, start_services
 from tests.conftest import borrowed
+from tests.domains.dns_server import Zone, serving
 from tests.outbox import Outbox
 from tests.queries import Index, Query, Recorder, recording_store, served_by
 from tests.support import EMAIL, PASSWORD, add_account, bearer, created_org, login, rename
@@ -52,6 +53,12 @@ DELIBERATE_SCANS: dict[tuple[str, str, str], str] = {
         "accounts",
         "accounts.repository.legacy_roles < members.migration.migrate_to_memberships",
         "find R[role]",
+    ): _MIGRATION,
+    (
+        "accounts",
+        "accounts.repository.mark_unverified_where_unknown"
+        " < email_verification.migration.migrate_to_email_verification",
+        "update_many R[email_verified_at]",
     ): _MIGRATION,
     (
         "organizations",
@@ -170,6 +177,17 @@ SERVER_FIELDS = frozenset({"_id", "workspace_id", "created_at", "updated_at", "v
 
 
 @pytest.fixture
+def dns() -> Iterator[tuple[Zone, int]]:
+    with serving() as served:
+        yield served
+
+
+@pytest.fixture
+def settings(settings: Settings, dns: tuple[Zone, int]) -> Settings:
+    return settings.model_copy(update={"dns_nameservers": [f"127.0.0.1:{dns[1]}"]})
+
+
+@pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
 
@@ -199,7 +217,48 @@ def ok(response: Any) -> Any:
     return response.json() if json else None
 
 
-async def scenario(client: AsyncClient, store: Store, outbox: Outbox, settings: Settings) -> None:
+async def domains_and_joining(
+    client: AsyncClient, store: Store, outbox: Outbox, zone: Zone, base: str, owner: dict[str, str]
+) -> None:
+    """Domains added, verified, changed and removed; accounts at them joining and asking."""
+    domains = f"{base}/domains"
+    policies = {"techcorp.com": "auto", "ask.techcorp.com": "suggest"}
+    for name, policy in policies.items():
+        domain = ok(await client.post(domains, json={"domain": name}, headers=owner))
+        zone.publish(domain["record"]["name"], domain["record"]["value"])
+        ok(await client.post(f"{domains}/{domain['id']}/verify", headers=owner))
+        ok(
+            await client.patch(
+                f"{domains}/{domain['id']}", json={"join_policy": policy}, headers=owner
+            )
+        )
+    listed = ok(await client.get(domains, params={"limit": 1}, headers=owner))
+    ok(await client.get(domains, params={"cursor": listed["next_cursor"]}, headers=owner))
+    ok(await client.get(f"{domains}/{listed['items'][0]['id']}", headers=owner))
+    people = {}
+    for email in ("joiner@techcorp.com", "asker@ask.techcorp.com", "other@ask.techcorp.com"):
+        await created_org(client, f"Home of {email}", email)
+        people[email] = bearer(await login(client, email))
+        ok(await client.post("/api/v1/auth/email-verification", headers=people[email]))
+        token = {"token": outbox.last_token_for(email)}
+        ok(await client.post("/api/v1/auth/email-verification/confirm", json=token))
+        ok(await client.get("/api/v1/organizations/joinable", headers=people[email]))
+        ok(await client.post(f"{base}/join", headers=people[email]))
+    requests = f"{base}/join-requests"
+    waiting = ok(await client.get(requests, params={"limit": 1}, headers=owner))
+    ok(await client.get(requests, params={"cursor": waiting["next_cursor"]}, headers=owner))
+    first = waiting["items"][0]["id"]
+    ok(await client.get(f"{requests}/{first}", headers=owner))
+    ok(await client.post(f"{requests}/{first}/approve", headers=owner))
+    rest = ok(await client.get(requests, headers=owner))["items"]
+    ok(await client.post(f"{requests}/{rest[0]['id']}/deny", headers=owner))
+    extra = ok(await client.post(domains, json={"domain": "gone.techcorp.com"}, headers=owner))
+    ok(await client.delete(f"{domains}/{extra['id']}", headers=owner))
+
+
+async def scenario(
+    client: AsyncClient, store: Store, outbox: Outbox, settings: Settings, zone: Zone
+) -> None:
     """One organization's life through the HTTP API, beside a second one."""
     created = await created_org(client)
     await created_org(client, "Bystander Corp", "owner@bystander.example")
@@ -212,6 +271,9 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox, settings: 
     )
     assert failed.status_code == 401
     ok(await client.get("/api/v1/auth/me", headers=owner))
+    ok(await client.post("/api/v1/auth/email-verification", headers=owner))
+    verification = {"token": outbox.last_token_for(EMAIL)}
+    ok(await client.post("/api/v1/auth/email-verification/confirm", json=verification))
     ok(await client.get("/api/v1/organizations", headers=owner))
     ok(await client.get(base, headers=owner))
     ok(await client.patch(base, json={"description": "Widgets"}, headers=owner))
@@ -366,6 +428,7 @@ async def scenario(client: AsyncClient, store: Store, outbox: Outbox, settings: 
     ok(await client.get(f"{hooks}/{endpoint}/attempts", headers=owner))
 
     await platform_calls(client, store, settings, admin_id)
+    await domains_and_joining(client, store, outbox, zone, base, owner)
 
     doomed = await created_org(client, "Doomed Corp", "owner@doomed.example")
     doomed_token = await login(client, "owner@doomed.example")
@@ -478,6 +541,7 @@ async def operate(store: Store, settings: Settings, tmp_path: Path) -> None:
     await services.webhook_worker.show_queue()
     await services.webhook_worker.close()
     await services.capacity.refresh()
+    await services.domains.check_due(timedelta(0))
     await list_organizations(store, settings, OrganizationFilter(state="active"))
     await describe_organization(store, settings, "Bystander Corp")
     await gather_statistics(store, settings, top=5)
@@ -535,8 +599,9 @@ async def test_every_query_is_served_by_a_declared_index(
     settings: Settings,
     outbox: Outbox,
     tmp_path: Path,
+    dns: tuple[Zone, int],
 ) -> None:
-    await scenario(client, store, outbox, settings)
+    await scenario(client, store, outbox, settings, dns[0])
     await operate(recorded, settings, tmp_path)
 
     scans: set[str] = set()

@@ -26,7 +26,7 @@ from app.db.store import Store
 from app.factory import create_app
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import no_checkpoint
-from app.startup import migrate_in_background, prepare_database, start_services
+from app.startup import MIGRATIONS, migrate_in_background, prepare_database, start_services
 from tests.conftest import borrowed
 from tests.crash import gated_store
 from tests.queries import Recorder, recording_store
@@ -169,7 +169,7 @@ async def test_background_work_costs_the_same_whatever_the_registrys_size(
     ]
     assert small.idle_sweep_reads == 0
     # The markers of the migrations requests rely on, each read by `_id`.
-    assert small.start_up_reads == 2
+    assert small.start_up_reads == len(MIGRATIONS)
     # With claims to settle, one more call for all of them.
     assert len(small.busy_sweep) == 3
     # Reading and declaring each master collection's indexes, and a few more calls.

@@ -9,6 +9,7 @@ from app.api.v1 import (
     auth,
     billing,
     documents,
+    domains,
     events,
     invitations,
     members,
@@ -20,6 +21,8 @@ from app.api.v1 import (
 
 routers: tuple[APIRouter, ...] = (
     auth.router,
+    # Before `organizations.router`, whose `/{org_id}` would take `/joinable`.
+    domains.joining_router,
     organizations.router,
     members.router,
     documents.router,
@@ -35,4 +38,5 @@ routers: tuple[APIRouter, ...] = (
     events.router,
     events.catalogue_router,
     webhooks.router,
+    domains.router,
 )

@@ -1,20 +1,37 @@
 """`/api/v1/auth`: logging in to a chosen organization, switching, who am I, password."""
 
 from bson import ObjectId
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
 from app.api.bodies import CheckedBodyRoute
-from app.api.deps import ClientAddress, CurrentPrincipal, DirectoryDep, SessionsDep
+from app.api.deps import (
+    ClientAddress,
+    CurrentAccount,
+    CurrentPrincipal,
+    DirectoryDep,
+    EmailVerificationDep,
+    SessionsDep,
+)
 from app.api.openapi import operation_ids
 from app.api.responses import AUTHENTICATION, Message, errors
+from app.apikeys.service import ApiKeyNotAllowed
+from app.email_verification.service import (
+    EmailAlreadyVerified,
+    VerificationEmailNotSent,
+    VerificationLinkInvalid,
+    VerificationRequestsThrottled,
+)
 from app.errors import InvalidCredentials, InvalidInput, TooManyAttempts
 from app.sessions.schemas import (
     AccountRead,
+    EmailVerifiedRead,
     MembershipRead,
     OrganizationLogin,
     PasswordChange,
     SwitchRequest,
     TokenResponse,
+    VerificationConfirm,
+    VerificationSentRead,
     WorkspaceMembershipRead,
 )
 from app.sessions.service import (
@@ -69,11 +86,18 @@ async def switch(body: SwitchRequest, caller: CurrentPrincipal, auth: SessionsDe
     return TokenResponse.of(await auth.switch(caller, ObjectId(body.organization_id), workspace))
 
 
-@router.get("/me", summary="Your account and memberships", responses=errors(*AUTHENTICATION))
-async def me(caller: CurrentPrincipal, directory: DirectoryDep) -> AccountRead:
+@router.get(
+    "/me",
+    summary="Your account and memberships",
+    responses=errors(*AUTHENTICATION, ApiKeyNotAllowed),
+)
+async def me(account: CurrentAccount, directory: DirectoryDep) -> AccountRead:
     """Any signed-in caller."""
+    caller = account.principal
     memberships = await directory.memberships_of(caller)
     return AccountRead(
+        email_verified=account.email_verified_at is not None,
+        email_verified_at=account.email_verified_at,
         account_id=str(caller.account_id),
         email=caller.email,
         organization_id=str(caller.organization_id),
@@ -106,3 +130,44 @@ async def change_password(
     stops working: log in again."""
     await auth.change_password(caller, body.current_password, body.new_password, address)
     return Message(message="Password changed; log in again")
+
+
+@router.post(
+    "/email-verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Email yourself a link that verifies your address",
+    responses=errors(
+        *AUTHENTICATION,
+        ApiKeyNotAllowed,
+        EmailAlreadyVerified,
+        VerificationRequestsThrottled,
+        VerificationEmailNotSent,
+    ),
+)
+async def send_verification(
+    caller: CurrentPrincipal, verification: EmailVerificationDep
+) -> VerificationSentRead:
+    """Any signed-in caller whose address is not verified yet. Asking again sends a new link,
+    and the one before stops working; an account may ask once every
+    `EMAIL_VERIFICATION_RESEND_SECONDS` and `EMAIL_VERIFICATION_PER_HOUR` times an hour
+    (then `429` with `Retry-After`)."""
+    sent = await verification.send(caller)
+    return VerificationSentRead(
+        message="Verification email sent", email=sent.email, expires_at=sent.expires_at
+    )
+
+
+@router.post(
+    "/email-verification/confirm",
+    summary="Confirm your address with the emailed link's token",
+    responses=errors(InvalidInput, VerificationLinkInvalid),
+)
+async def confirm_verification(
+    body: VerificationConfirm, verification: EmailVerificationDep
+) -> EmailVerifiedRead:
+    """Public: the token proves the address, whichever device opens the link. It works once,
+    until it expires (`EMAIL_VERIFICATION_TTL_HOURS`)."""
+    verified = await verification.confirm(body.token)
+    return EmailVerifiedRead(
+        message="Email verified", email=verified.email, email_verified_at=verified.verified_at
+    )

@@ -1,0 +1,1 @@
+"""Mail domains an organization proves it owns, and who may join by them."""

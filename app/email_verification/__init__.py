@@ -1,0 +1,1 @@
+"""Proving an account receives mail at its address: a single-use link, sent on request."""
