@@ -97,17 +97,19 @@ class WorkspaceService:
             raise NotAWorkspaceAdmin()
         await self._organizations.require_writable(principal.organization_id)
         await self._workspaces.ensure_default(principal.organization_id)
-        try:
-            async with self._recording(
-                EventType.WORKSPACE_CREATED,
-                principal,
-                {"name": name},
-                named_subject(principal.organization_id, name),
-            ) as draft:
+        async with self._recording(
+            EventType.WORKSPACE_CREATED,
+            principal,
+            {"name": name},
+            named_subject(principal.organization_id, name),
+        ) as draft:
+            try:
                 workspace = await self._workspaces.create(principal.organization_id, name)
-                draft.data = workspace_data(workspace)
-        except WorkspaceNameTaken:
-            raise WorkspaceNameInUse() from None
+            except WorkspaceNameTaken:
+                # Refused inside the recording: the workspace that holds the name is not
+                # this change, and the event is dropped rather than judged by reading it.
+                raise WorkspaceNameInUse() from None
+            draft.data = workspace_data(workspace)
         return await self._view(WorkspaceContext(workspace, None, organization_wide=True))
 
     async def visible_to(self, principal: Principal, window: Window) -> Slice[WorkspaceView]:

@@ -63,6 +63,19 @@ async def test_a_refused_change_has_no_event(client: AsyncClient) -> None:
     assert await event_types(client, org["id"], token) == ["organization.created"]
 
 
+async def test_a_workspace_refused_for_its_name_has_no_event(client: AsyncClient) -> None:
+    org = await created_org(client)
+    token = await login(client)
+    workspaces = f"/api/v1/organizations/{org['id']}/workspaces"
+    first = await client.post(workspaces, json={"name": "Sales"}, headers=bearer(token))
+    assert first.status_code == 201, first.text
+    again = await client.post(workspaces, json={"name": " sales "}, headers=bearer(token))
+    assert again.status_code == 409, again.text
+
+    types = await event_types(client, org["id"], token)
+    assert types.count("workspace.created") == 1, types
+
+
 async def test_every_kind_of_change_is_one_event_in_order(
     outbox: Outbox, client: AsyncClient, store: Store
 ) -> None:
