@@ -11,6 +11,7 @@ from app.db.values import value_problem
 from app.kit.names import MAX_RAW_NAME_LENGTH, name_rule
 from app.kit.request_body import RequestBody
 from app.kit.times import Timestamp
+from app.organizations.retention import Deletion
 from app.organizations.schemas import OrganizationName
 from app.sessions.schemas import TokenResponse
 
@@ -170,6 +171,25 @@ class OrganizationDeleted(BaseModel):
     trash_collection: str | None = Field(
         description="Where the tenant collection waits meanwhile (same database)."
     )
+
+    @classmethod
+    def of(cls, deletion: Deletion, restorable: str) -> "OrganizationDeleted":
+        """The answer to a delete; `restorable` says who may restore it meanwhile."""
+        if deletion.trash is None:
+            return cls(
+                message="Organization and all associated data have been deleted",
+                state="purged",
+                deleted_at=deletion.organization.modified_at,
+                purge_after=None,
+                trash_collection=None,
+            )
+        return cls(
+            message=f"Organization deleted; {restorable} until purge_after",
+            state="deleted",
+            deleted_at=deletion.trash.deleted_at,
+            purge_after=deletion.trash.purge_after,
+            trash_collection=deletion.trash.collection,
+        )
 
 
 class OrganizationRestored(BaseModel):

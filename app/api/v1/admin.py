@@ -270,21 +270,7 @@ async def delete(
     collection waits in the trash until `purge_after` (`DELETED_RETENTION_DAYS`), restorable
     with `POST .../restore`."""
     deletion = await platform.delete(key, _organization_id(org_id), purge=purge)
-    if deletion.trash is None:
-        return OrganizationDeleted(
-            message="Organization and all associated data have been deleted",
-            state="purged",
-            deleted_at=deletion.organization.modified_at,
-            purge_after=None,
-            trash_collection=None,
-        )
-    return OrganizationDeleted(
-        message="Organization deleted; it can be restored until purge_after",
-        state="deleted",
-        deleted_at=deletion.trash.deleted_at,
-        purge_after=deletion.trash.purge_after,
-        trash_collection=deletion.trash.collection,
-    )
+    return OrganizationDeleted.of(deletion, "it can be restored")
 
 
 @router.post(

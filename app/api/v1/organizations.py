@@ -237,21 +237,7 @@ async def delete(
     deletion = await retention.delete(
         caller, purge=purge, confirmation=confirmation, address=address
     )
-    if deletion.trash is None:
-        return OrganizationDeleted(
-            message="Organization and all associated data have been deleted",
-            state="purged",
-            deleted_at=deletion.organization.modified_at,
-            purge_after=None,
-            trash_collection=None,
-        )
-    return OrganizationDeleted(
-        message="Organization deleted; an owner can restore it until purge_after",
-        state="deleted",
-        deleted_at=deletion.trash.deleted_at,
-        purge_after=deletion.trash.purge_after,
-        trash_collection=deletion.trash.collection,
-    )
+    return OrganizationDeleted.of(deletion, "an owner can restore it")
 
 
 @router.post(
