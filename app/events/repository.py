@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from app.db.schema import EVENT_STREAMS, EVENTS
 from app.db.store import Document, Store
 from app.errors import ServiceUnavailable
+from app.events.catalogue import EventType
 from app.events.models import Actor, Draft, Event, Subject
 
 _ALLOCATION_ATTEMPTS = 50
@@ -43,8 +44,13 @@ class EventRepository:
         number read just before), so no reader ever sees a number handed out that is not
         pending or settled."""
         organization_id = draft.organization_id
+        # A new organization's first event opens its stream: try that before reading it.
+        opening = draft.type == EventType.ORGANIZATION_CREATED
         for _ in range(_ALLOCATION_ATTEMPTS):
-            stream = await self._streams.find_one({"_id": organization_id}, {"next": 1})
+            stream = None
+            if not opening:
+                stream = await self._streams.find_one({"_id": organization_id}, {"next": 1})
+            opening = False
             if stream is None:
                 try:
                     await self._streams.insert_one(
