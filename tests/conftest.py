@@ -5,6 +5,8 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -19,8 +21,19 @@ from app.db.connect import open_store
 from app.db.memory import open_memory_store
 from app.db.store import Client, Document, Store
 from app.factory import create_app
+from app.organizations.lifecycle import Checkpoint, no_checkpoint
 from tests.conventions import Conventions
 from tests.outbox import Outbox
+
+# Background work would interleave with what a test counts, or still be talking to the
+# database when a test's service stops; tests that need a sweep or the webhook worker run
+# them on purpose.
+NO_BACKGROUND_WORK: dict[str, Any] = {
+    "recovery_interval_seconds": 0,
+    "event_settle_interval_seconds": 0,
+    "webhook_worker": False,
+    "invitation_expiry_sweep_seconds": 0,
+}
 
 
 @pytest.fixture
@@ -30,12 +43,7 @@ def settings() -> Settings:
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=4,
         password_hash_workers=4,
-        recovery_interval_seconds=0,
-        # Background work would interleave with what a test counts; tests that need the
-        # settling sweep or the webhook worker run them on purpose.
-        event_settle_interval_seconds=0,
-        webhook_worker=False,
-        invitation_expiry_sweep_seconds=0,
+        **NO_BACKGROUND_WORK,
         # Tests sign up far more often than anyone could; the throttle's own tests set limits.
         signup_per_address_per_hour=0,
         signup_total_per_hour=0,
@@ -59,6 +67,19 @@ class _Unclosable:
 def borrowed(store: Store) -> Store:
     """The same databases for an app that must not close the test's client when it stops."""
     return dataclasses.replace(store, client=_Unclosable(store.client))
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, store: Store, checkpoint: Checkpoint = no_checkpoint
+) -> AsyncIterator[AsyncClient]:
+    """A service started on `store` (left open when it stops), and a client of it."""
+    app = create_app(settings, store_opener=lambda _: borrowed(store), checkpoint=checkpoint)
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client
 
 
 @pytest.fixture

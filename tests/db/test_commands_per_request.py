@@ -23,7 +23,7 @@ from app.config import ExplicitSettings
 from app.db.memory import open_memory_store
 from app.db.store import Store
 from app.factory import create_app
-from tests.conftest import borrowed
+from tests.conftest import NO_BACKGROUND_WORK, borrowed
 from tests.crash import gated_store
 from tests.support import EMAIL, NAME, PASSWORD, add_account, bearer, create_org, login
 
@@ -80,11 +80,7 @@ async def world() -> AsyncIterator[World]:
         mongo_uri="memory://",
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=4,
-        # Background work would be counted with whichever request it interleaves with.
-        recovery_interval_seconds=0,
-        event_settle_interval_seconds=0,
-        webhook_worker=False,
-        invitation_expiry_sweep_seconds=0,
+        **NO_BACKGROUND_WORK,
     )
     store = open_memory_store(settings)
     counter = Counter()

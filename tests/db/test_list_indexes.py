@@ -12,7 +12,7 @@ from app import startup
 from app.config import Settings
 from app.db.schema import AUDIT_LOG, MEMBERSHIPS, MIGRATIONS, WORKSPACES
 from app.db.store import Store
-from tests.registry.test_capacity import running
+from tests.conftest import running
 from tests.support import created_org, tenants
 
 

@@ -2,22 +2,15 @@
 interrupts: the restarted service settles every pending event by looking at whether its
 change took effect."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
 from pymongo.errors import ConnectionFailure
 
 from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from app.events.repository import EventRepository
-from app.factory import create_app
 from app.operations.placement import move_organization
-from app.organizations.lifecycle import Checkpoint, no_checkpoint
-from tests.conftest import borrowed
+from tests.conftest import running
 from tests.crash import Crash, dying_store, gated_store
 from tests.events.feed import all_events, event_types
 from tests.support import NAME, bearer, create_org, created_org, delete, login, rename
@@ -28,18 +21,6 @@ NEW_NAME = "Tech Innovations Corp 2.0"
 @pytest.fixture
 def recovering(settings: Settings) -> Settings:
     return settings.model_copy(update={"recovery_grace_seconds": 0, "event_settle_seconds": 0})
-
-
-@asynccontextmanager
-async def running(
-    settings: Settings, store: Store, checkpoint: Checkpoint = no_checkpoint
-) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: borrowed(store), checkpoint=checkpoint)
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
 
 
 async def stored_types(store: Store) -> list[str]:

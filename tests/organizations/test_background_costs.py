@@ -16,18 +16,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.config import Settings
 from app.db.memory import open_memory_store
 from app.db.schema import IDENTIFIER_CLAIMS, MASTER_INDEXES
 from app.db.store import Store
-from app.factory import create_app
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import no_checkpoint
 from app.startup import MIGRATIONS, migrate_in_background, prepare_database, start_services
-from tests.conftest import borrowed
+from tests.conftest import running
 from tests.crash import gated_store
 from tests.queries import Recorder, recording_store
 from tests.support import create_org
@@ -96,16 +94,6 @@ def pooled(settings: Settings) -> Settings:
     return settings.model_copy(update={"tenant_db_count": 2})
 
 
-@asynccontextmanager
-async def serving(settings: Settings, store: Store) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: borrowed(store))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
-
-
 async def sign_up(client: AsyncClient, number: int, prefix: str = "Org") -> None:
     response = await create_org(client, f"{prefix} {number}", f"owner{prefix}{number}@x.example")
     assert response.status_code == 201, response.text
@@ -118,7 +106,7 @@ async def costs_at(size: int, settings: Settings) -> Costs:
     calls, recorder = Calls(), Recorder()
     store = gated_store(base, calls)
     recorded = recording_store(store, recorder)  # slower: only for the calls it checks
-    async with serving(settings, store) as client:
+    async with running(settings, store) as client:
         for number in range(size):
             await sign_up(client, number)
     grace = timedelta(0)
@@ -144,7 +132,7 @@ async def costs_at(size: int, settings: Settings) -> Costs:
         await services.placement.refresh()
     async with calls.counted(costs.background_migrations):
         await migrate_in_background(store)
-    async with serving(settings, store) as client:
+    async with running(settings, store) as client:
         await sign_up(client, 0, "Warm")  # the first placement count is in after it
         async with calls.counted(costs.create):
             await sign_up(client, 1, "Measured")

@@ -6,22 +6,19 @@ lost, no collection shared or orphaned, no organization pointing at a missing co
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
 from bson import ObjectId
-from httpx import ASGITransport, AsyncClient, Response
+from httpx import AsyncClient, Response
 
 from app.config import Settings
 from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
-from app.factory import create_app
-from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
+from app.organizations.lifecycle import Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, RecoveryReport
-from tests.conftest import borrowed
+from tests.conftest import running
 from tests.crash import Crash, dying_store
 from tests.support import (
     NAME,
@@ -44,18 +41,6 @@ NEW = "tenant_tech_innovations_corp_2_0"
 @pytest.fixture
 def recovering(settings: Settings) -> Settings:
     return settings.model_copy(update={"recovery_grace_seconds": 0, "tenant_copy_batch_size": 10})
-
-
-@asynccontextmanager
-async def running(
-    settings: Settings, store: Store, checkpoint: Checkpoint = no_checkpoint
-) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: borrowed(store), checkpoint=checkpoint)
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
 
 
 async def seeded(settings: Settings, store: Store) -> tuple[str, list[ObjectId]]:

@@ -1,28 +1,24 @@
 """Moving a tenant collection to another database: refusals, rollback, and a crash at every
 step finished by recovery or by running the move again."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
 from bson import ObjectId
-from httpx import ASGITransport, AsyncClient
 from pymongo.errors import ConnectionFailure
 
 from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store
 from app.errors import AppError
-from app.factory import create_app
 from app.operations.errors import UnacceptableInput
 from app.operations.placement import move_organization
 from app.organizations.lifecycle import Checkpoint, Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery
 from app.registry.errors import AlreadyInDatabase, OperationInProgress, TargetOccupied
-from tests.conftest import borrowed
+from tests.conftest import running
 from tests.crash import Crash, dying_store
 from tests.support import (
     NAME,
@@ -44,16 +40,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"tenant_db_count": 2, "tenant_copy_batch_size": 10, "recovery_grace_seconds": 0}
     )
-
-
-@asynccontextmanager
-async def running(settings: Settings, store: Store) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: borrowed(store))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
 
 
 async def entry(store: Store) -> Document:

@@ -1,21 +1,17 @@
 """Organizations spread over a pool of tenant databases, seen through the HTTP API."""
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
-from asgi_lifespan import LifespanManager
 from bson import ObjectId
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Document, Store
-from app.factory import create_app
 from app.registry.placement import rendezvous_weight
-from tests.conftest import borrowed
+from tests.conftest import borrowed, running
 from tests.support import (
     EMAIL,
     NAME,
@@ -33,16 +29,6 @@ from tests.support import (
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"tenant_db_count": 3})
-
-
-@asynccontextmanager
-async def running(settings: Settings, store: Store) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: borrowed(store))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
 
 
 async def registry_entry(store: Store, organization_id: str) -> Document:

@@ -17,8 +17,9 @@ from app.operations.outbox import build_outbox
 from app.organizations.lifecycle import Lifecycle
 from app.organizations.retention import PurgeSweep
 from app.registry.repository import OrganizationRepository
+from tests.conftest import running
 from tests.crash import Crash, dying_store
-from tests.organizations.test_crash_recovery import DOCUMENTS, OLD, interrupt, running
+from tests.organizations.test_crash_recovery import DOCUMENTS, OLD, interrupt
 from tests.support import (
     EMAIL,
     NAME,

@@ -9,8 +9,9 @@ from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
 from app.operations.placement import move_organization
 from app.registry.tenants import TenantCopyUnconfirmed
+from tests.conftest import running
 from tests.crash import MissWriteConcern, gated_store
-from tests.organizations.test_move import COLLECTION, assert_moved, entry, running, seeded
+from tests.organizations.test_move import COLLECTION, assert_moved, entry, seeded
 from tests.support import NAME, assert_consistent, created_org, login, rename
 
 

@@ -1,19 +1,15 @@
 """Collections and indexes counted per database and per cluster; warnings, metrics, placement."""
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.config import Settings
 from app.db.schema import ORGANIZATIONS
 from app.db.store import Store
-from app.factory import create_app
 from app.registry.capacity import Level, Role, measure
-from tests.conftest import borrowed
+from tests.conftest import running
 from tests.support import created_org
 
 FIRST, SECOND = "tenantry_tenants_1", "tenantry_tenants_2"
@@ -22,16 +18,6 @@ FIRST, SECOND = "tenantry_tenants_1", "tenantry_tenants_2"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"tenant_db_count": 2})
-
-
-@asynccontextmanager
-async def running(settings: Settings, store: Store) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, store_opener=lambda _: borrowed(store))
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
-        yield client
 
 
 async def organizations(client: AsyncClient, count: int) -> None:

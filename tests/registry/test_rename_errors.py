@@ -10,8 +10,8 @@ from app.db.schema import ORGANIZATIONS
 from app.db.store import Store, TenantNamespace
 from app.registry import tenants as tenants_module
 from app.registry.tenants import RenameResult, TenantCollections
+from tests.conftest import running
 from tests.crash import gated_store
-from tests.organizations.test_move import running
 from tests.support import created_org, login, rename
 
 SOURCE = TenantNamespace("tenantry_tenants", "tenant_old")

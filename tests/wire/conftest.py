@@ -30,6 +30,7 @@ from app.config import ExplicitSettings, Settings
 from app.db.connect import open_store
 from app.db.store import Document, Store
 from app.factory import create_app
+from tests.conftest import NO_BACKGROUND_WORK
 
 STARTUP_SECONDS = 20
 
@@ -120,12 +121,7 @@ def wire_settings(server: Server) -> Settings:
         secret_key=SecretStr(secrets.token_urlsafe(48)),
         bcrypt_rounds=4,
         mongo_timeout_ms=5000,
-        # As in memory: background work only where a test asks for it, so none of it is
-        # still talking to the server when a test's service shuts down.
-        recovery_interval_seconds=0,
-        event_settle_interval_seconds=0,
-        webhook_worker=False,
-        invitation_expiry_sweep_seconds=0,
+        **NO_BACKGROUND_WORK,
     )
 
 

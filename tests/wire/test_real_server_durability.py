@@ -28,7 +28,8 @@ from app.operations.placement import move_organization
 from app.registry.errors import OrganizationBusy
 from app.registry.repository import OrganizationRepository
 from app.registry.tenants import TenantCopyUnconfirmed
-from tests.organizations.test_move import COLLECTION, entry, running
+from tests.conftest import running
+from tests.organizations.test_move import COLLECTION, entry
 from tests.support import NAME, created_org, login, rename
 
 URI = os.environ.get("MONGODB_TEST_URI", "")
