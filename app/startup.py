@@ -20,6 +20,7 @@ from app.db.migrations import MigrationMarkers
 from app.db.schema import IndexConflict, ensure_indexes
 from app.db.store import Store
 from app.email_verification.migration import migrate_to_email_verification
+from app.kit.stopping import step, stop
 from app.members.migration import migrate_to_memberships
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import Checkpoint
@@ -31,6 +32,10 @@ from app.registry.tenants import TENANT_INDEXES, TenantCollections
 from app.workspaces.migration import migrate_to_workspaces
 
 logger = logging.getLogger(__name__)
+
+# How long a stopping service lets the background steps under way end before interrupting
+# them.
+STOP_GRACE_SECONDS = 5.0
 
 
 Migration = Callable[[Store], Awaitable[int]]
@@ -69,7 +74,7 @@ async def run_migrations(store: Store, migrations: list[tuple[str, Migration]]) 
 
 async def migrate_in_background(store: Store) -> None:
     try:
-        await run_migrations(store, background_migrations())
+        await step(run_migrations(store, background_migrations()))
     except Exception:
         logger.exception("a background migration failed; the next start tries again")
 
@@ -157,7 +162,4 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(tasks, STOP_GRACE_SECONDS)

@@ -29,6 +29,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.events.catalogue import EventType
 from app.events.models import SYSTEM, Actor
 from app.events.outbox import Outbox
+from app.kit.stopping import step
 from app.registry.repository import OrganizationRepository
 
 logger = logging.getLogger(__name__)
@@ -247,7 +248,7 @@ class DomainService:
         while True:
             await anyio.sleep(pause)
             try:
-                await self.check_due(every)
+                await step(self.check_due(every))
             except Exception:
                 logger.exception("could not check verified domains; trying again later")
 

@@ -26,6 +26,7 @@ from app.errors import AppError, ServiceUnavailable
 from app.events.catalogue import EventType
 from app.events.models import Actor, Draft, Event, Subject, event_id
 from app.events.repository import EventRepository
+from app.kit.stopping import step
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,6 @@ async def settle_periodically(outbox: Outbox, grace: timedelta, interval: timede
     while True:
         await anyio.sleep(interval.total_seconds())
         try:
-            await outbox.settle_stale(grace)
+            await step(outbox.settle_stale(grace))
         except Exception:
             logger.exception("could not settle pending events; trying again later")

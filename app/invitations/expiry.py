@@ -13,6 +13,7 @@ from app.events.models import SYSTEM
 from app.events.outbox import Clock, Outbox
 from app.invitations.event_subjects import invitation_data, invitation_subject
 from app.invitations.repository import InvitationRepository
+from app.kit.stopping import step
 
 logger = logging.getLogger(__name__)
 _BATCH = 100
@@ -45,6 +46,6 @@ class ExpiryNotices:
         while True:
             await anyio.sleep(every_seconds)
             try:
-                await self.sweep()
+                await step(self.sweep())
             except Exception:
                 logger.exception("could not announce expired invitations; trying again later")

@@ -29,6 +29,7 @@ from bson import ObjectId
 
 from app.db.naming import tenant_collection_for
 from app.db.store import TenantNamespace
+from app.kit.stopping import step
 from app.organizations.lifecycle import Lifecycle
 from app.registry.models import LifecycleState, Organization
 
@@ -177,7 +178,7 @@ async def recover_periodically(
     while True:
         await asyncio.sleep(interval.total_seconds())
         try:
-            await recovery.run(grace)
+            await step(recovery.run(grace))
         except Exception:
             logger.exception("recovery sweep failed; retrying in %s", interval)
 

@@ -26,6 +26,7 @@ from app.db.naming import trash_collection_for
 from app.errors import Conflict, InvalidCredentials, InvalidInput, NotFound
 from app.events.models import SYSTEM, Actor
 from app.events.outbox import Outbox
+from app.kit.stopping import step
 from app.organizations.deletion_events import deleting, deleting_for_good, purging, restoring
 from app.organizations.lifecycle import Lifecycle
 from app.registry.errors import OperationInProgress, OrganizationNotFound
@@ -285,6 +286,6 @@ async def sweep_periodically(sweep: PurgeSweep, interval: timedelta) -> None:
     while True:
         await asyncio.sleep(interval.total_seconds())
         try:
-            await sweep.run()
+            await step(sweep.run())
         except Exception:
             logger.exception("retention sweep failed; retrying in %s", interval)

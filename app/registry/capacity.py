@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from app.config import Settings
 from app.db.store import Store
+from app.kit.stopping import step
 from app.registry.repository import OrganizationRepository
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ class CapacityMonitor:
         """Count now, then every `interval` (a zero interval: this once)."""
         while True:
             try:
-                await self.refresh()
+                await step(self.refresh())
             except Exception:
                 logger.exception("capacity count failed; retrying in %s", interval or _RETRY)
                 await asyncio.sleep((interval or _RETRY).total_seconds())

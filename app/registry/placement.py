@@ -28,6 +28,8 @@ from enum import StrEnum
 
 from bson import ObjectId
 
+from app.kit.stopping import step
+
 logger = logging.getLogger(__name__)
 
 CountCollections = Callable[[], Awaitable[dict[str, int]]]
@@ -103,7 +105,7 @@ class TenantPlacement:
             return
         while True:
             try:
-                await self.refresh()
+                await step(self.refresh())
             except Exception:
                 # The last counts serve until the next try; before the first, a create counts.
                 logger.exception("placement count failed; retrying in %s", self.refresh_interval)

@@ -29,6 +29,7 @@ from app.events.catalogue import EventType
 from app.events.models import SYSTEM
 from app.events.outbox import Outbox
 from app.events.repository import EventRepository
+from app.kit.stopping import step
 from app.observability.metrics import Metrics
 from app.webhooks.endpoint_subjects import endpoint_data, endpoint_subject
 from app.webhooks.messages import body, wants
@@ -166,25 +167,32 @@ class DeliveryWorker:
         shown_at = -math.inf
         try:
             while True:
+                # Busy rounds come by the hundred a second; the gauges and the removal of
+                # purged organizations' endpoints need not.
+                show = time.monotonic() - shown_at >= _SHOW_QUEUE_SECONDS
+                if show:
+                    shown_at = time.monotonic()
                 try:
-                    await self.fan_out()
-                    await self.start_attempts()
-                    # Busy rounds come by the hundred a second; the gauges and the removal
-                    # of purged organizations' endpoints need not.
-                    if time.monotonic() - shown_at >= _SHOW_QUEUE_SECONDS:
-                        shown_at = time.monotonic()
-                        await self.remove_purged()
-                        await self.show_queue()
+                    await step(self._run_round(show))
                 except Exception:
                     logger.exception("webhook worker round failed; trying again")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._limits.poll.total_seconds())
                 self._wake.clear()
         finally:
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            await self._sender.close()
+            # Attempts under way are let finish, so that their outcome is recorded, unless
+            # the service interrupts them (a cancellation reaches them through the gather).
+            try:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            finally:
+                await self._sender.close()
+
+    async def _run_round(self, show: bool) -> None:
+        await self.fan_out()
+        await self.start_attempts()
+        if show:
+            await self.remove_purged()
+            await self.show_queue()
 
     async def close(self) -> None:
         await self._sender.close()
