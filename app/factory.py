@@ -131,14 +131,15 @@ def create_app(
     app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(monitoring.router)
-    app.include_router(catalogue.router)
-    app.include_router(accept_page.router)
+    # A request is matched against one router after another: the busiest come first.
     app.include_router(contract_organizations.router)
     app.include_router(contract_sessions.router)
     for router in v1.routers:
         app.include_router(router)
+    app.include_router(health.router)
+    app.include_router(monitoring.router)
+    app.include_router(catalogue.router)
+    app.include_router(accept_page.router)
     install_openapi(app)
     install_docs(app)
     return app

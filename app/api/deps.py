@@ -47,79 +47,86 @@ bearer_credentials = HTTPBearer(
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)]
 
 
-async def get_services(request: Request) -> Services:
+def _services(request: Request) -> Services:
     return cast(Services, request.state.services)
+
+
+# Each getter, and each check below, reads the services off the request itself rather than
+# depending on another getter: FastAPI solves every dependency of the tree on every request,
+# cached or not, so each level saved is saved on every call.
+async def get_services(request: Request) -> Services:
+    return _services(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_sessions(services: ServicesDep) -> SessionService:
-    return services.sessions
+async def get_sessions(request: Request) -> SessionService:
+    return _services(request).sessions
 
 
-async def get_organizations(services: ServicesDep) -> OrganizationService:
-    return services.organizations
+async def get_organizations(request: Request) -> OrganizationService:
+    return _services(request).organizations
 
 
-async def get_directory(services: ServicesDep) -> OrganizationDirectory:
-    return services.directory
+async def get_directory(request: Request) -> OrganizationDirectory:
+    return _services(request).directory
 
 
-async def get_retention(services: ServicesDep) -> Retention:
-    return services.retention
+async def get_retention(request: Request) -> Retention:
+    return _services(request).retention
 
 
-async def get_members(services: ServicesDep) -> MemberService:
-    return services.members
+async def get_members(request: Request) -> MemberService:
+    return _services(request).members
 
 
-async def get_invitations(services: ServicesDep) -> InvitationService:
-    return services.invitations
+async def get_invitations(request: Request) -> InvitationService:
+    return _services(request).invitations
 
 
-async def get_billing(services: ServicesDep) -> BillingService:
-    return services.billing
+async def get_billing(request: Request) -> BillingService:
+    return _services(request).billing
 
 
-async def get_workspaces(services: ServicesDep) -> WorkspaceService:
-    return services.workspaces
+async def get_workspaces(request: Request) -> WorkspaceService:
+    return _services(request).workspaces
 
 
-async def get_documents(services: ServicesDep) -> DocumentService:
-    return services.documents
+async def get_documents(request: Request) -> DocumentService:
+    return _services(request).documents
 
 
-async def get_audit(services: ServicesDep) -> AuditTrail:
-    return services.audit
+async def get_audit(request: Request) -> AuditTrail:
+    return _services(request).audit
 
 
-async def get_api_keys(services: ServicesDep) -> ApiKeyService:
-    return services.api_keys
+async def get_api_keys(request: Request) -> ApiKeyService:
+    return _services(request).api_keys
 
 
-async def get_roles(services: ServicesDep) -> RoleService:
-    return services.roles
+async def get_roles(request: Request) -> RoleService:
+    return _services(request).roles
 
 
-async def get_events(services: ServicesDep) -> EventService:
-    return services.events
+async def get_events(request: Request) -> EventService:
+    return _services(request).events
 
 
-async def get_webhooks(services: ServicesDep) -> WebhookService:
-    return services.webhooks
+async def get_webhooks(request: Request) -> WebhookService:
+    return _services(request).webhooks
 
 
-async def get_email_verification(services: ServicesDep) -> EmailVerificationService:
-    return services.email_verification
+async def get_email_verification(request: Request) -> EmailVerificationService:
+    return _services(request).email_verification
 
 
-async def get_domains(services: ServicesDep) -> DomainService:
-    return services.domains
+async def get_domains(request: Request) -> DomainService:
+    return _services(request).domains
 
 
-async def get_joining(services: ServicesDep) -> JoinService:
-    return services.joining
+async def get_joining(request: Request) -> JoinService:
+    return _services(request).joining
 
 
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
@@ -160,43 +167,46 @@ async def _authenticated(credential: str, sessions: SessionService, keys: ApiKey
     return await sessions.authenticate(credential)
 
 
-async def optional_caller(
-    request: Request, credentials: BearerCredentials, sessions: SessionsDep, keys: ApiKeysDep
-) -> Caller | None:
+async def optional_caller(request: Request, credentials: BearerCredentials) -> Caller | None:
     """The caller when a bearer token or API key was sent (and is valid), None when none
     was. FastAPI runs it once per request, however many dependencies ask for it."""
     if credentials is None:
         return None
-    caller = await _authenticated(credentials.credentials, sessions, keys)
+    services = _services(request)
+    caller = await _authenticated(credentials.credentials, services.sessions, services.api_keys)
     request.state.organization_id = str(caller.organization.id)  # for the access log
+    return caller
+
+
+def _person(caller: Caller | None) -> Caller | None:
+    """API keys act for organizations, not accounts."""
+    if caller is not None and caller.principal.is_key:
+        raise ApiKeyNotAllowed()
     return caller
 
 
 async def optional_principal(
     caller: Annotated[Caller | None, Depends(optional_caller)],
 ) -> Principal | None:
-    """A signed-in person, if one calls; API keys act for organizations, not accounts."""
-    if caller is not None and caller.principal.is_key:
-        raise ApiKeyNotAllowed()
-    return caller.principal if caller else None
-
-
-async def current_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
-    if principal is None:
-        raise NotAuthenticated("Not authenticated")
-    return principal
+    """A signed-in person, if one calls."""
+    person = _person(caller)
+    return person.principal if person else None
 
 
 async def current_caller(
     caller: Annotated[Caller | None, Depends(optional_caller)],
-    principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Caller:
     """A signed-in person with what the token's check read (never an API key)."""
-    if caller is None or principal is None:
+    person = _person(caller)
+    if person is None:
         raise NotAuthenticated("Not authenticated")
-    return caller
+    return person
+
+
+async def current_principal(
+    caller: Annotated[Caller | None, Depends(optional_caller)],
+) -> Principal:
+    return (await current_caller(caller)).principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -255,34 +265,33 @@ def caller_allowed(action: Permission) -> Callable[..., Awaitable[Caller]]:
     for that organization and its role allows `action`."""
 
     async def allowed_caller(
+        request: Request,
         org_id: OrganizationPath,
         caller: Annotated[Caller | None, Depends(optional_caller)],
-        sessions: SessionsDep,
     ) -> Caller:
         if caller is None:
             raise NotAuthenticated("Not authenticated")
-        return await _check_scope(caller, org_id, action, sessions)
+        return await _check_scope(caller, org_id, action, _services(request).sessions)
 
     return allowed_caller
 
 
 def principal_allowed(action: Permission) -> Callable[..., Awaitable[Principal]]:
     """The same, for routes that need only who calls."""
+    allowed_caller = caller_allowed(action)
 
     async def allowed_principal(
-        caller: Annotated[Caller, Depends(caller_allowed(action))],
+        request: Request,
+        org_id: OrganizationPath,
+        caller: Annotated[Caller | None, Depends(optional_caller)],
     ) -> Principal:
-        return caller.principal
+        return (await allowed_caller(request, org_id, caller)).principal
 
     return allowed_principal
 
 
 async def leased_writer(
-    org_id: OrganizationPath,
-    credentials: BearerCredentials,
-    sessions: SessionsDep,
-    keys: ApiKeysDep,
-    documents: DocumentsDep,
+    request: Request, org_id: OrganizationPath, credentials: BearerCredentials
 ) -> AsyncIterator[Caller]:
     """A document writer, checked while it holds its organization's write lease.
 
@@ -293,6 +302,8 @@ async def leased_writer(
     """
     if credentials is None:
         raise NotAuthenticated("Not authenticated")
+    services = _services(request)
+    sessions, keys, documents = services.sessions, services.api_keys, services.documents
     if looks_like_key(credentials.credentials):
         # A key names its organization only in the database: checked first, it writes
         # under a lease of its own (`DocumentService._writing`).
@@ -338,12 +349,12 @@ DocumentReader = Annotated[Caller, Depends(caller_allowed(Permission.READ_TENANT
 DocumentWriter = Annotated[Caller, Depends(leased_writer, scope="function")]
 
 
-async def get_platform_keys(services: ServicesDep) -> PlatformKeys:
-    return services.platform_keys
+async def get_platform_keys(request: Request) -> PlatformKeys:
+    return _services(request).platform_keys
 
 
-async def get_platform(services: ServicesDep) -> PlatformAdministration:
-    return services.platform
+async def get_platform(request: Request) -> PlatformAdministration:
+    return _services(request).platform
 
 
 PlatformKeysDep = Annotated[PlatformKeys, Depends(get_platform_keys)]

@@ -2,17 +2,16 @@
 a rolling window; sign-ups per address and in all."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.access.passwords import PasswordHasher
-from app.api.deps import get_services
 from app.api.state import Services, build_services, signup_policy, throttle_policy
 from app.config import Settings
 from app.db.schema import ORGANIZATIONS, THROTTLE_ATTEMPTS, TRUSTED_ADDRESSES
@@ -46,37 +45,45 @@ def clock() -> Clock:
     return Clock()
 
 
-def throttled(settings: Settings, store: Store, clock: Clock) -> FastAPI:
-    """An app whose throttles read the test's clock."""
-    app = create_app(settings, store_opener=lambda _: borrowed(store))
-
+def on_test_clock(app: ASGIApp, clock: Clock) -> ASGIApp:
+    """`app` with throttles that read the test's clock: each request is handed services
+    built once from those the app's lifespan started, but for the throttles."""
     built: list[Services] = []
 
-    async def services_on_test_clock(request: Request) -> Services:
-        if not built:
-            real: Services = request.state.services
-            built.append(
-                build_services(
-                    real.settings,
-                    real.store,
-                    metrics=real.metrics,
-                    hasher=PasswordHasher(real.settings.bcrypt_rounds, 2),
-                    capacity=real.capacity,
-                    checkpoint=no_checkpoint,
-                    throttle=LoginThrottle(real.store, throttle_policy(real.settings), clock),
-                    signups=SignupThrottle(real.store, signup_policy(real.settings), clock),
+    async def with_clock(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if not built:
+                real: Services = scope["state"]["services"]
+                built.append(
+                    build_services(
+                        real.settings,
+                        real.store,
+                        metrics=real.metrics,
+                        hasher=PasswordHasher(real.settings.bcrypt_rounds, 2),
+                        capacity=real.capacity,
+                        checkpoint=no_checkpoint,
+                        throttle=LoginThrottle(real.store, throttle_policy(real.settings), clock),
+                        signups=SignupThrottle(real.store, signup_policy(real.settings), clock),
+                    )
                 )
-            )
-        return built[0]
+            scope = {**scope, "state": {**scope["state"], "services": built[0]}}
+        await app(scope, receive, send)
 
-    app.dependency_overrides[get_services] = services_on_test_clock
-    return app
+    return with_clock
+
+
+@contextlib.asynccontextmanager
+async def throttled(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[ASGIApp]:
+    """The service started on `store`, its throttles on the test's clock."""
+    app = create_app(settings, store_opener=lambda _: borrowed(store))
+    async with LifespanManager(on_test_clock(app, clock)) as manager:
+        yield manager.app
 
 
 @pytest.fixture
 async def started(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[ASGIApp]:
-    async with LifespanManager(throttled(settings, store, clock)) as manager:
-        yield manager.app
+    async with throttled(settings, store, clock) as app:
+        yield app
 
 
 def from_address(app: ASGIApp, address: str) -> AsyncClient:
@@ -211,8 +218,7 @@ async def test_a_second_instance_sees_the_same_counters(
         for _ in range(settings.login_max_failures_per_account):
             await attempt(client)
 
-    other = throttled(settings, store, clock)
-    async with LifespanManager(other) as manager, from_address(manager.app, ATTACKER) as client:
+    async with throttled(settings, store, clock) as other, from_address(other, ATTACKER) as client:
         assert (await attempt(client, password=PASSWORD)).status_code == 429
 
 
@@ -286,13 +292,16 @@ def with_signup_limits(settings: Settings, per_address: int, total: int) -> Sett
 async def test_sign_ups_are_limited_per_address_for_an_hour(
     settings: Settings, store: Store, clock: Clock
 ) -> None:
-    app = throttled(with_signup_limits(settings, 2, 0), store, clock)
-    async with LifespanManager(app) as manager, from_address(manager.app, ATTACKER) as client:
+    limited = with_signup_limits(settings, 2, 0)
+    async with (
+        throttled(limited, store, clock) as app,
+        from_address(app, ATTACKER) as client,
+    ):
         assert (await create_org(client, "First", "a@example.com")).status_code == 201
         # A failed sign-up counts as well: each costs work, and names must not be probed freely.
         assert (await create_org(client, "First", "b@example.com")).status_code == 409
         refused = await create_org(client, "Third", "c@example.com")
-        async with from_address(manager.app, HOME) as elsewhere:
+        async with from_address(app, HOME) as elsewhere:
             assert (await create_org(elsewhere, "Elsewhere", "d@example.com")).status_code == 201
 
         assert refused.status_code == 429
@@ -303,13 +312,12 @@ async def test_sign_ups_are_limited_per_address_for_an_hour(
 
 
 async def test_sign_ups_are_limited_in_all(settings: Settings, store: Store, clock: Clock) -> None:
-    app = throttled(with_signup_limits(settings, 0, 3), store, clock)
-    async with LifespanManager(app) as manager:
+    async with throttled(with_signup_limits(settings, 0, 3), store, clock) as app:
         for i in range(3):
-            async with from_address(manager.app, f"198.51.100.{i + 1}") as client:
+            async with from_address(app, f"198.51.100.{i + 1}") as client:
                 assert (await create_org(client, f"Org {i}", f"{i}@example.com")).status_code == 201
         clock.now += timedelta(minutes=20)
-        async with from_address(manager.app, ATTACKER) as client:
+        async with from_address(app, ATTACKER) as client:
             refused = await create_org(client, "Late", "late@example.com")
             assert refused.status_code == 429
             assert int(refused.headers["retry-after"]) == 40 * 60
@@ -322,8 +330,11 @@ async def test_sign_ups_are_limited_in_all(settings: Settings, store: Store, clo
 async def test_sign_ups_at_once_create_no_more_than_the_limit(
     settings: Settings, store: Store, clock: Clock
 ) -> None:
-    app = throttled(with_signup_limits(settings, 3, 0), store, clock)
-    async with LifespanManager(app) as manager, from_address(manager.app, ATTACKER) as client:
+    limited = with_signup_limits(settings, 3, 0)
+    async with (
+        throttled(limited, store, clock) as app,
+        from_address(app, ATTACKER) as client,
+    ):
         responses = await asyncio.gather(
             *(create_org(client, f"Rush {i}", f"rush{i}@example.com") for i in range(12))
         )

@@ -19,13 +19,14 @@ from app.api.v1 import (
     workspaces,
 )
 
+# Requests are matched against one router after another, in this order: the busiest first.
 routers: tuple[APIRouter, ...] = (
+    documents.router,
     auth.router,
     # Before `organizations.router`, whose `/{org_id}` would take `/joinable`.
     domains.joining_router,
     organizations.router,
     members.router,
-    documents.router,
     billing.router,
     audit.router,
     workspaces.router,
