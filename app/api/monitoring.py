@@ -33,7 +33,8 @@ class Readiness(BaseModel):
 async def ready(services: ServicesDep, response: Response) -> Readiness:
     """Public. Unlike `/health`, pings MongoDB (2 s at most): route traffic here only when 200."""
     try:
-        await asyncio.wait_for(services.store.ping(), timeout=READY_TIMEOUT_SECONDS)
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await services.store.ping()
     except Exception as exc:  # any failure to answer means not ready
         logger.warning("not ready: MongoDB did not answer (%s)", type(exc).__name__)
         response.status_code = 503

@@ -176,8 +176,11 @@ class DeliveryWorker:
                     await step(self._run_round(show))
                 except Exception:
                     logger.exception("webhook worker round failed; trying again")
+                # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that comes
+                # as the wake-up does, and the worker would not stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._limits.poll.total_seconds())
+                    async with asyncio.timeout(self._limits.poll.total_seconds()):
+                        await self._wake.wait()
                 self._wake.clear()
         finally:
             # Attempts under way are let finish, so that their outcome is recorded, unless

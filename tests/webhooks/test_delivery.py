@@ -304,3 +304,15 @@ async def test_without_an_endpoint_that_opts_in_documents_make_no_events(
     created = await hooks.client.post(path, json={"n": 1}, headers=hooks.auth)
     assert created.status_code == 201
     assert await event_types(hooks.client, hooks.org_id, hooks.token) == ["organization.created"]
+
+
+async def test_a_worker_stopped_as_it_is_woken_stops(hooks: Hooks) -> None:
+    worker = hooks.worker()
+    running = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.2)  # a round with nothing to do, then the wait for a wake-up
+
+    worker.wake()
+    running.cancel()
+    await asyncio.wait([running], timeout=10)
+
+    assert running.cancelled()
