@@ -24,8 +24,8 @@ class UnsettledClaims:
     """What recovery's sweep found among the claims unsettled before its cutoff."""
 
     # Claims no organization accounts for: gone, or neither its identifier nor the one it is
-    # renaming to is the claim's.
-    unaccounted: list[tuple[str, ObjectId]] = field(default_factory=list)
+    # renaming to is the claim's; with the mark as read, as below.
+    unaccounted: list[tuple[str, ObjectId, datetime | None]] = field(default_factory=list)
     # Claims that are their active organization's identifier, with the mark as read (a date,
     # or None where the claim has none), so that a claim marked again meanwhile stays unsettled.
     settled: list[tuple[str, datetime | None]] = field(default_factory=list)
@@ -120,7 +120,9 @@ class IdentifierClaims:
         async for claim in cursor:
             identifier = claim["_id"]
             if identifier not in claim["current"] and identifier not in claim["renaming"]:
-                found.unaccounted.append((identifier, claim["organization_id"]))
+                found.unaccounted.append(
+                    (identifier, claim["organization_id"], claim.get(UNSETTLED))
+                )
             elif claim["states"] == [LifecycleState.ACTIVE.value] and not claim["renaming"]:
                 found.settled.append((identifier, claim.get(UNSETTLED)))
         return found

@@ -18,6 +18,7 @@ from app.db.schema import IDENTIFIER_CLAIMS, ORGANIZATIONS
 from app.db.store import Store
 from app.organizations.lifecycle import Lifecycle, no_checkpoint
 from app.organizations.recovery import LifecycleRecovery, RecoveryReport
+from app.registry.claims import IdentifierClaims, UnsettledClaims
 from tests.conftest import running
 from tests.crash import Crash, dying_store
 from tests.support import (
@@ -302,3 +303,34 @@ async def test_a_stale_claim_never_costs_an_organization_its_live_collection(
 
     assert await tenants(store)[created["tenant_collection"]].count_documents({}) == 1
     assert any("in use" in entry for entry in report.needs_operator)
+
+
+async def test_a_claim_the_sweep_missed_is_settled_once_its_organization_is_read(
+    recovering: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(recovering, store) as client:
+        created = await created_org(client)
+    claims = store.master[IDENTIFIER_CLAIMS]
+    [claim] = await claims.find({}).to_list()
+    assert claim["unsettled_since"] is not False
+
+    async def join_found_no_holder(self: IdentifierClaims, cutoff: datetime) -> UnsettledClaims:
+        # What a store whose join answers no identifier makes of every claim.
+        return UnsettledClaims(
+            unaccounted=[(claim["_id"], claim["organization_id"], claim["unsettled_since"])]
+        )
+
+    with monkeypatch.context() as patched:
+        patched.setattr(IdentifierClaims, "unsettled_before", join_found_no_holder)
+        report = await LifecycleRecovery(
+            Lifecycle.configured(store, recovering, no_checkpoint)
+        ).run(timedelta(0))
+
+    assert not report.changed_anything
+    assert not report.needs_operator
+    settled = await claims.find_one({"_id": claim["_id"]})
+    assert settled is not None
+    assert settled["unsettled_since"] is False
+    swept_again = await IdentifierClaims(store).unsettled_before(datetime.now(UTC))
+    assert swept_again == UnsettledClaims()
+    assert await store.master[ORGANIZATIONS].count_documents({"_id": ObjectId(created["id"])})
