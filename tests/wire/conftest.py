@@ -125,17 +125,24 @@ def wire_settings(server: Server) -> Settings:
     )
 
 
+async def drop_databases(settings: Settings) -> None:
+    """Remove a test's master and tenant databases from the server."""
+    cleanup: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongo_uri)
+    try:
+        await cleanup.drop_database(settings.primary_db)
+        await cleanup.drop_database(settings.tenant_db)
+    finally:
+        await cleanup.close()
+
+
 @pytest.fixture
 async def wire_store(wire_settings: Settings) -> AsyncIterator[Store]:
     """An independent driver connection to check what the service really wrote."""
     store = open_store(wire_settings)
     yield store
-    cleanup: AsyncMongoClient[Document] = AsyncMongoClient(wire_settings.mongo_uri)
     try:
-        await cleanup.drop_database(wire_settings.primary_db)
-        await cleanup.drop_database(wire_settings.tenant_db)
+        await drop_databases(wire_settings)
     finally:
-        await cleanup.close()
         await store.close()
 
 

@@ -7,12 +7,9 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from pymongo import AsyncMongoClient
-
 from app.config import Settings
 from app.db.connect import open_store
 from app.db.schema import IDENTIFIER_CLAIMS
-from app.db.store import Document
 from app.observability.metrics import Metrics
 from app.organizations.lifecycle import no_checkpoint
 from app.registry.claims import UNSETTLED
@@ -20,6 +17,7 @@ from app.startup import prepare_database, start_services
 from tests.conftest import running
 from tests.crash import gated_store
 from tests.organizations.test_background_costs import Calls, sign_up
+from tests.wire.conftest import drop_databases
 
 SMALL, LARGE = 2, 12
 
@@ -52,12 +50,7 @@ async def start_up_calls(settings: Settings, size: int) -> Counter[str]:
         return Counter(made)
     finally:
         await base.close()
-        cleanup: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongo_uri)
-        try:
-            await cleanup.drop_database(settings.primary_db)
-            await cleanup.drop_database(settings.tenant_db)
-        finally:
-            await cleanup.close()
+        await drop_databases(settings)
 
 
 async def test_a_start_costs_the_same_however_many_organizations_there_are(
