@@ -179,7 +179,7 @@ def build_services(
     workspaces = WorkspaceAccess(store)
     audit = AuditTrail(store)
     roles = RoleRepository(store)
-    seats = Seats(memberships, invitations, settings.plans)
+    seats = Seats(memberships, invitations, organizations, settings.plans)
     lifecycle = Lifecycle.configured(store, settings, checkpoint)
     outbox = build_outbox(settings, store)
     subscriptions = DocumentSubscriptions(EndpointRepository(store))
@@ -340,7 +340,6 @@ def build_services(
             memberships,
             organizations,
             seats,
-            settings.plans,
             workspaces,
             outbox,
             audit,

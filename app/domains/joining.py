@@ -35,7 +35,6 @@ from app.events.models import Actor
 from app.events.outbox import Outbox
 from app.invitations.seats import Seats
 from app.invitations.service import AlreadyAMember
-from app.plans import Plans
 from app.registry.models import Organization
 from app.registry.repository import OrganizationRepository
 from app.workspaces.access import WorkspaceAccess
@@ -93,7 +92,6 @@ class JoinService:
         memberships: MembershipRepository,
         organizations: OrganizationRepository,
         seats: Seats,
-        plans: Plans,
         workspaces: WorkspaceAccess,
         events: Outbox,
         audit: AuditTrail,
@@ -105,7 +103,6 @@ class JoinService:
         self._memberships = memberships
         self._organizations = organizations
         self._seats = seats
-        self._plans = plans
         self._workspaces = workspaces
         self._events = events
         self._audit = audit
@@ -168,26 +165,26 @@ class JoinService:
             decided_by=principal.account_id,
             role=role,
         )
-        async with self._organizations.holding(organization_id, "invitations") as hold:
-            await self._require_seat(organization_id)
-            await hold.confirm()
-            async with self._events.recording(
+        async with (
+            self._seats.taking_one(organization_id),
+            self._events.recording(
                 EventType.JOIN_REQUEST_APPROVED,
                 organization_id,
                 Actor.of(principal),
                 join_request_data(approved),
                 join_request_subject(request.id, status=JoinRequestStatus.APPROVED.value),
+            ),
+        ):
+            if not await self._requests.decide(
+                request, JoinRequestStatus.APPROVED, principal.account_id, self._clock(), role
             ):
-                if not await self._requests.decide(
-                    request, JoinRequestStatus.APPROVED, principal.account_id, self._clock(), role
-                ):
-                    raise JoinRequestDecided()
-                try:
-                    await self._make_member(request.account_id, organization_id, role)
-                except BaseException:
-                    with anyio.CancelScope(shield=True):
-                        await again(lambda: self._requests.reopen(request))
-                    raise
+                raise JoinRequestDecided()
+            try:
+                await self._make_member(request.account_id, organization_id, role)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await again(lambda: self._requests.reopen(request))
+                raise
         await self._audit.record(
             AuditAction.JOIN_REQUEST_APPROVE,
             **actor_fields(principal),
@@ -222,18 +219,17 @@ class JoinService:
         organization_id = domain.organization_id
         role = domain.default_role
         member = {"account_id": str(account.id), "email": account.email, "role": role.value}
-        # Counting seats and taking one must not interleave with an invitation's or a join's.
-        async with self._organizations.holding(organization_id, "invitations") as hold:
-            await self._require_seat(organization_id)
-            await hold.confirm()
-            async with self._events.recording(
+        async with (
+            self._seats.taking_one(organization_id),
+            self._events.recording(
                 EventType.MEMBER_JOINED,
                 organization_id,
                 Actor.account(account.id, account.email),
                 {"member": member, "domain": domain_data(domain)},
                 membership_subject(account.id, organization_id, role=role.value),
-            ):
-                await self._make_member(account.id, organization_id, role)
+            ),
+        ):
+            await self._make_member(account.id, organization_id, role)
         await self._audit.record(
             AuditAction.MEMBER_JOIN,
             organization_id=organization_id,
@@ -299,10 +295,6 @@ class JoinService:
                     lambda: self._memberships.remove_account_from(account_id, organization_id)
                 )
             raise
-
-    async def _require_seat(self, organization_id: ObjectId) -> None:
-        plan = self._plans.of(await self._organizations.plan_of(organization_id))
-        await self._seats.require_one_free(organization_id, plan)
 
     async def _verified_account(self, principal: Principal) -> Account:
         account = await self._accounts.get(principal.account_id)

@@ -1,5 +1,7 @@
 """Seats: members and pending invitations, counted against the plan's member limit."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -8,6 +10,10 @@ from app.accounts.memberships import MembershipRepository
 from app.errors import Conflict
 from app.invitations.repository import InvitationRepository
 from app.plans import Plan, Plans
+from app.registry.repository import OrganizationRepository
+
+# The organization's lease that every taker of a seat holds while it counts and takes one.
+_SEAT_LEASE = "invitations"
 
 
 class MemberLimitReached(Conflict):
@@ -41,11 +47,30 @@ class TakenSeats:
 
 class Seats:
     def __init__(
-        self, memberships: MembershipRepository, invitations: InvitationRepository, plans: Plans
+        self,
+        memberships: MembershipRepository,
+        invitations: InvitationRepository,
+        organizations: OrganizationRepository,
+        plans: Plans,
     ) -> None:
         self._memberships = memberships
         self._invitations = invitations
+        self._organizations = organizations
         self._plans = plans
+
+    @asynccontextmanager
+    async def taking_one(self, organization_id: ObjectId) -> AsyncIterator[None]:
+        """Room for one more seat, for the block that takes it: counted under the
+        organization's seat lease, which invitations, joins and direct adds all hold, so
+        that two of them never both count the last free seat. Raises MemberLimitReached
+        when there is none."""
+        async with self._organizations.holding(organization_id, _SEAT_LEASE) as hold:
+            plan = self._plans.of(await self._organizations.plan_of(organization_id))
+            await self._require_one_free(organization_id, plan)
+            # The count holds only while the lease is ours: a holder that outlived it (a
+            # slow count, a paused process) must not take a seat counted by someone else.
+            await hold.confirm()
+            yield
 
     async def taken(self, organization_id: ObjectId) -> TakenSeats:
         return TakenSeats(
@@ -53,7 +78,7 @@ class Seats:
             await self._invitations.count_pending(organization_id),
         )
 
-    async def require_one_free(self, organization_id: ObjectId, plan: Plan) -> None:
+    async def _require_one_free(self, organization_id: ObjectId, plan: Plan) -> None:
         """Raise MemberLimitReached unless the plan leaves room for one more seat."""
         limit = self._plans.member_limit(plan)
         if limit is not None and (await self.taken(organization_id)).total >= limit:

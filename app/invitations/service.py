@@ -150,13 +150,7 @@ class InvitationService:
         if existing and await self._memberships.get(existing.id, organization_id):
             raise AlreadyAMember()
         token = secrets.token_urlsafe(32)
-        # Counting seats and taking one must not interleave with another invitation's.
-        async with self._organizations.holding(organization_id, "invitations") as hold:
-            plan = self._settings.plans.of(await self._organizations.plan_of(organization_id))
-            await self._seats.require_one_free(organization_id, plan)
-            # The count holds only while the lease is ours: a holder that outlived it (a
-            # slow count, a paused process) must not take a seat counted by someone else.
-            await hold.confirm()
+        async with self._seats.taking_one(organization_id):
             planned = {"email": email, "role": role, "status": "pending"}
             try:
                 async with self._events.recording(

@@ -228,23 +228,21 @@ class PlatformAdministration:
         """Make the account a member directly, no invitation, within the plan's seats."""
         organization = await self._managed(organization_id)
         await self._organizations.require_writable(organization.id)
-        plan = self._plans.of(await self._organizations.plan_of(organization.id))
-        # Counting seats and taking one must not interleave with an invitation's or a join's.
-        async with self._organizations.holding(organization.id, "invitations") as hold:
-            await self._seats.require_one_free(organization.id, plan)
-            await hold.confirm()
-            async with self._events.recording(
+        async with (
+            self._seats.taking_one(organization.id),
+            self._events.recording(
                 EventType.MEMBER_ADDED,
                 organization.id,
                 Actor.platform_key(key.prefix),
                 {"account_id": str(account.id), "email": account.email, "role": role.value},
                 membership_subject(account.id, organization.id, role=role.value),
-            ) as draft:
-                try:
-                    membership = await self._memberships.add(account.id, organization.id, role)
-                except AlreadyMember:
-                    raise AlreadyMemberOf() from None
-                draft.data = {**draft.data, "joined_at": rfc3339(membership.created_at)}
+            ) as draft,
+        ):
+            try:
+                membership = await self._memberships.add(account.id, organization.id, role)
+            except AlreadyMember:
+                raise AlreadyMemberOf() from None
+            draft.data = {**draft.data, "joined_at": rfc3339(membership.created_at)}
         # The membership is in effect: what follows it is finished, not undone.
         if role is Role.OWNER:
             await again(lambda: self._organizations.add_owner_seat(organization.id))
