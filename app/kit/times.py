@@ -14,10 +14,11 @@ _RFC3339 = re.compile(
 
 
 def rfc3339(moment: datetime) -> str:
-    """`2026-12-03T09:15:00.123Z`. A naive datetime (as MongoDB hands them back) is UTC."""
+    """`2026-12-03T09:15:00.123Z`. A naive datetime (as MongoDB hands them back) is UTC.
+    Milliseconds are cut, not rounded, as BSON cuts them; the year always has 4 digits."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return f"{moment.isoformat(timespec='milliseconds')}Z"
 
 
 Timestamp = Annotated[
