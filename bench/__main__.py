@@ -13,7 +13,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import cells, charts, growth, loadgen, loop_health, throughput, webhooks
+from bench import cells, charts, equal_rate, growth, loadgen, loop_health, throughput, webhooks
 from bench.machine import CpuMeter, code_revision
 from bench.model import Plan, Table
 from bench.progress import speaker
@@ -32,6 +32,7 @@ SCENARIOS: list[tuple[str, str, Scenario]] = [
     ("rename_cost", "4. Rename cost vs tenant size", growth.rename_cost),
     ("registry_growth", "5. Registry growth", growth.registry_growth),
     ("webhook_delivery", "6. Webhook delivery", webhooks.webhook_delivery),
+    ("equal_rate_cost", "7. Request cost at an equal offered rate", equal_rate.equal_rate_cost),
 ]
 
 

@@ -176,7 +176,9 @@ class Servers:
     stderr: list[Path]
 
 
-async def _service(stack: AsyncExitStack, store: StoreUnderTest) -> tuple[Target, Accounts, Path]:
+async def start_service(
+    stack: AsyncExitStack, store: StoreUnderTest
+) -> tuple[Target, Accounts, Path]:
     options = ServerOptions(store.uri, bcrypt_rounds=CELL_BCRYPT_ROUNDS)
     service = await stack.enter_async_context(running_server(options))
     metrics: httpx.AsyncClient | None = None
@@ -189,7 +191,7 @@ async def _service(stack: AsyncExitStack, store: StoreUnderTest) -> tuple[Target
     return target, accounts, service.stderr_path
 
 
-async def _floor(stack: AsyncExitStack, store: StoreUnderTest, variant: str) -> Target:
+async def start_floor(stack: AsyncExitStack, store: StoreUnderTest, variant: str) -> Target:
     options = ServerOptions(store.uri, target=f"bench.floor_app:{variant}", factory=True)
     server = await stack.enter_async_context(running_server(options))
     return Target(server.base_url, server.pid, store.pid)
@@ -198,10 +200,10 @@ async def _floor(stack: AsyncExitStack, store: StoreUnderTest, variant: str) -> 
 @asynccontextmanager
 async def _servers(store: StoreUnderTest, connections: int) -> AsyncIterator[Servers]:
     async with AsyncExitStack() as stack:
-        floor = await _floor(stack, store, "bare")
-        middleware = await _floor(stack, store, "with_middleware")
-        reads, read_accounts, read_log = await _service(stack, store)
-        writes, write_accounts, write_log = await _service(stack, store)
+        floor = await start_floor(stack, store, "bare")
+        middleware = await start_floor(stack, store, "with_middleware")
+        reads, read_accounts, read_log = await start_service(stack, store)
+        writes, write_accounts, write_log = await start_service(stack, store)
         yield Servers(
             floor,
             middleware,
