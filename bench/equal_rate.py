@@ -68,7 +68,11 @@ async def equal_rate_cost(plan: Plan) -> Table:
         async with opened(kind, plan.mongo_uri) as store, AsyncExitStack() as stack:
             floor = await cells.start_floor(stack, store, "bare")
             service, accounts, _ = await cells.start_service(stack, store)
-            chosen = [cell for cell in cells.read_cells(accounts, 16) if cell.name in CELLS]
+            chosen = [
+                cell
+                for cell in cells.read_cells(accounts, plan.cell_connections)
+                if cell.name in CELLS
+            ]
             runs: dict[str, list[float]] = {cell.name: [] for cell in chosen}
             ratios: dict[str, list[float]] = {cell.name: [] for cell in chosen}
             failed: dict[str, list[float]] = {cell.name: [] for cell in chosen}

@@ -1,11 +1,14 @@
-"""`python -m bench.where_time_goes`: where a request's server CPU goes, by layer and by step.
+"""`python -m bench.where_time_goes`: where a request's server CPU goes, by layer and by stage.
 
 The service runs as in `python -m bench` (a uvicorn process; the in-memory store and the
-nx-27017 stand-in), one read cell at a time is loaded with wrk, and py-spy samples the server
-process meanwhile. Each sample is counted twice: once for the layer its innermost known frame
-belongs to (the HTTP server, the event loop, the framework, the service, the driver, the
-in-memory store), and once for every named step whose function is on its stack. Shares are
-of the samples taken while the server was busy (py-spy leaves idle ones out).
+nx-27017 stand-in). The read floor and then each chosen read cell are loaded with wrk while
+py-spy samples the server process. Each sample is counted twice: for the layer its innermost
+known frame belongs to (the HTTP server, the event loop, the framework, the service, the
+driver, the in-memory store), and for the stage of the request it is in (`STAGES`: the
+innermost function entered among the database commands, the token check, the handler,
+dependency solving, route matching, the middleware, ...). Shares are of the samples taken
+while the server was busy (py-spy leaves idle ones out); each is also shown as that share of
+the server's CPU per request, read from `/proc` meanwhile.
 
 py-spy reads the server's memory with ptrace: run as root, or allow it
 (`sysctl kernel.yama.ptrace_scope=0`, or `--cap-add SYS_PTRACE` in a container).
@@ -31,6 +34,9 @@ from bench.progress import speaker
 from bench.stores import StoreKind, opened
 
 say = speaker("where_time_goes")
+
+# As in scenario 3's closed-loop cells.
+CONNECTIONS = 16
 
 # The layer of a frame, by the first of these its file path contains.
 LAYERS: tuple[tuple[str, str], ...] = (
@@ -136,14 +142,14 @@ async def _sample(pid: int, seconds: int, rate: int, out: Path) -> None:
 
 
 async def _sampled(target: Target, request: loadgen.Request, seconds: int, rate: int) -> Breakdown:
-    """Samples of the server under 16 connections of `request`, and its CPU per request."""
-    await loadgen.run(target.base_url, request, connections=16, seconds=2, expect=200)
+    """Samples of the server under closed-loop load of `request`, and its CPU per request."""
+    await loadgen.run(target.base_url, request, connections=CONNECTIONS, seconds=2, expect=200)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "samples.txt"
         before = process_cpu_seconds(target.pid)
         sampled = asyncio.create_task(_sample(target.pid, seconds, rate, out))
         load = await loadgen.run(
-            target.base_url, request, connections=16, seconds=seconds + 1, expect=200
+            target.base_url, request, connections=CONNECTIONS, seconds=seconds + 1, expect=200
         )
         await sampled
         found = read_raw(out)
@@ -162,7 +168,7 @@ async def measure(kind: StoreKind, wanted: list[str], seconds: int, rate: int) -
         found = await _sampled(floor, cells.floor_request("read"), seconds, rate)
         lines += _table(f"{store.label}: {cells.FLOOR} (read)", found)
         service, accounts, _ = await cells.start_service(stack, store)
-        chosen = [c for c in cells.read_cells(accounts, 16) if c.name in wanted]
+        chosen = [c for c in cells.read_cells(accounts, CONNECTIONS) if c.name in wanted]
         for cell in chosen:
             say(f"{store.label}: {cell.name}")
             request = cell.request.with_tag(uuid.uuid4().hex[:8])
